@@ -1,0 +1,151 @@
+// Catalog types: STAC items as they arrive, and the normalized Product the pipeline works on.
+// normalizeItem is the single place that reads STAC property names (eo:, s2:, proj:, mgrs:).
+import { InvalidInputError } from './errors.ts';
+
+export type StacAsset = {
+  href: string;
+  type?: string;
+  roles?: string[];
+  'raster:bands'?: Array<{
+    nodata?: number;
+    data_type?: string;
+    scale?: number;
+    offset?: number;
+    spatial_resolution?: number;
+  }>;
+  [key: string]: unknown;
+};
+
+export type StacItem = {
+  type: 'Feature';
+  stac_version?: string;
+  id: string;
+  collection?: string;
+  geometry: GeoJSON.Geometry | null;
+  bbox?: number[];
+  properties: Record<string, unknown> & { datetime?: string | null };
+  assets: Record<string, StacAsset>;
+  links?: Array<{ rel: string; href: string; type?: string }>;
+};
+
+export type ProductAsset = {
+  /** Absolute href (https://, s3://, file:///). */
+  href: string;
+  scale: number;
+  offset: number;
+  nodata: number | null;
+  dataType: string | null;
+};
+
+export type Product = {
+  id: string;
+  collection: string;
+  /** ISO datetime of acquisition. */
+  datetime: string;
+  /** Grid id shared by all products on the same native grid, e.g. "33TWL". */
+  tile: string;
+  epsg: number;
+  cloudCover: number | null;
+  nodataPercent: number | null;
+  /** Footprint in EPSG:4326. */
+  footprint: GeoJSON.Polygon | GeoJSON.MultiPolygon;
+  assets: Record<string, ProductAsset>;
+  /** Where the item came from (API URL or file), for provenance. */
+  selfHref: string | null;
+  /** True unless the catalog says the product sits in a long-term archive. */
+  online: boolean;
+};
+
+function numberProp(props: Record<string, unknown>, key: string): number | null {
+  const v = props[key];
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+function epsgOf(props: Record<string, unknown>): number | null {
+  const epsg = numberProp(props, 'proj:epsg');
+  if (epsg !== null) return epsg;
+  const code = props['proj:code'];
+  if (typeof code === 'string') {
+    const m = /^EPSG:(\d+)$/i.exec(code);
+    if (m?.[1]) return Number(m[1]);
+  }
+  return null;
+}
+
+function tileOf(item: StacItem, epsg: number): string {
+  const p = item.properties;
+  const zone = p['mgrs:utm_zone'];
+  const band = p['mgrs:latitude_band'];
+  const square = p['mgrs:grid_square'];
+  if (zone !== undefined && typeof band === 'string' && typeof square === 'string') {
+    return `${String(zone).padStart(2, '0')}${band}${square}`.toLowerCase();
+  }
+  const grid = p['grid:code'];
+  if (typeof grid === 'string') return grid.replace(/^MGRS-/i, '').toLowerCase();
+  const tileId = p['s2:tile_id'] ?? p['tile_id'];
+  if (typeof tileId === 'string') return tileId.toLowerCase();
+  return `epsg${epsg}`;
+}
+
+/** Resolves an asset href against the document the item was read from. */
+export function resolveHref(href: string, base: string | null): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(href)) return href;
+  if (base === null) return href;
+  return new URL(href, base).href;
+}
+
+/**
+ * Turns a STAC item into a Product. `base` is the URL (https:// or file://) the item was read from,
+ * used to resolve relative asset hrefs. Throws InvalidInputError naming the item and the field.
+ */
+export function normalizeItem(item: StacItem, base: string | null, source: string): Product {
+  const where = { source, item: item.id };
+  const props = item.properties ?? {};
+  const datetime = props.datetime ?? (props.start_datetime as string | undefined);
+  if (typeof datetime !== 'string' || Number.isNaN(Date.parse(datetime))) {
+    throw new InvalidInputError(`item ${item.id} has no valid properties.datetime`, {
+      ...where,
+      pointer: '/properties/datetime',
+    });
+  }
+  const epsg = epsgOf(props);
+  if (epsg === null) {
+    throw new InvalidInputError(`item ${item.id} has neither proj:epsg nor proj:code; its grid is unknown`, {
+      ...where,
+      pointer: '/properties/proj:epsg',
+    });
+  }
+  const geometry = item.geometry;
+  if (!geometry || (geometry.type !== 'Polygon' && geometry.type !== 'MultiPolygon')) {
+    throw new InvalidInputError(`item ${item.id} has no Polygon/MultiPolygon footprint`, {
+      ...where,
+      pointer: '/geometry',
+    });
+  }
+  const assets: Record<string, ProductAsset> = {};
+  for (const [key, asset] of Object.entries(item.assets ?? {})) {
+    if (typeof asset?.href !== 'string') continue;
+    const rb = asset['raster:bands']?.[0];
+    assets[key] = {
+      href: resolveHref(asset.href, base),
+      scale: rb?.scale ?? 1,
+      offset: rb?.offset ?? 0,
+      nodata: rb?.nodata ?? null,
+      dataType: rb?.data_type ?? null,
+    };
+  }
+  const storage = props['storage:tier'] ?? props['order:status'];
+  return {
+    id: item.id,
+    collection: item.collection ?? 'unknown',
+    datetime: new Date(datetime).toISOString(),
+    tile: tileOf(item, epsg),
+    epsg,
+    cloudCover: numberProp(props, 'eo:cloud_cover'),
+    nodataPercent: numberProp(props, 's2:nodata_pixel_percentage'),
+    footprint: geometry,
+    assets,
+    selfHref: base,
+    online: !(storage === 'offline' || storage === 'orderable' || props['online'] === false),
+  };
+}

@@ -1,0 +1,110 @@
+// The error vocabulary of satfactory. Every error has a stable `name` (Step Functions Retry/Catch
+// match on it through Lambda's errorType), a `retryable` flag and context that tells a user where.
+
+export type ErrorContext = {
+  /** File, URL or S3 URI the problem is in. */
+  readonly source?: string;
+  /** JSON pointer into a document (job spec, STAC item), e.g. `/selection/maxDates`. */
+  readonly pointer?: string;
+  /** Index of a feature, item or sample. */
+  readonly index?: number;
+  readonly [key: string]: unknown;
+};
+
+export class SatfactoryError extends Error {
+  override readonly name: string = 'SatfactoryError';
+  readonly retryable: boolean = false;
+  readonly context: ErrorContext;
+
+  constructor(message: string, context: ErrorContext = {}, options?: ErrorOptions) {
+    super(message, options);
+    this.context = context;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, message: this.message, retryable: this.retryable, context: this.context };
+  }
+}
+
+/** Invalid user input (job spec, vectors, catalog files): exit code 2, never retried. */
+export class InvalidInputError extends SatfactoryError {
+  override readonly name: string = 'InvalidInputError';
+}
+
+export class JobSpecError extends InvalidInputError {
+  override readonly name = 'JobSpecError';
+}
+
+/** A remote answered in a way that may succeed later (429, 5xx, reset connection). */
+export class TransientError extends SatfactoryError {
+  override readonly name: string = 'TransientError';
+  override readonly retryable = true;
+}
+
+export class HttpStatusError extends SatfactoryError {
+  override readonly name = 'HttpStatusError';
+  override readonly retryable: boolean;
+  readonly status: number;
+  readonly retryAfterMs: number | undefined;
+  constructor(url: string, status: number, detail: string, retryAfterMs?: number) {
+    super(`${status} from ${url}: ${detail}`, { source: url, status });
+    this.status = status;
+    this.retryable = status === 429 || status >= 500;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** A range request was answered with the wrong bytes (200 full body, short body, bad Content-Range). */
+export class RangeResponseError extends SatfactoryError {
+  override readonly name = 'RangeResponseError';
+  override readonly retryable: boolean;
+  constructor(message: string, context: ErrorContext, retryable: boolean) {
+    super(message, context);
+    this.retryable = retryable;
+  }
+}
+
+/** A raster could not be parsed or decoded (truncated, not a TIFF, unsupported layout). */
+export class RasterFormatError extends SatfactoryError {
+  override readonly name = 'RasterFormatError';
+}
+
+export class CatalogError extends SatfactoryError {
+  override readonly name: string = 'CatalogError';
+}
+
+export class PaginationLoopError extends CatalogError {
+  override readonly name = 'PaginationLoopError';
+}
+
+/** The inputs cannot produce a dataset (no product selected, no window planned). */
+export class NothingToDoError extends SatfactoryError {
+  override readonly name = 'NothingToDoError';
+}
+
+/** A create-only write found the key already present. */
+export class AlreadyExistsError extends SatfactoryError {
+  override readonly name = 'AlreadyExistsError';
+}
+
+/** An accounting invariant failed (planned != written + rejected, checksum mismatch). */
+export class IntegrityError extends SatfactoryError {
+  override readonly name = 'IntegrityError';
+}
+
+export function isRetryable(error: unknown): boolean {
+  return error instanceof SatfactoryError ? error.retryable : false;
+}
+
+/** Gives any thrown value a message, for logs and CLI output. */
+export function describeError(error: unknown): string {
+  if (error instanceof SatfactoryError) {
+    const where = Object.entries(error.context)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+      .join(' ');
+    return `${error.name}: ${error.message}${where ? ` (${where})` : ''}`;
+  }
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}

@@ -1,0 +1,172 @@
+// The job spec: one JSON document that says what dataset to build. Validated with zod; the JSON
+// Schema shipped in schema/job.schema.json is generated from this file (npm run generate).
+import { z } from 'zod';
+import { JobSpecError } from './errors.ts';
+
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/, 'an ISO 8601 date such as "2023-03-01"')
+  .refine((s) => !Number.isNaN(Date.parse(s)), 'a real calendar date');
+
+const geoJsonObject = z
+  .object({ type: z.string() })
+  .loose()
+  .describe('A GeoJSON Geometry, Feature or FeatureCollection in EPSG:4326');
+
+export const StacCatalogSchema = z
+  .object({
+    kind: z.literal('stac'),
+    url: z.url().describe('STAC API root, e.g. https://earth-search.aws.element84.com/v1'),
+    collection: z.string().min(1),
+    limit: z.int().min(1).max(1000).default(100).describe('Items per page'),
+    maxPages: z.int().min(1).default(50).describe('Stop with an error past this many pages'),
+    maxItems: z.int().min(1).default(5000).describe('Stop with an error past this many items'),
+  })
+  .strict();
+
+export const StaticCatalogSchema = z
+  .object({
+    kind: z.literal('static'),
+    source: z
+      .string()
+      .min(1)
+      .describe(
+        'A STAC ItemCollection or Catalog JSON file, an Item JSON file, or a folder of Item JSON files',
+      ),
+  })
+  .strict();
+
+export const CatalogSpecSchema = z.discriminatedUnion('kind', [StacCatalogSchema, StaticCatalogSchema]);
+
+export const SelectionSchema = z
+  .object({
+    maxCloudCover: z.number().min(0).max(100).default(100).describe('eo:cloud_cover upper bound, percent'),
+    maxNodataPercent: z
+      .number()
+      .min(0)
+      .max(100)
+      .default(100)
+      .describe('s2:nodata_pixel_percentage upper bound'),
+    minAoiCoverage: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0)
+      .describe('Fraction of the AOI the footprint must cover'),
+    maxDates: z.int().min(1).optional().describe('Keep at most this many dates per tile'),
+    spread: z.enum(['uniform', 'least-cloudy']).default('uniform'),
+  })
+  .strict();
+
+export const WindowsSchema = z
+  .object({
+    size: z.int().min(1).describe('Window side in pixels of the finest selected band'),
+    stride: z
+      .int()
+      .min(1)
+      .optional()
+      .describe('Step between windows in pixels of the finest band (default: size)'),
+    where: z.enum(['aoi', 'labels']).default('aoi'),
+    regionTiles: z
+      .int()
+      .min(1)
+      .max(8)
+      .default(1)
+      .describe('Side of a region in COG internal tiles of the finest band'),
+  })
+  .strict();
+
+export const LabelsSchema = z
+  .object({
+    source: z.string().min(1),
+    classProperty: z.string().min(1),
+    idProperty: z.string().min(1).optional(),
+    year: z.int().optional(),
+    resolution: z.number().positive().optional(),
+    background: z.int().min(0).max(65535).default(0),
+    crs: z.string().optional(),
+  })
+  .strict();
+
+export const CloudsSchema = z
+  .object({
+    mask: z.literal('scl'),
+    maxCloudyFraction: z.number().min(0).max(1).default(1),
+    cloudyClasses: z
+      .array(z.int().min(0).max(255))
+      .default([3, 8, 9, 10])
+      .describe('SCL classes counted as cloudy: cloud shadow, medium/high probability cloud, thin cirrus'),
+  })
+  .strict();
+
+export const SplitsSchema = z
+  .object({
+    method: z.enum(['blocks', 'random']).default('blocks'),
+    train: z.number().min(0).max(1),
+    validate: z.number().min(0).max(1),
+    test: z.number().min(0).max(1),
+    seed: z.int().default(0),
+  })
+  .strict()
+  .refine((s) => Math.abs(s.train + s.validate + s.test - 1) < 1e-9, {
+    message: 'train + validate + test must add up to 1',
+  });
+
+export const OutputSchema = z
+  .object({
+    uri: z.string().min(1).describe('A local folder, file:// URI or s3://bucket/prefix'),
+    work: z.string().min(1).optional().describe('Scratch space for the run (default: <uri>/.satfactory)'),
+  })
+  .strict();
+
+export const JobSpecSchema = z
+  .object({
+    $schema: z.string().optional(),
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and dashes, e.g. "crops-2023"'),
+    catalog: CatalogSpecSchema,
+    aoi: z.union([z.literal('labels'), z.string().min(1), geoJsonObject]),
+    period: z
+      .object({ start: isoDate, end: isoDate })
+      .strict()
+      .refine((p) => Date.parse(p.start) <= Date.parse(p.end), {
+        message: 'period.start must not be after period.end',
+      }),
+    selection: SelectionSchema.default(SelectionSchema.parse({})),
+    bands: z
+      .array(z.string().min(1))
+      .min(1)
+      .refine((b) => new Set(b).size === b.length, { message: 'band names must be unique' })
+      .describe('STAC asset keys, e.g. blue, green, red, nir, swir16'),
+    windows: WindowsSchema,
+    labels: LabelsSchema.optional(),
+    clouds: CloudsSchema.optional(),
+    splits: SplitsSchema.default({ method: 'blocks', train: 0.8, validate: 0.1, test: 0.1, seed: 0 }),
+    output: OutputSchema,
+  })
+  .strict();
+
+export type JobSpec = z.infer<typeof JobSpecSchema>;
+export type JobSpecInput = z.input<typeof JobSpecSchema>;
+export type CatalogSpec = z.infer<typeof CatalogSpecSchema>;
+
+/** JSON pointer (RFC 6901) of a zod issue path. */
+export function jsonPointer(path: readonly PropertyKey[]): string {
+  return path.map((p) => `/${String(p).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('') || '/';
+}
+
+/** Parses a job spec; on failure throws one JobSpecError listing every problem with its pointer. */
+export function parseJobSpec(raw: unknown, source = 'job spec'): JobSpec {
+  const result = JobSpecSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `  ${jsonPointer(issue.path)}: ${issue.message}`);
+  const first = result.error.issues[0];
+  throw new JobSpecError(
+    `${source} is invalid:\n${problems.join('\n')}\nFix these fields (the JSON Schema is schema/job.schema.json).`,
+    { source, pointer: first ? jsonPointer(first.path) : '/' },
+  );
+}
+
+/** The JSON Schema of the job spec, as users and editors read it. */
+export function jobSpecJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(JobSpecSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+}

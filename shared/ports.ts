@@ -1,0 +1,80 @@
+// The ports: every piece of I/O the core needs, as small interfaces. Steps take these as arguments,
+// so one step runs in a Lambda (AWS adapters) and in the local runtime (local adapters).
+import type { StacItem } from './domain/catalog.ts';
+
+/** Object storage under one root (a local folder or an s3://bucket/prefix). Keys use '/'. */
+export interface BlobStore {
+  /** The root as a URI: file:///abs/path or s3://bucket/prefix. */
+  readonly uri: string;
+  get(key: string): Promise<Uint8Array | undefined>;
+  /** Writes atomically. With createOnly, throws AlreadyExistsError when the key exists. */
+  put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<void>;
+  exists(key: string): Promise<boolean>;
+  /** Keys under a prefix, sorted. */
+  list(prefix: string): Promise<string[]>;
+  delete(key: string): Promise<void>;
+}
+
+export type PutOptions = { readonly createOnly?: boolean; readonly contentType?: string };
+
+/** Reads byte ranges of remote or local files. Every answer is checked for exact length. */
+export interface RangeReader {
+  /** Returns exactly `length` bytes starting at `offset`, or throws RangeResponseError. */
+  read(url: string, offset: number, length: number): Promise<Uint8Array>;
+  readonly stats: RangeReaderStats;
+}
+
+export type RangeReaderStats = { requests: number; bytes: number };
+
+export type CatalogQuery = {
+  readonly collection: string;
+  /** GeoJSON geometry in EPSG:4326. */
+  readonly intersects: GeoJSON.Geometry;
+  readonly start: string;
+  readonly end: string;
+  readonly maxCloudCover?: number;
+};
+
+export type CatalogPage = {
+  readonly request: { method: string; url: string; body?: unknown };
+  readonly status: number;
+  readonly body: unknown;
+};
+
+export type CatalogResult = {
+  readonly items: StacItem[];
+  /** Raw pages as received, kept with the run for provenance. */
+  readonly pages: CatalogPage[];
+};
+
+export interface Catalog {
+  readonly description: string;
+  search(query: CatalogQuery): Promise<CatalogResult>;
+}
+
+export interface Clock {
+  now(): Date;
+  sleep(ms: number): Promise<void>;
+}
+
+export type LogFields = Record<string, unknown>;
+export interface Log {
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+}
+
+/** Progress of long work, for a CLI bar or structured logs. */
+export interface Progress {
+  start(phase: string, total: number): void;
+  advance(phase: string, by?: number): void;
+  finish(phase: string): void;
+}
+
+export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
+export const noProgress: Progress = { start() {}, advance() {}, finish() {} };
+export const systemClock: Clock = {
+  now: () => new Date(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};

@@ -1,0 +1,77 @@
+// The events and results of the workflow's Task states: what flows between states. They carry
+// storage keys and counts only (Step Functions caps state at 256 KiB). Handlers parse with these.
+import { z } from 'zod';
+
+/** Input of an execution: the job spec was stored at jobKey in the work store. */
+export const ExecutionInputSchema = z.object({
+  runId: z.string().regex(/^[a-z0-9-]+$/),
+  jobKey: z.string().min(1),
+});
+export type ExecutionInput = z.infer<typeof ExecutionInputSchema>;
+
+export const PlanOutputSchema = ExecutionInputSchema.extend({
+  selectionKey: z.string(),
+  products: z.int(),
+  tiles: z.int(),
+  offline: z.int(),
+});
+export type PlanOutput = z.infer<typeof PlanOutputSchema>;
+
+export const EnsureOnlineOutputSchema = z.object({ online: z.int(), ordered: z.int() });
+export type EnsureOnlineOutput = z.infer<typeof EnsureOnlineOutputSchema>;
+
+export const PrepareLabelsOutputSchema = z.object({ labelsKey: z.string().nullable(), features: z.int() });
+export type PrepareLabelsOutput = z.infer<typeof PrepareLabelsOutputSchema>;
+
+export const PlanWindowsOutputSchema = z.object({
+  /** JSONL in the work store, one RegionTask per line: the Distributed Map's ItemReader reads it. */
+  regionsKey: z.string(),
+  regions: z.int(),
+  windows: z.int(),
+  bytesToFetch: z.number(),
+});
+export type PlanWindowsOutput = z.infer<typeof PlanWindowsOutputSchema>;
+
+/** One line of the regions JSONL: everything a region worker needs, besides the plan files it names. */
+export const RegionTaskSchema = z.object({
+  runId: z.string(),
+  regionId: z.string(),
+  /** Key of the plan (grid, bands, products, COG indexes) in the work store. */
+  planKey: z.string(),
+});
+export type RegionTask = z.infer<typeof RegionTaskSchema>;
+
+/** Event of the ExtractRegion task: a batch from the Distributed Map's ItemBatcher. */
+export const ExtractBatchEventSchema = z.object({
+  Items: z.array(RegionTaskSchema).min(1),
+  BatchInput: z.record(z.string(), z.unknown()).optional(),
+});
+export type ExtractBatchEvent = z.infer<typeof ExtractBatchEventSchema>;
+
+export const ExtractBatchOutputSchema = z.object({
+  regions: z.int(),
+  written: z.int(),
+  rejected: z.int(),
+  bytesFetched: z.number(),
+});
+export type ExtractBatchOutput = z.infer<typeof ExtractBatchOutputSchema>;
+
+export const CommitOutputSchema = z.object({
+  manifestKey: z.string(),
+  samples: z.int(),
+  rejected: z.int(),
+  shards: z.int(),
+});
+export type CommitOutput = z.infer<typeof CommitOutputSchema>;
+
+/** The names of the Task states, shared by the CDK definition, the Lambdas and the local runtime. */
+export const StateNames = {
+  plan: 'Plan',
+  ensureOnline: 'EnsureOnline',
+  prepareLabels: 'PrepareLabels',
+  planWindows: 'PlanWindows',
+  extractRegions: 'ExtractRegions',
+  extractRegion: 'ExtractRegion',
+  commit: 'Commit',
+  recordFailure: 'RecordFailure',
+} as const;
