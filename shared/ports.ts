@@ -45,6 +45,12 @@ export type CatalogResult = {
   readonly items: StacItem[];
   /** Raw pages as received, kept with the run for provenance. */
   readonly pages: CatalogPage[];
+  /**
+   * Item id -> the URL the item was read from (its self link, the search URL, or its file://), the
+   * base normalizeItem resolves relative asset hrefs against. If two collections share an id, the
+   * first item's base is kept (an API search returns one collection, so this only concerns static).
+   */
+  readonly bases?: Readonly<Record<string, string>>;
 };
 
 export interface Catalog {

@@ -35,6 +35,7 @@ export type PlanWindowsOutput = z.infer<typeof PlanWindowsOutputSchema>;
 /** One line of the regions JSONL: everything a region worker needs, besides the plan files it names. */
 export const RegionTaskSchema = z.object({
   runId: z.string(),
+  jobKey: z.string(),
   regionId: z.string(),
   /** Key of the plan (grid, bands, products, COG indexes) in the work store. */
   planKey: z.string(),

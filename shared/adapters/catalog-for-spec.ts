@@ -1,0 +1,30 @@
+// Opens the Catalog a job spec names: a STAC API (kind "stac") or static STAC files (kind "static").
+// The one place that maps CatalogSpec fields onto adapter options.
+import type { CatalogSpec } from '../domain/job-spec.ts';
+import type { Catalog, Clock, Log } from '../ports.ts';
+import type { FetchLike, RetryOptions } from './http-json.ts';
+import { StacApiCatalog } from './stac-api-catalog.ts';
+import { StaticCatalog } from './static-catalog.ts';
+
+export type CatalogForSpecOptions = RetryOptions & {
+  readonly clock: Clock;
+  /** Folder that relative static sources resolve against (the job spec's folder). */
+  readonly baseDir: string;
+  readonly log?: Log;
+  readonly fetch?: FetchLike;
+};
+
+export function catalogForSpec(spec: CatalogSpec, options: CatalogForSpecOptions): Catalog {
+  const { baseDir, ...http } = options;
+  if (spec.kind === 'stac') {
+    return new StacApiCatalog({
+      ...http,
+      url: spec.url,
+      collection: spec.collection,
+      limit: spec.limit,
+      maxPages: spec.maxPages,
+      maxItems: spec.maxItems,
+    });
+  }
+  return new StaticCatalog({ ...http, source: spec.source, baseDir });
+}

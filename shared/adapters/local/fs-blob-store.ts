@@ -1,0 +1,141 @@
+// BlobStore over a local folder. Writes go to a temp file in the target folder, then rename (or
+// link, for create-only), so a reader never sees half a file and only one create-only writer wins.
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { AlreadyExistsError, InvalidInputError } from '../../domain/errors.ts';
+import type { BlobStore, PutOptions } from '../../ports.ts';
+
+/** Temp files carry this prefix; list() hides them, they are never keys. */
+const TEMP_PREFIX = '.sf-tmp-';
+
+function hasCode(error: unknown, ...codes: string[]): boolean {
+  return (
+    typeof error === 'object' && error !== null && codes.includes((error as { code?: string }).code ?? '')
+  );
+}
+
+export class FsBlobStore implements BlobStore {
+  readonly root: string;
+  readonly uri: string;
+
+  constructor(rootDir: string) {
+    this.root = resolve(rootDir);
+    this.uri = pathToFileURL(this.root).href;
+  }
+
+  /** Keys are '/'-separated relative paths; anything that could escape the root is refused. */
+  private pathOf(key: string): string {
+    const segments = key.split('/');
+    const bad =
+      key.length === 0 ||
+      key.includes('\\') ||
+      key.includes('\0') ||
+      segments.some((s) => s === '' || s === '.' || s === '..' || s.startsWith(TEMP_PREFIX));
+    if (bad) {
+      throw new InvalidInputError(`"${key}" is not a valid key (relative, '/'-separated, no '.' or '..')`, {
+        source: this.uri,
+      });
+    }
+    return join(this.root, ...segments);
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    try {
+      return await readFile(this.pathOf(key));
+    } catch (error) {
+      if (hasCode(error, 'ENOENT', 'EISDIR', 'ENOTDIR')) return undefined;
+      throw error;
+    }
+  }
+
+  async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<void> {
+    const path = this.pathOf(key);
+    const dir = dirname(path);
+    await mkdir(dir, { recursive: true });
+    const tmp = join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
+    try {
+      const handle = await open(tmp, 'wx', 0o644);
+      try {
+        await handle.writeFile(body);
+        // Data must be on disk before the name appears, or a crash could publish an empty file.
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      if (options.createOnly) {
+        // link() fails if the name exists, atomically; rename() would silently replace it.
+        try {
+          await link(tmp, path);
+        } catch (error) {
+          if (hasCode(error, 'EEXIST')) {
+            throw new AlreadyExistsError(`${this.uri}/${key} already exists`, {
+              source: `${this.uri}/${key}`,
+              key,
+            });
+          }
+          throw error;
+        }
+      } else {
+        await rename(tmp, path);
+      }
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      return (await stat(this.pathOf(key))).isFile();
+    } catch (error) {
+      if (hasCode(error, 'ENOENT', 'ENOTDIR')) return false;
+      throw error;
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    // Walk only the folder the prefix names; the rest of the prefix filters file names.
+    const slash = prefix.lastIndexOf('/');
+    const folder = slash >= 0 ? prefix.slice(0, slash) : '';
+    if (folder !== '') this.pathOf(folder);
+    const keys: string[] = [];
+    await this.walk(folder === '' ? this.root : join(this.root, ...folder.split('/')), folder, prefix, keys);
+    return keys.sort(compareKeys);
+  }
+
+  private async walk(dir: string, keyPrefix: string, prefix: string, out: string[]): Promise<void> {
+    let entries: Array<{ name: string; isDirectory(): boolean; isFile(): boolean }>;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      if (hasCode(error, 'ENOENT', 'ENOTDIR')) return;
+      throw error;
+    }
+    for (const entry of entries) {
+      if (entry.name.startsWith(TEMP_PREFIX)) continue;
+      const key = keyPrefix === '' ? entry.name : `${keyPrefix}/${entry.name}`;
+      if (entry.isDirectory()) {
+        // Descend only where keys can still match the prefix.
+        if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) {
+          await this.walk(join(dir, entry.name), key, prefix, out);
+        }
+      } else if (entry.isFile() && key.startsWith(prefix)) {
+        out.push(key);
+      }
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await unlink(this.pathOf(key));
+    } catch (error) {
+      if (!hasCode(error, 'ENOENT')) throw error;
+    }
+  }
+}
+
+/** Code-unit order, the order S3 lists in for ASCII keys (localeCompare would differ). */
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

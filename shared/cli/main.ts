@@ -1,0 +1,164 @@
+// The satfactory command line: plan (dry run), run (the whole workflow on the local runtime) and
+// verify (re-hash a dataset). Exit codes: 0 ok, 1 failure, 2 invalid input or usage.
+import { parseArgs } from 'node:util';
+import { blobStoreForUri } from '../adapters/blob-store-for-uri.ts';
+import { describeError, InvalidInputError, SatfactoryError } from '../domain/errors.ts';
+import { workKeys } from '../domain/plan.ts';
+import type { Log } from '../ports.ts';
+import { createLocalContext } from '../runtime/local-context.ts';
+import { runJobLocally, submitJob } from '../runtime/run-job.ts';
+import { getJson } from '../steps/context.ts';
+import { plan } from '../steps/plan.ts';
+import { planWindows, type WindowsSummary } from '../steps/plan-windows.ts';
+import { verifyDataset } from '../steps/verify-dataset.ts';
+import { createLog } from './log.ts';
+import { prepareJob, workUriOf } from './prepare-job.ts';
+import { createProgress } from './progress.ts';
+
+const USAGE = `satfactory: Sentinel-2 time series + labels -> ready-to-train WebDataset shards
+
+usage:
+  satfactory plan <job.json>     dry run: products chosen, windows, regions, bytes to fetch
+  satfactory run <job.json>      build the dataset with the local runtime (resumes an interrupted run)
+  satfactory verify <uri>        re-hash every shard of a dataset and check its totals
+
+options:
+  --threads N     worker threads for extraction (default: all cores)
+  --json-logs     JSON log lines (default when stderr is not a terminal: plain lines)
+  --verbose       debug logs
+  -h, --help      this text`;
+
+/** Error names that mean "the input cannot work": exit code 2. */
+const INPUT_ERRORS = new Set(['InvalidInputError', 'JobSpecError', 'NothingToDoError']);
+
+export function exitCodeOf(error: unknown): number {
+  const name = errorName(error);
+  return name !== null && INPUT_ERRORS.has(name) ? 2 : 1;
+}
+
+/** The error name, also through a workflow failure that carries it as `error`/`cause`. */
+function errorName(error: unknown): string | null {
+  if (error instanceof InvalidInputError) return 'InvalidInputError';
+  if (error instanceof SatfactoryError) return error.name;
+  const e = error as { name?: unknown; error?: unknown; cause?: unknown } | null;
+  if (e && typeof e.error === 'string') return e.error;
+  if (e?.cause && typeof e.cause === 'object') return errorName(e.cause);
+  if (e && typeof e.name === 'string' && INPUT_ERRORS.has(e.name)) return e.name;
+  return null;
+}
+
+export async function main(argv: string[], log?: Log): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [command, target] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(`${USAGE}\n`);
+    return command || values.help ? 0 : 2;
+  }
+  const tty = Boolean(process.stderr.isTTY);
+  const logger = log ?? createLog({ json: values['json-logs'] ?? false, verbose: values.verbose ?? false });
+  if (!target) {
+    process.stderr.write(`satfactory ${command} needs an argument\n\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    switch (command) {
+      case 'plan':
+        return await planCommand(target, logger);
+      case 'run':
+        return await runCommand(target, logger, {
+          tty,
+          threads: values.threads ? Number(values.threads) : undefined,
+          json: values['json-logs'] ?? false,
+          verbose: values.verbose ?? false,
+        });
+      case 'verify':
+        return await verifyCommand(target);
+      default:
+        process.stderr.write(`unknown command ${command}\n\n${USAGE}\n`);
+        return 2;
+    }
+  } catch (error) {
+    logger.error(describeError(error));
+    return exitCodeOf(error);
+  }
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      threads: { type: 'string' },
+      'json-logs': { type: 'boolean' },
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+
+async function planCommand(jobFile: string, log: Log): Promise<number> {
+  const prepared = await prepareJob(jobFile);
+  const workUri = workUriOf(prepared.job);
+  const ctx = createLocalContext({ workUri, log });
+  const input = await submitJob(ctx, prepared.job, prepared.runId);
+  const planned = await plan(input, ctx);
+  const windows = await planWindows(input, ctx);
+  const summary = await getJson<WindowsSummary>(ctx.work, workKeys.windowsSummary(input.runId));
+  const lines = [
+    `run        ${input.runId}`,
+    `products   ${planned.products} on ${planned.tiles} tile(s), ${planned.offline} offline`,
+    `windows    ${windows.windows} in ${windows.regions} region(s)`,
+    `to fetch   ${mb(windows.bytesToFetch)} (COG tiles the windows need)`,
+    ...Object.entries(summary?.tiles ?? {}).map(
+      ([t, s]) => `  ${t}: ${s.windows} windows, ${s.regions} regions`,
+    ),
+    `selection  ${prepared.job.output.uri}/selection.json`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
+
+async function runCommand(
+  jobFile: string,
+  log: Log,
+  options: { tty: boolean; threads: number | undefined; json: boolean; verbose: boolean },
+): Promise<number> {
+  const prepared = await prepareJob(jobFile);
+  const workUri = workUriOf(prepared.job);
+  const ctx = createLocalContext({ workUri, log });
+  log.info(`run ${prepared.runId}: ${prepared.job.name} -> ${prepared.job.output.uri}`);
+  const started = Date.now();
+  const summary = await runJobLocally({
+    job: prepared.job,
+    runId: prepared.runId,
+    workUri,
+    ctx,
+    progress: createProgress(log, options.tty && !options.json),
+    jsonLogs: options.json,
+    verbose: options.verbose,
+    ...(options.threads ? { threads: options.threads } : {}),
+  });
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  process.stdout.write(
+    `${summary.commit.samples} samples in ${summary.commit.shards} shard(s), ${summary.commit.rejected} rejected, ${seconds} s\n` +
+      `manifest   ${prepared.job.output.uri}/${summary.commit.manifestKey}\n`,
+  );
+  return 0;
+}
+
+async function verifyCommand(uri: string): Promise<number> {
+  const report = await verifyDataset(blobStoreForUri(uri));
+  process.stdout.write(
+    `${report.ok ? 'ok' : 'FAILED'}: ${report.shards} shard(s), ${report.samples} sample(s)\n${report.problems.map((p) => `  ${p}\n`).join('')}`,
+  );
+  return report.ok ? 0 : 1;
+}

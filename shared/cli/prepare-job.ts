@@ -1,0 +1,67 @@
+// Reads a job file as a user wrote it and makes it self-contained for a run: relative paths are
+// resolved against the job file's folder, an AOI file is inlined, and the run id is derived from
+// the result, so the same job always maps to the same run (a rerun resumes it).
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { InvalidInputError } from '../domain/errors.ts';
+import { canonicalJson, sha256Hex } from '../domain/hashing.ts';
+import { type JobSpec, parseJobSpec } from '../domain/job-spec.ts';
+
+export type PreparedJob = { job: JobSpec; runId: string; jobFile: string };
+
+const isUri = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
+
+function resolveLocal(value: string, baseDir: string): string {
+  if (isUri(value)) return value;
+  return path.resolve(baseDir, value);
+}
+
+export async function readJsonFile(file: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    throw new InvalidInputError(
+      `cannot read ${what} ${file}: ${(cause as Error).message}`,
+      { source: file },
+      { cause },
+    );
+  }
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new InvalidInputError(
+      `${what} ${file} is not valid JSON: ${(cause as Error).message}`,
+      { source: file },
+      { cause },
+    );
+  }
+}
+
+export async function prepareJob(jobFile: string): Promise<PreparedJob> {
+  const file = path.resolve(jobFile);
+  const raw = await readJsonFile(file, 'job spec');
+  const job = parseJobSpec(raw, file);
+  const baseDir = path.dirname(file);
+  if (typeof job.aoi === 'string' && job.aoi !== 'labels') {
+    const aoiFile = resolveLocal(job.aoi, baseDir);
+    job.aoi = (await readJsonFile(aoiFile, 'AOI file')) as JobSpec['aoi'];
+  }
+  if (job.catalog.kind === 'static') job.catalog.source = resolveLocal(job.catalog.source, baseDir);
+  if (job.labels) job.labels.source = resolveLocal(job.labels.source, baseDir);
+  job.output.uri = resolveLocal(job.output.uri, baseDir);
+  if (job.output.work) job.output.work = resolveLocal(job.output.work, baseDir);
+  delete job.$schema;
+  const runId = `${job.name}-${sha256Hex(canonicalJson(job)).slice(0, 12)}`;
+  return { job, runId, jobFile: file };
+}
+
+/** Where a run's scratch files go: output.work, or a hidden folder inside the dataset. */
+export function workUriOf(job: JobSpec): string {
+  if (job.output.work) return job.output.work;
+  if (job.output.uri.startsWith('s3://')) return `${job.output.uri.replace(/\/$/, '')}/.satfactory`;
+  return isUri(job.output.uri)
+    ? `${job.output.uri.replace(/\/$/, '')}/.satfactory`
+    : pathToFileURL(path.join(job.output.uri, '.satfactory')).href;
+}

@@ -1,0 +1,202 @@
+// The window grid of one tile: anchored on the finest band's pixel grid so that every selected band
+// co-registers, windows fully inside the common extent, grouped into regions aligned to COG tiles.
+import { booleanIntersects } from '@turf/turf';
+import type { CogInfo, PixelRect } from './cog-types.ts';
+import type { Bounds } from './crs.ts';
+import { InvalidInputError } from './errors.ts';
+
+export type GridBand = { name: string; cog: CogInfo };
+
+export type TileGrid = {
+  tile: string;
+  epsg: number;
+  /** Pixel size of the finest band, CRS units (metres). */
+  res: number;
+  /** Top-left corner of window (0, 0). */
+  originX: number;
+  originY: number;
+  windowSize: number;
+  stride: number;
+  /** Number of window positions across and down. */
+  cols: number;
+  rows: number;
+  /** Region size in pixels of the finest band: a block of COG internal tiles. */
+  regionWidth: number;
+  regionHeight: number;
+  /** Pixel offset of window (0, 0) from the finest band's COG origin (aligns regions to its tiles). */
+  offsetX: number;
+  offsetY: number;
+};
+
+export type WindowPos = { row: number; col: number };
+
+const EPS = 1e-6;
+const isInt = (v: number) => Math.abs(v - Math.round(v)) < EPS;
+
+/** Builds the grid; errors name the band and the constraint when bands cannot co-register. */
+export function buildTileGrid(options: {
+  tile: string;
+  epsg: number;
+  bands: GridBand[];
+  windowSize: number;
+  stride: number;
+  regionTiles: number;
+}): TileGrid {
+  const { bands, windowSize, stride, tile } = options;
+  if (bands.length === 0) throw new InvalidInputError('no band to build a grid from', { tile });
+  for (const b of bands) {
+    if (Math.abs(b.cog.resX - b.cog.resY) > EPS * b.cog.resX) {
+      throw new InvalidInputError(`band ${b.name} has non-square pixels (${b.cog.resX} x ${b.cog.resY})`, {
+        source: b.cog.href,
+      });
+    }
+  }
+  const finest = bands.reduce((a, b) => (b.cog.resX < a.cog.resX ? b : a));
+  const res = finest.cog.resX;
+  let step = 1;
+  for (const b of bands) {
+    const ratio = b.cog.resX / res;
+    if (!isInt(ratio)) {
+      throw new InvalidInputError(
+        `band ${b.name} has ${b.cog.resX} m pixels, not a whole multiple of the finest band's ${res} m`,
+        { source: b.cog.href },
+      );
+    }
+    const k = Math.round(ratio);
+    for (const [what, v] of [
+      ['windows.size', windowSize],
+      ['windows.stride', stride],
+    ] as const) {
+      if (v % k !== 0) {
+        throw new InvalidInputError(
+          `${what} ${v} px at ${res} m does not co-register band ${b.name} (${b.cog.resX} m): use a multiple of ${k}`,
+          { pointer: `/${what.replace('.', '/')}` },
+        );
+      }
+    }
+    const dx = (b.cog.originX - finest.cog.originX) / b.cog.resX;
+    const dy = (finest.cog.originY - b.cog.originY) / b.cog.resY;
+    if (!isInt(dx) || !isInt(dy)) {
+      throw new InvalidInputError(
+        `band ${b.name} grid origin (${b.cog.originX}, ${b.cog.originY}) is not aligned with ${finest.name}'s`,
+        { source: b.cog.href },
+      );
+    }
+    step = lcm(step, k);
+  }
+  // Common extent of all bands, in CRS units.
+  const minX = Math.max(...bands.map((b) => b.cog.originX));
+  const maxY = Math.min(...bands.map((b) => b.cog.originY));
+  const maxX = Math.min(...bands.map((b) => b.cog.originX + b.cog.width * b.cog.resX));
+  const minY = Math.max(...bands.map((b) => b.cog.originY - b.cog.height * b.cog.resY));
+  const offsetX = roundUpTo(Math.round((minX - finest.cog.originX) / res), step);
+  const offsetY = roundUpTo(Math.round((finest.cog.originY - maxY) / res), step);
+  const originX = finest.cog.originX + offsetX * res;
+  const originY = finest.cog.originY - offsetY * res;
+  const spanX = Math.floor((maxX - originX) / res + EPS);
+  const spanY = Math.floor((originY - minY) / res + EPS);
+  const cols = spanX >= windowSize ? Math.floor((spanX - windowSize) / stride) + 1 : 0;
+  const rows = spanY >= windowSize ? Math.floor((spanY - windowSize) / stride) + 1 : 0;
+  return {
+    tile,
+    epsg: options.epsg,
+    res,
+    originX,
+    originY,
+    windowSize,
+    stride,
+    cols,
+    rows,
+    regionWidth: finest.cog.tileWidth * options.regionTiles,
+    regionHeight: finest.cog.tileHeight * options.regionTiles,
+    offsetX,
+    offsetY,
+  };
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+function lcm(a: number, b: number): number {
+  return (a * b) / gcd(a, b);
+}
+function roundUpTo(v: number, k: number): number {
+  return Math.ceil(v / k) * k;
+}
+
+/** Bounds of a window in CRS units. */
+export function windowBounds(grid: TileGrid, w: WindowPos): Bounds {
+  const x0 = grid.originX + w.col * grid.stride * grid.res;
+  const y1 = grid.originY - w.row * grid.stride * grid.res;
+  const side = grid.windowSize * grid.res;
+  return [x0, y1 - side, x0 + side, y1];
+}
+
+/** The window's pixels on one band's COG grid. */
+export function windowRectInBand(grid: TileGrid, cog: CogInfo, w: WindowPos): PixelRect {
+  const [x0, , , y1] = windowBounds(grid, w);
+  const side = (grid.windowSize * grid.res) / cog.resX;
+  return {
+    x: Math.round((x0 - cog.originX) / cog.resX),
+    y: Math.round((cog.originY - y1) / cog.resY),
+    width: Math.round(side),
+    height: Math.round(side),
+  };
+}
+
+/** Region of a window: the block of finest-band COG tiles its top-left pixel falls in. */
+export function regionOf(grid: TileGrid, w: WindowPos): { row: number; col: number } {
+  const px = grid.offsetX + w.col * grid.stride;
+  const py = grid.offsetY + w.row * grid.stride;
+  return { row: Math.floor(py / grid.regionHeight), col: Math.floor(px / grid.regionWidth) };
+}
+
+function rectPolygon(b: Bounds): GeoJSON.Polygon {
+  return {
+    type: 'Polygon',
+    coordinates: [
+      [
+        [b[0], b[1]],
+        [b[2], b[1]],
+        [b[2], b[3]],
+        [b[0], b[3]],
+        [b[0], b[1]],
+      ],
+    ],
+  };
+}
+
+/**
+ * Windows of the grid that intersect `area` (already in the tile's CRS). `keep` decides ownership
+ * where tiles overlap (a window belongs to exactly one tile).
+ */
+export function windowsIntersecting(
+  grid: TileGrid,
+  area: GeoJSON.Polygon | GeoJSON.MultiPolygon,
+  areaBounds: Bounds,
+  keep: (w: WindowPos, bounds: Bounds) => boolean = () => true,
+): WindowPos[] {
+  const side = grid.windowSize * grid.res;
+  const step = grid.stride * grid.res;
+  const colMin = Math.max(0, Math.floor((areaBounds[0] - grid.originX - side) / step));
+  const colMax = Math.min(grid.cols - 1, Math.ceil((areaBounds[2] - grid.originX) / step));
+  const rowMin = Math.max(0, Math.floor((grid.originY - areaBounds[3] - side) / step));
+  const rowMax = Math.min(grid.rows - 1, Math.ceil((grid.originY - areaBounds[1]) / step));
+  const out: WindowPos[] = [];
+  for (let row = rowMin; row <= rowMax; row++) {
+    for (let col = colMin; col <= colMax; col++) {
+      const w = { row, col };
+      const b = windowBounds(grid, w);
+      if (b[2] <= areaBounds[0] || b[0] >= areaBounds[2] || b[3] <= areaBounds[1] || b[1] >= areaBounds[3])
+        continue;
+      if (!booleanIntersects(rectPolygon(b), area)) continue;
+      if (keep(w, b)) out.push(w);
+    }
+  }
+  return out;
+}
+
+/** Deterministic sample key: `<tile>_<row>_<col>`, lowercase, no dots. */
+export function windowKey(tile: string, w: WindowPos): string {
+  return `${tile.toLowerCase()}_${String(w.row).padStart(4, '0')}_${String(w.col).padStart(4, '0')}`;
+}

@@ -1,0 +1,218 @@
+// manifest.json: the self-description of a dataset, written last by Commit and read by verify and
+// by users. This schema is the contract; checkManifestTotals holds the accounting invariants.
+import { z } from 'zod';
+import { BandSummarySchema } from './band-stats.ts';
+import { IntegrityError } from './errors.ts';
+import { canonicalJson, sha256Hex } from './hashing.ts';
+import { SPLITS } from './splits.ts';
+
+export const MANIFEST_FORMAT = 'satfactory-webdataset';
+/** Bumped when a reader of the previous version would misread a dataset. */
+export const MANIFEST_VERSION = '1';
+
+const count = z.int().min(0);
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex sha256');
+/** Dataset-relative, '/'-separated, no '..' or leading '/': a manifest must not point outside. */
+const relativePath = z
+  .string()
+  .regex(/^(?!\/)(?!.*(^|\/)\.\.?(\/|$))[^\\]+$/, 'a path relative to the dataset root, without ".."');
+const groupName = z.string().regex(/^[0-9]+(p[0-9]+)?m$/, 'a resolution label such as "10m" or "0p5m"');
+
+export const ManifestCatalogSchema = z
+  .object({
+    /** Human-readable origin, e.g. "STAC https://earth-search.aws.element84.com/v1". */
+    description: z.string(),
+    /** STAC API root, or the static catalog file or folder. */
+    url: z.string().optional(),
+    collection: z.string().nullable(),
+    pages: count,
+    items: count,
+    /** Where the raw search requests and answers of the run are kept (key prefix or URI). */
+    requestsPrefix: z.string().optional(),
+    /** The search requests themselves, when small enough to inline. */
+    requests: z
+      .array(z.object({ method: z.string(), url: z.string(), body: z.unknown().optional() }).strict())
+      .optional(),
+  })
+  .strict();
+
+export const ManifestSourceSchema = z
+  .object({
+    id: z.string().min(1),
+    collection: z.string(),
+    datetime: z.string(),
+    tile: z.string(),
+    epsg: z.int().optional(),
+    cloudCover: z.number().nullable(),
+    /** Asset key → absolute href of each band read from this product. */
+    hrefs: z.record(z.string(), z.string()),
+  })
+  .strict();
+
+export const ManifestBandSchema = z
+  .object({
+    name: z.string().min(1),
+    scale: z.number(),
+    offset: z.number(),
+    nodata: z.number().nullable(),
+    dataType: z.string(),
+  })
+  .strict();
+
+/** One `<key>.<group>.npy` member: bands of one native resolution, in channel order. */
+export const ManifestBandGroupSchema = z
+  .object({
+    group: groupName,
+    resolution: z.number().positive(),
+    bands: z.array(ManifestBandSchema).min(1),
+  })
+  .strict();
+
+export const ManifestGridTileSchema = z
+  .object({
+    tile: z.string().min(1),
+    epsg: z.int(),
+    /** Pixel size of the finest band, metres. */
+    resolution: z.number().positive(),
+    originX: z.number(),
+    originY: z.number(),
+    dates: z.array(z.string()),
+  })
+  .strict();
+
+export const ManifestClassSchema = z
+  .object({
+    /** The id written in `.labels.npy`. */
+    id: z.int().min(0).max(65535),
+    /** The class value as found in the label data (integer or string, e.g. a crop name). */
+    value: z.union([z.string(), z.number()]),
+    name: z.string().optional(),
+    pixels: count.optional(),
+    samples: count.optional(),
+  })
+  .strict();
+
+export const ManifestClassesSchema = z
+  .object({
+    property: z.string(),
+    background: z.int().min(0).max(65535),
+    table: z.array(ManifestClassSchema),
+  })
+  .strict();
+
+export const ManifestShardSchema = z
+  .object({
+    path: relativePath,
+    split: z.enum(SPLITS),
+    bytes: count,
+    sha256,
+    samples: count,
+  })
+  .strict();
+
+const splitCount = z.object({ samples: count, shards: count }).strict();
+
+export const ManifestSchema = z
+  .object({
+    format: z.literal(MANIFEST_FORMAT),
+    version: z.literal(MANIFEST_VERSION),
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+    runId: z.string().min(1),
+    createdAt: z.iso.datetime(),
+    /** e.g. "satfactory 0.1.0". */
+    software: z.string().min(1),
+    /** The job spec as run (defaults applied); its hash is jobSha256Of(job). */
+    job: z.record(z.string(), z.unknown()),
+    jobSha256: sha256,
+    catalog: ManifestCatalogSchema,
+    sources: z.array(ManifestSourceSchema),
+    bands: z
+      .array(ManifestBandGroupSchema)
+      .min(1)
+      .refine(
+        (groups) => new Set(groups.map((g) => g.group)).size === groups.length,
+        'band groups must be unique',
+      ),
+    /** The `<key>.scl.npy` member, when clouds are masked with the scene classification. */
+    scl: z
+      .object({
+        member: z.string(),
+        cloudyClasses: z.array(z.int().min(0).max(255)),
+        resolution: z.number().optional(),
+      })
+      .strict()
+      .nullable(),
+    grid: z
+      .object({ windowSize: z.int().min(1), stride: z.int().min(1), tiles: z.array(ManifestGridTileSchema) })
+      .strict(),
+    classes: ManifestClassesSchema.nullable(),
+    splits: z.object({ train: splitCount, validate: splitCount, test: splitCount }).strict(),
+    shards: z.array(ManifestShardSchema),
+    totals: z.object({ planned: count, written: count, rejected: count }).strict(),
+    /** Key of rejects.jsonl: one line per planned sample not written, with its reason. */
+    rejects: relativePath,
+    /** Band name → pixel statistics over every written sample (nodata excluded). */
+    stats: z.record(z.string(), BandSummarySchema),
+    /** Fetch efficiency of the run: bytes fetched over bytes of the COG tiles the windows needed. */
+    io: z
+      .object({ bytesFetched: count, bytesNeeded: count, requests: count, tilesNeeded: count })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type Manifest = z.infer<typeof ManifestSchema>;
+export type ManifestShard = z.infer<typeof ManifestShardSchema>;
+
+/** The hash recorded as jobSha256: over canonical JSON, so formatting and key order do not matter. */
+export function jobSha256Of(job: unknown): string {
+  return sha256Hex(canonicalJson(job));
+}
+
+/** Every broken accounting invariant, as sentences; empty when the books balance. */
+export function manifestTotalsProblems(m: Manifest): string[] {
+  const problems: string[] = [];
+  const { planned, written, rejected } = m.totals;
+  if (planned !== written + rejected) {
+    problems.push(`totals: planned ${planned} != written ${written} + rejected ${rejected}`);
+  }
+  const inShards = m.shards.reduce((n, s) => n + s.samples, 0);
+  if (inShards !== written)
+    problems.push(`totals: written ${written} != ${inShards} samples listed in shards`);
+  for (const split of SPLITS) {
+    const shards = m.shards.filter((s) => s.split === split);
+    const samples = shards.reduce((n, s) => n + s.samples, 0);
+    const declared = m.splits[split];
+    if (declared.samples !== samples || declared.shards !== shards.length) {
+      problems.push(
+        `splits.${split}: declares ${declared.samples} samples in ${declared.shards} shards, ` +
+          `shards list ${samples} in ${shards.length}`,
+      );
+    }
+  }
+  const paths = new Set<string>();
+  for (const s of m.shards) {
+    if (paths.has(s.path)) problems.push(`shards: ${s.path} is listed twice`);
+    paths.add(s.path);
+    if (!s.path.startsWith(`${s.split}/`)) problems.push(`shards: ${s.path} is not under ${s.split}/`);
+  }
+  return problems;
+}
+
+/** Throws IntegrityError when the accounting does not add up (planned = written + rejected, ...). */
+export function checkManifestTotals(m: Manifest): void {
+  const problems = manifestTotalsProblems(m);
+  if (problems.length > 0) {
+    throw new IntegrityError(`the manifest of run ${m.runId} does not add up: ${problems.join('; ')}`, {
+      runId: m.runId,
+      problems,
+    });
+  }
+}
+
+/** Zod issues as "path: message" lines, for reports. */
+export function manifestSchemaProblems(raw: unknown): string[] {
+  const result = ManifestSchema.safeParse(raw);
+  if (result.success) return [];
+  return result.error.issues.map((i) => `manifest.json /${i.path.join('/')}: ${i.message}`);
+}

@@ -1,0 +1,146 @@
+// WebDataset shards: one tar per shard, each sample a run of members `<key>.<name>`. The writer is
+// deterministic (fixed mtime/owner/mode, given order), so a rerun writes byte-identical shards.
+import tar from 'tar-stream';
+import { IntegrityError, InvalidInputError } from './errors.ts';
+import { sha256Hex } from './hashing.ts';
+
+export type ShardMember = { name: string; data: Uint8Array };
+export type ShardSample = { key: string; members: ShardMember[] };
+export type BuiltShard = { bytes: Uint8Array; sha256: string; samples: number };
+
+/** WebDataset splits a member path at the first dot of its basename, so keys must have none. */
+const KEY = /^[a-z0-9_-]+$/;
+/** Member names are extensions such as `json` or `10m.npy`: dot-separated lowercase words. */
+const MEMBER = /^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/;
+const EPOCH = new Date(0);
+
+export function isValidSampleKey(key: string): boolean {
+  return KEY.test(key);
+}
+
+function checkSamples(samples: readonly ShardSample[]): void {
+  const keys = new Set<string>();
+  samples.forEach((sample, index) => {
+    if (!KEY.test(sample.key)) {
+      throw new InvalidInputError(
+        `sample key "${sample.key}" must be lowercase letters, digits, '_' or '-' (no dots)`,
+        { index },
+      );
+    }
+    if (keys.has(sample.key)) {
+      throw new InvalidInputError(`sample key "${sample.key}" appears twice in one shard`, { index });
+    }
+    keys.add(sample.key);
+    if (sample.members.length === 0) {
+      throw new InvalidInputError(`sample "${sample.key}" has no members`, { index });
+    }
+    const names = new Set<string>();
+    for (const member of sample.members) {
+      if (!MEMBER.test(member.name)) {
+        throw new InvalidInputError(
+          `member "${member.name}" of sample "${sample.key}" must be dot-separated lowercase words`,
+          { index },
+        );
+      }
+      if (names.has(member.name)) {
+        throw new InvalidInputError(`member "${member.name}" appears twice in sample "${sample.key}"`, {
+          index,
+        });
+      }
+      names.add(member.name);
+    }
+  });
+}
+
+function toBuffer(data: Uint8Array): Buffer {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** Writes the samples, members in the given order, to one tar held in memory. */
+export async function buildShard(samples: readonly ShardSample[]): Promise<BuiltShard> {
+  checkSamples(samples);
+  const pack = tar.pack();
+  // Drain while writing: the pack stream applies backpressure to entry() otherwise.
+  const collected = (async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of pack) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  })();
+  try {
+    for (const sample of samples) {
+      for (const member of sample.members) {
+        const header = {
+          name: `${sample.key}.${member.name}`,
+          size: member.data.byteLength,
+          mode: 0o644,
+          mtime: EPOCH,
+          uid: 0,
+          gid: 0,
+          uname: '',
+          gname: '',
+          type: 'file' as const,
+        };
+        await new Promise<void>((resolve, reject) => {
+          pack.entry(header, toBuffer(member.data), (error) => (error ? reject(error) : resolve()));
+        });
+      }
+    }
+    pack.finalize();
+  } catch (error) {
+    pack.destroy(error as Error);
+    await collected.catch(() => undefined);
+    throw error;
+  }
+  const buffer = await collected;
+  const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  return { bytes, sha256: sha256Hex(bytes), samples: samples.length };
+}
+
+/** WebDataset's split of a member path: key = up to the first dot of the basename. */
+export function splitMemberPath(path: string): { key: string; name: string } | undefined {
+  const slash = path.lastIndexOf('/');
+  const dot = path.indexOf('.', slash + 1);
+  if (dot <= slash + 1 || dot === path.length - 1) return undefined;
+  return { key: path.slice(0, dot), name: path.slice(dot + 1) };
+}
+
+/**
+ * Reads a shard back into samples, in tar order. Refuses what a WebDataset reader would
+ * misgroup: entries that are not files, paths without a key, and a key split into non-adjacent runs.
+ */
+export async function readShard(bytes: Uint8Array): Promise<ShardSample[]> {
+  const extract = tar.extract();
+  extract.end(toBuffer(bytes));
+  const samples: ShardSample[] = [];
+  const seen = new Set<string>();
+  let current: ShardSample | undefined;
+  try {
+    for await (const entry of extract) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of entry) chunks.push(chunk as Buffer);
+      const path = entry.header.name;
+      if (entry.header.type !== 'file') {
+        throw new IntegrityError(`tar entry "${path}" is a ${entry.header.type}, not a file`);
+      }
+      const parts = splitMemberPath(path);
+      if (parts === undefined) throw new IntegrityError(`tar entry "${path}" has no <key>.<name> form`);
+      if (current === undefined || current.key !== parts.key) {
+        if (seen.has(parts.key)) {
+          throw new IntegrityError(`sample "${parts.key}" is split into non-adjacent runs of members`);
+        }
+        seen.add(parts.key);
+        current = { key: parts.key, members: [] };
+        samples.push(current);
+      }
+      const data = Buffer.concat(chunks);
+      current.members.push({
+        name: parts.name,
+        data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+      });
+    }
+  } catch (error) {
+    if (error instanceof IntegrityError) throw error;
+    throw new IntegrityError(`not a readable tar: ${(error as Error).message}`, {}, { cause: error });
+  }
+  return samples;
+}

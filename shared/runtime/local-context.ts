@@ -1,0 +1,28 @@
+// Builds the ports of a step on this machine: blob stores from URIs (folders or S3), a range
+// reader that speaks http(s), file and s3, the catalog of the job spec, the system clock.
+import { blobStoreForUri } from '../adapters/blob-store-for-uri.ts';
+import { catalogForSpec } from '../adapters/catalog-for-spec.ts';
+import { rangeReaderForUrl } from '../adapters/range-reader-for-url.ts';
+import { type BlobStore, type Log, systemClock } from '../ports.ts';
+import type { StepContext } from '../steps/context.ts';
+
+export function createLocalContext(options: { workUri: string; log: Log }): StepContext {
+  const stores = new Map<string, BlobStore>();
+  const openStore = (uri: string) => {
+    let store = stores.get(uri);
+    if (!store) {
+      store = blobStoreForUri(uri);
+      stores.set(uri, store);
+    }
+    return store;
+  };
+  return {
+    work: openStore(options.workUri),
+    openStore,
+    ranges: rangeReaderForUrl(),
+    openCatalog: (spec) =>
+      catalogForSpec(spec, { clock: systemClock, baseDir: process.cwd(), log: options.log }),
+    clock: systemClock,
+    log: options.log,
+  };
+}

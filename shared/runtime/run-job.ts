@@ -1,0 +1,98 @@
+// Runs a prepared job on this machine: stores the job spec in the work store, then executes the
+// synthesized state machine with the local runtime, routing every Task state to the same step
+// function its Lambda calls; ExtractRegion batches go to a worker pool sized to the cores.
+import os from 'node:os';
+import type { JobSpec } from '../domain/job-spec.ts';
+import { workKeys } from '../domain/plan.ts';
+import type { Progress } from '../ports.ts';
+import { commit } from '../steps/commit.ts';
+import { putJson, type StepContext } from '../steps/context.ts';
+import {
+  type CommitOutput,
+  type ExecutionInput,
+  ExecutionInputSchema,
+  ExtractBatchEventSchema,
+  type ExtractBatchOutput,
+  type PlanWindowsOutput,
+  StateNames,
+} from '../steps/contracts.ts';
+import { ensureOnline } from '../steps/ensure-online.ts';
+import { plan } from '../steps/plan.ts';
+import { planWindows } from '../steps/plan-windows.ts';
+import { prepareLabels } from '../steps/prepare-labels.ts';
+import type { ExtractWorkerTask } from './extract-worker.ts';
+import { runLocalWorkflow } from './local-runtime.ts';
+import { createWorkerPool } from './worker-pool.ts';
+
+export type RunOptions = {
+  job: JobSpec;
+  runId: string;
+  workUri: string;
+  ctx: StepContext;
+  progress: Progress;
+  threads?: number;
+  jsonLogs?: boolean;
+  verbose?: boolean;
+};
+
+export type RunSummary = ExecutionInput & { commit: CommitOutput; windows: PlanWindowsOutput };
+
+/** Stores the job once (a rerun finds the same run id and resumes it). */
+export async function submitJob(ctx: StepContext, job: JobSpec, runId: string): Promise<ExecutionInput> {
+  const jobKey = workKeys.job(runId);
+  if (!(await ctx.work.exists(jobKey))) await putJson(ctx.work, jobKey, job);
+  return { runId, jobKey };
+}
+
+export async function runJobLocally(options: RunOptions): Promise<RunSummary> {
+  const { ctx, progress } = options;
+  const input = await submitJob(ctx, options.job, options.runId);
+  const threads = options.threads ?? Math.max(1, os.availableParallelism());
+  const pool = createWorkerPool({
+    filename: new URL('./extract-worker.ts', import.meta.url),
+    maxThreads: threads,
+  });
+  const stateOf = (event: unknown) => ExecutionInputSchema.parse(event);
+  try {
+    const handlers: Record<string, (event: unknown) => Promise<unknown>> = {
+      [StateNames.plan]: async (e) => plan(stateOf(e), ctx),
+      [StateNames.ensureOnline]: async (e) => ensureOnline(stateOf(e), ctx),
+      [StateNames.prepareLabels]: async (e) => prepareLabels(stateOf(e), ctx),
+      [StateNames.planWindows]: async (e) => {
+        const out = await planWindows(stateOf(e), ctx);
+        progress.start('extract regions', out.regions);
+        return out;
+      },
+      [StateNames.extractRegion]: async (e) => {
+        const event = ExtractBatchEventSchema.parse(e);
+        const task: ExtractWorkerTask = {
+          event,
+          workUri: options.workUri,
+          jsonLogs: options.jsonLogs ?? false,
+          verbose: options.verbose ?? false,
+        };
+        const out = (await pool.run(task)) as ExtractBatchOutput;
+        progress.advance('extract regions', event.Items.length);
+        return out;
+      },
+      [StateNames.commit]: async (e) => {
+        progress.finish('extract regions');
+        return commit(stateOf(e), ctx);
+      },
+      [StateNames.recordFailure]: async (e) => {
+        progress.finish('extract regions');
+        await putJson(ctx.work, workKeys.failure(input.runId), e);
+        return e;
+      },
+    };
+    const output = (await runLocalWorkflow({
+      input,
+      handlers,
+      workStore: ctx.work,
+      maxConcurrency: threads,
+    })) as { commit: CommitOutput; windows: PlanWindowsOutput };
+    return { ...input, commit: output.commit, windows: output.windows };
+  } finally {
+    await pool.destroy();
+  }
+}

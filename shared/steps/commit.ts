@@ -1,0 +1,185 @@
+// Commit: check that every planned region reported, that planned = written + rejected, gather the
+// rejects and statistics, and write manifest.json last and create-only: the dataset exists from
+// that moment, and a rerun of a committed run returns the manifest it already wrote.
+import { type BandStats, mergeBandStats, summarize } from '../domain/band-stats.ts';
+import { AlreadyExistsError, IntegrityError } from '../domain/errors.ts';
+import { canonicalJson, sha256Hex } from '../domain/hashing.ts';
+import { checkManifestTotals, type Manifest } from '../domain/manifest.ts';
+import { datasetKeys, type RegionResult, type TilePlan, workKeys } from '../domain/plan.ts';
+import { SPLITS } from '../domain/splits.ts';
+import { getJson, loadJob, requireJson, type StepContext } from './context.ts';
+import type { CommitOutput, ExecutionInput, PlanWindowsOutput, RegionTask } from './contracts.ts';
+import type { StoredSelection } from './plan.ts';
+import type { WindowsSummary } from './plan-windows.ts';
+
+export const SOFTWARE_VERSION = 'satfactory 0.1.0';
+
+export async function commit(input: ExecutionInput, ctx: StepContext): Promise<CommitOutput> {
+  const job = await loadJob(ctx, input.jobKey);
+  const dataset = ctx.openStore(job.output.uri);
+  const existing = await getJson<Manifest>(dataset, datasetKeys.manifest);
+  if (existing) {
+    if (existing.runId !== input.runId) {
+      throw new IntegrityError(
+        `${dataset.uri} already holds a dataset of run ${existing.runId}; choose another output.uri or delete it`,
+        { source: `${dataset.uri}/${datasetKeys.manifest}` },
+      );
+    }
+    return output(existing);
+  }
+  const summary = await requireJson<WindowsSummary>(
+    ctx.work,
+    workKeys.windowsSummary(input.runId),
+    'the window plan',
+  );
+  const selection = await requireJson<StoredSelection>(
+    ctx.work,
+    workKeys.selection(input.runId),
+    'the selection',
+  );
+  const regionsText = Buffer.from((await ctx.work.get(summary.regionsKey)) ?? new Uint8Array()).toString(
+    'utf8',
+  );
+  const tasks = regionsText
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as RegionTask);
+
+  const results: RegionResult[] = [];
+  const missing: string[] = [];
+  for (const t of tasks) {
+    const r = await getJson<RegionResult>(ctx.work, workKeys.result(input.runId, t.regionId));
+    if (r) results.push(r);
+    else missing.push(t.regionId);
+  }
+  if (missing.length > 0) {
+    throw new IntegrityError(
+      `${missing.length} of ${tasks.length} regions have no result (${missing.slice(0, 5).join(', ')}); rerun the job to resume them`,
+      { source: ctx.work.uri },
+    );
+  }
+
+  const rejects: string[] = [];
+  for (const t of tasks) {
+    const bytes = await ctx.work.get(workKeys.rejects(input.runId, t.regionId));
+    if (bytes?.byteLength) rejects.push(Buffer.from(bytes).toString('utf8'));
+  }
+  await dataset.put(datasetKeys.rejects, rejects.join(''), { contentType: 'application/jsonl' });
+
+  const stats: Record<string, BandStats> = {};
+  for (const r of results) {
+    for (const [band, s] of Object.entries(r.stats as Record<string, BandStats>)) {
+      stats[band] = stats[band] ? mergeBandStats(stats[band] as BandStats, s) : s;
+    }
+  }
+  const tilePlans: TilePlan[] = [];
+  for (const tile of Object.keys(selection.chosen).sort()) {
+    tilePlans.push(
+      await requireJson<TilePlan>(ctx.work, workKeys.tilePlan(input.runId, tile), `tile plan ${tile}`),
+    );
+  }
+  const shards = results.flatMap((r) => r.shards).sort((a, b) => a.path.localeCompare(b.path));
+  const written = results.reduce((n, r) => n + r.written, 0);
+  const rejected = results.reduce((n, r) => n + r.rejected, 0);
+  const planned = (summary as PlanWindowsOutput).windows;
+  const jobJson = canonicalJson(job);
+  const ref = tilePlans[0] as TilePlan;
+  const manifest: Manifest = {
+    format: 'satfactory-webdataset',
+    version: '1',
+    name: job.name,
+    runId: input.runId,
+    createdAt: ctx.clock.now().toISOString(),
+    software: SOFTWARE_VERSION,
+    job: JSON.parse(jobJson),
+    jobSha256: sha256Hex(jobJson),
+    catalog: {
+      description: selection.catalog.description,
+      collection: job.catalog.kind === 'stac' ? job.catalog.collection : null,
+      pages: selection.catalog.pages,
+      items: selection.catalog.items,
+      requestsPrefix: `${ctx.work.uri}/runs/${input.runId}/catalog/`,
+    },
+    sources: Object.values(selection.chosen)
+      .flat()
+      .map((p) => ({
+        id: p.id,
+        collection: p.collection,
+        datetime: p.datetime,
+        tile: p.tile,
+        cloudCover: p.cloudCover,
+        hrefs: Object.fromEntries(
+          [...job.bands, ...(job.clouds ? ['scl'] : [])].map((b) => [b, p.assets[b]?.href ?? '']),
+        ),
+      })),
+    bands: ref.groups.map((g) => ({
+      group: g.name,
+      resolution: g.resolution,
+      bands: g.bands.map((name) => {
+        const b = ref.bands.find((x) => x.name === name);
+        return {
+          name,
+          scale: b?.scale ?? 1,
+          offset: b?.offset ?? 0,
+          nodata: b?.nodata ?? null,
+          dataType: b?.dataType ?? 'uint16',
+        };
+      }),
+    })),
+    scl: ref.scl ? { member: 'scl.npy', cloudyClasses: job.clouds?.cloudyClasses ?? [] } : null,
+    grid: {
+      windowSize: job.windows.size,
+      stride: job.windows.stride ?? job.windows.size,
+      tiles: tilePlans.map((tp) => ({
+        tile: tp.tile,
+        epsg: tp.grid.epsg,
+        resolution: tp.grid.res,
+        originX: tp.grid.originX,
+        originY: tp.grid.originY,
+        dates: tp.products.map((p) => p.datetime),
+      })),
+    },
+    classes: null,
+    splits: Object.fromEntries(
+      SPLITS.map((s) => [
+        s,
+        {
+          samples: shards.filter((x) => x.split === s).reduce((n, x) => n + x.samples, 0),
+          shards: shards.filter((x) => x.split === s).length,
+        },
+      ]),
+    ) as Manifest['splits'],
+    shards,
+    totals: { planned, written, rejected },
+    rejects: datasetKeys.rejects,
+    stats: Object.fromEntries(Object.entries(stats).map(([b, s]) => [b, summarize(s)])),
+    io: {
+      bytesFetched: results.reduce((n, r) => n + r.bytesFetched, 0),
+      bytesNeeded: results.reduce((n, r) => n + r.bytesNeeded, 0),
+      requests: results.reduce((n, r) => n + r.requests, 0),
+      tilesNeeded: results.reduce((n, r) => n + r.tilesNeeded, 0),
+    },
+  };
+  checkManifestTotals(manifest);
+  try {
+    await dataset.put(datasetKeys.manifest, `${JSON.stringify(manifest, null, 1)}\n`, {
+      createOnly: true,
+      contentType: 'application/json',
+    });
+  } catch (error) {
+    if (!(error instanceof AlreadyExistsError)) throw error;
+    // A concurrent commit of the same run won the race; its manifest is as good as ours.
+    return output(await requireJson<Manifest>(dataset, datasetKeys.manifest, 'the manifest'));
+  }
+  ctx.log.info('commit: manifest written', { samples: written, rejected, shards: shards.length });
+  return output(manifest);
+}
+
+function output(m: Manifest): CommitOutput {
+  return {
+    manifestKey: datasetKeys.manifest,
+    samples: m.totals.written,
+    rejected: m.totals.rejected,
+    shards: m.shards.length,
+  };
+}

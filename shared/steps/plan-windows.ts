@@ -1,0 +1,278 @@
+// PlanWindows: read each selected COG's header once, build every tile's co-registered window grid,
+// keep the windows over the AOI that the tile owns, group them into COG-aligned regions, assign
+// splits and shard paths, and write the regions JSONL that the Distributed Map fans out over.
+import { booleanPointInPolygon, pointToPolygonDistance } from '@turf/turf';
+import type { Product } from '../domain/catalog.ts';
+import { readCogInfo } from '../domain/cog-header.ts';
+import { tilesForRect } from '../domain/cog-tiles.ts';
+import type { CogInfo } from '../domain/cog-types.ts';
+import { boundsOf, projectPolygon, toWgs84 } from '../domain/crs.ts';
+import { InvalidInputError } from '../domain/errors.ts';
+import {
+  buildTileGrid,
+  regionOf,
+  type WindowPos,
+  windowRectInBand,
+  windowsIntersecting,
+} from '../domain/grid.ts';
+import type { JobSpec } from '../domain/job-spec.ts';
+import {
+  type BandGroup,
+  type BandMeta,
+  datasetKeys,
+  groupName,
+  type PlannedProduct,
+  type RegionPlan,
+  type TilePlan,
+  workKeys,
+} from '../domain/plan.ts';
+import { SPLITS, type Split, splitOf } from '../domain/splits.ts';
+import type { RangeReader } from '../ports.ts';
+import { getJson, loadJob, putJson, requireJson, type StepContext } from './context.ts';
+import type { ExecutionInput, PlanWindowsOutput, RegionTask } from './contracts.ts';
+import { requiredAssets, type StoredSelection } from './plan.ts';
+
+export type WindowsSummary = PlanWindowsOutput & {
+  tiles: Record<string, { windows: number; regions: number }>;
+};
+
+export async function planWindows(input: ExecutionInput, ctx: StepContext): Promise<PlanWindowsOutput> {
+  const summaryKey = workKeys.windowsSummary(input.runId);
+  const done = await getJson<WindowsSummary>(ctx.work, summaryKey);
+  if (done) return pick(done);
+
+  const job = await loadJob(ctx, input.jobKey);
+  const selection = await requireJson<StoredSelection>(
+    ctx.work,
+    workKeys.selection(input.runId),
+    'the selection',
+  );
+  const tiles = Object.keys(selection.chosen).sort();
+  const footprints = new Map(tiles.map((t) => [t, (selection.chosen[t] as Product[])[0]?.footprint]));
+
+  const tilePlans: TilePlan[] = [];
+  for (const tile of tiles) {
+    tilePlans.push(await planTile(job, input.runId, tile, selection.chosen[tile] ?? [], ctx.ranges, ctx));
+  }
+
+  // Regions of all tiles in a stable order; shards are numbered per split in that order.
+  const regions: RegionPlan[] = [];
+  const perTile: WindowsSummary['tiles'] = {};
+  for (const tp of tilePlans) {
+    const aoi = projectPolygon(selection.aoi, tp.grid.epsg);
+    const keep = tiles.length > 1 ? ownership(tp.tile, tp.grid.epsg, footprints) : undefined;
+    const windows = windowsIntersecting(tp.grid, aoi, boundsOf(aoi), keep);
+    const byRegion = new Map<string, WindowPos[]>();
+    for (const w of windows) {
+      const r = regionOf(tp.grid, w);
+      const id = `${tp.tile}-r${String(r.row).padStart(3, '0')}-c${String(r.col).padStart(3, '0')}`;
+      byRegion.set(id, [...(byRegion.get(id) ?? []), w]);
+    }
+    for (const id of [...byRegion.keys()].sort()) {
+      const ws = byRegion.get(id) ?? [];
+      regions.push({
+        runId: input.runId,
+        regionId: id,
+        tile: tp.tile,
+        tilePlanKey: workKeys.tilePlan(input.runId, tp.tile),
+        windows: ws.map((w) => ({
+          ...w,
+          split:
+            job.splits.method === 'blocks'
+              ? splitOf(job.splits, id)
+              : splitOf(job.splits, `${tp.tile}_${w.row}_${w.col}`),
+        })),
+        shards: {},
+      });
+    }
+    perTile[tp.tile] = { windows: windows.length, regions: byRegion.size };
+  }
+  const nextShard: Record<Split, number> = { train: 0, validate: 0, test: 0 };
+  for (const region of regions) {
+    for (const split of SPLITS) {
+      if (region.windows.some((w) => w.split === split)) {
+        region.shards[split] = datasetKeys.shard(job.name, split, nextShard[split]++);
+      }
+    }
+  }
+
+  let bytesToFetch = 0;
+  const plansByTile = new Map(tilePlans.map((tp) => [tp.tile, tp]));
+  for (const region of regions) bytesToFetch += neededBytes(plansByTile.get(region.tile) as TilePlan, region);
+
+  for (const tp of tilePlans) await putJson(ctx.work, workKeys.tilePlan(input.runId, tp.tile), tp);
+  for (const region of regions)
+    await putJson(ctx.work, workKeys.region(input.runId, region.regionId), region);
+  const lines = regions.map((r) => {
+    const task: RegionTask = {
+      runId: input.runId,
+      jobKey: input.jobKey,
+      regionId: r.regionId,
+      planKey: workKeys.region(input.runId, r.regionId),
+    };
+    return JSON.stringify(task);
+  });
+  const regionsKey = workKeys.regions(input.runId);
+  await ctx.work.put(regionsKey, lines.length ? `${lines.join('\n')}\n` : '', {
+    contentType: 'application/jsonl',
+  });
+  const summary: WindowsSummary = {
+    regionsKey,
+    regions: regions.length,
+    windows: regions.reduce((n, r) => n + r.windows.length, 0),
+    bytesToFetch,
+    tiles: perTile,
+  };
+  if (summary.windows === 0) {
+    throw new InvalidInputError(
+      `no window of ${job.windows.size} px fits inside both the AOI and the imagery of ${tiles.join(', ')}; check the AOI, or use a smaller windows.size`,
+      { pointer: '/windows/size' },
+    );
+  }
+  await putJson(ctx.work, summaryKey, summary);
+  ctx.log.info('planWindows: done', { ...pick(summary) });
+  return pick(summary);
+}
+
+function pick(s: PlanWindowsOutput): PlanWindowsOutput {
+  return { regionsKey: s.regionsKey, regions: s.regions, windows: s.windows, bytesToFetch: s.bytesToFetch };
+}
+
+/** Reads the headers of every asset of every product of a tile (bounded concurrency). */
+async function planTile(
+  job: JobSpec,
+  runId: string,
+  tile: string,
+  products: Product[],
+  ranges: RangeReader,
+  ctx: StepContext,
+): Promise<TilePlan> {
+  const existing = await getJson<TilePlan>(ctx.work, workKeys.tilePlan(runId, tile));
+  if (existing) return existing;
+  const assets = requiredAssets(job);
+  const jobs: Array<() => Promise<void>> = [];
+  const planned: PlannedProduct[] = products.map((p) => ({
+    id: p.id,
+    collection: p.collection,
+    datetime: p.datetime,
+    cogs: {},
+  }));
+  products.forEach((p, i) => {
+    for (const asset of assets) {
+      const href = p.assets[asset]?.href as string;
+      jobs.push(async () => {
+        (planned[i] as PlannedProduct).cogs[asset] = await readCogInfo(ranges, href);
+      });
+    }
+  });
+  await runLimited(jobs, 16);
+
+  const reference = planned[0] as PlannedProduct;
+  for (const p of planned.slice(1)) {
+    for (const asset of assets) {
+      const a = reference.cogs[asset] as CogInfo;
+      const b = p.cogs[asset] as CogInfo;
+      if (
+        a.originX !== b.originX ||
+        a.originY !== b.originY ||
+        a.resX !== b.resX ||
+        a.width !== b.width ||
+        a.height !== b.height
+      ) {
+        throw new InvalidInputError(
+          `${asset} of ${p.id} is not on the same grid as ${reference.id} (tile ${tile}); products of one tile must share a grid`,
+          { source: b.href },
+        );
+      }
+    }
+  }
+  const epsg = reference.cogs[job.bands[0] as string]?.epsg ?? products[0]?.epsg;
+  if (!epsg) throw new InvalidInputError(`tile ${tile} has no CRS in its COGs or items`, { tile });
+  const grid = buildTileGrid({
+    tile,
+    epsg,
+    bands: assets.map((name) => ({ name, cog: reference.cogs[name] as CogInfo })),
+    windowSize: job.windows.size,
+    stride: job.windows.stride ?? job.windows.size,
+    regionTiles: job.windows.regionTiles,
+  });
+  const first = products[0] as Product;
+  const bands: BandMeta[] = job.bands.map((name) => {
+    const cog = reference.cogs[name] as CogInfo;
+    const asset = first.assets[name];
+    return {
+      name,
+      resolution: cog.resX,
+      scale: asset?.scale ?? 1,
+      offset: asset?.offset ?? 0,
+      nodata: asset?.nodata ?? cog.nodata,
+      dataType: `${cog.sampleFormat}${cog.bitsPerSample}`,
+    };
+  });
+  for (const b of bands) {
+    if (b.dataType !== 'uint16' && b.dataType !== 'uint8') {
+      throw new InvalidInputError(`band ${b.name} is ${b.dataType}; samples hold uint16 reflectances`, {
+        source: reference.cogs[b.name]?.href ?? b.name,
+      });
+    }
+  }
+  const groups: BandGroup[] = [];
+  for (const b of [...bands].sort((x, y) => x.resolution - y.resolution)) {
+    const name = groupName(b.resolution);
+    let g = groups.find((x) => x.name === name);
+    if (!g) {
+      g = { name, resolution: b.resolution, bands: [] };
+      groups.push(g);
+    }
+  }
+  // Within a group, bands keep the job's order.
+  for (const b of bands) groups.find((g) => g.name === groupName(b.resolution))?.bands.push(b.name);
+  return { runId, tile, grid, bands, groups, scl: job.clouds ? 'scl' : null, products: planned };
+}
+
+/** Bytes of the COG tiles a region needs, summed over its dates and assets. */
+export function neededBytes(tp: TilePlan, region: RegionPlan): number {
+  let bytes = 0;
+  for (const p of tp.products) {
+    for (const cog of Object.values(p.cogs)) {
+      const tiles = new Set<number>();
+      for (const w of region.windows)
+        for (const t of tilesForRect(cog, windowRectInBand(tp.grid, cog, w))) tiles.add(t);
+      for (const t of tiles) bytes += cog.tileByteCounts[t] ?? 0;
+    }
+  }
+  return bytes;
+}
+
+/** A window belongs to the tile whose footprint holds its centre deepest inside (ties: tile id). */
+function ownership(
+  tile: string,
+  epsg: number,
+  footprints: Map<string, GeoJSON.Polygon | GeoJSON.MultiPolygon | undefined>,
+): (w: WindowPos, b: [number, number, number, number]) => boolean {
+  return (_w, b) => {
+    const centre = toWgs84(epsg, [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2]);
+    let best: string | undefined;
+    let bestDepth = Number.NEGATIVE_INFINITY;
+    for (const [t, fp] of [...footprints].sort(([a], [c]) => a.localeCompare(c))) {
+      if (!fp || !booleanPointInPolygon(centre, fp)) continue;
+      const depth = -pointToPolygonDistance(centre, fp as GeoJSON.Polygon);
+      if (depth > bestDepth) {
+        best = t;
+        bestDepth = depth;
+      }
+    }
+    return best === undefined || best === tile;
+  };
+}
+
+export async function runLimited(jobs: Array<() => Promise<void>>, limit: number): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const job = jobs[next++] as () => Promise<void>;
+      await job();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
+}

@@ -1,0 +1,129 @@
+// Plan: search the catalog for the AOI and period, keep the raw pages, select products with the
+// DeepSatData criteria, and write selection.json (every candidate, chosen or not, and why).
+import { type AreaGeometry, aoiFromGeoJson } from '../domain/aoi.ts';
+import { normalizeItem, type Product } from '../domain/catalog.ts';
+import { InvalidInputError, NothingToDoError } from '../domain/errors.ts';
+import type { JobSpec } from '../domain/job-spec.ts';
+import { datasetKeys, workKeys } from '../domain/plan.ts';
+import { type Candidate, selectProducts } from '../domain/selection.ts';
+import { getJson, loadJob, putJson, type StepContext } from './context.ts';
+import type { ExecutionInput, PlanOutput } from './contracts.ts';
+
+export type StoredSelection = {
+  runId: string;
+  aoi: AreaGeometry;
+  catalog: { description: string; pages: number; items: number };
+  chosen: Record<string, Product[]>;
+};
+
+export function jobAoi(job: JobSpec): AreaGeometry {
+  if (job.aoi === 'labels') {
+    throw new InvalidInputError('aoi "labels" needs the label engine, which this version does not have yet', {
+      pointer: '/aoi',
+    });
+  }
+  if (typeof job.aoi === 'string') {
+    throw new InvalidInputError(
+      `aoi "${job.aoi}" is a path; the CLI inlines AOI files before a run, so pass the job through satfactory`,
+      { pointer: '/aoi' },
+    );
+  }
+  return aoiFromGeoJson(job.aoi, 'job spec /aoi');
+}
+
+export function requiredAssets(job: JobSpec): string[] {
+  return job.clouds ? [...job.bands, 'scl'] : [...job.bands];
+}
+
+export async function plan(input: ExecutionInput, ctx: StepContext): Promise<PlanOutput> {
+  const job = await loadJob(ctx, input.jobKey);
+  const selectionKey = workKeys.selection(input.runId);
+  const existing = await getJson<StoredSelection>(ctx.work, selectionKey);
+  if (existing) {
+    // A resumed run keeps the catalog answer it planned with, even if the catalog changed since.
+    ctx.log.info('plan: reusing the stored selection', { runId: input.runId });
+    return summarize(input, selectionKey, existing);
+  }
+  const aoi = jobAoi(job);
+  const catalog = ctx.openCatalog(job.catalog);
+  ctx.log.info('plan: searching the catalog', { catalog: catalog.description });
+  const result = await catalog.search({
+    collection: job.catalog.kind === 'stac' ? job.catalog.collection : '',
+    intersects: aoi,
+    start: job.period.start,
+    end: job.period.end,
+    maxCloudCover: job.selection.maxCloudCover,
+  });
+  for (const [i, page] of result.pages.entries())
+    await putJson(ctx.work, workKeys.catalogPage(input.runId, i + 1), page);
+
+  const products: Product[] = [];
+  const invalid: Candidate[] = [];
+  for (const item of result.items) {
+    try {
+      products.push(normalizeItem(item, result.bases?.[item.id] ?? null, catalog.description));
+    } catch (error) {
+      if (!(error instanceof InvalidInputError)) throw error;
+      ctx.log.warn('plan: item skipped', { item: item.id, error: error.message });
+      invalid.push({
+        id: item.id,
+        collection: item.collection ?? 'unknown',
+        tile: '',
+        datetime: String(item.properties?.datetime ?? ''),
+        cloudCover: null,
+        nodataPercent: null,
+        aoiCoverage: 0,
+        online: true,
+        chosen: false,
+        reason: 'invalid-item',
+        detail: error.message,
+      });
+    }
+  }
+  const selection = selectProducts(products, job.selection, {
+    aoi,
+    start: job.period.start,
+    end: job.period.end,
+    requiredAssets: requiredAssets(job),
+  });
+  const candidates = [...selection.candidates, ...invalid];
+  const dataset = ctx.openStore(job.output.uri);
+  await putJson(dataset, datasetKeys.selection, {
+    runId: input.runId,
+    catalog: catalog.description,
+    criteria: job.selection,
+    period: job.period,
+    candidates,
+  });
+  const chosenCount = Object.values(selection.chosen).reduce((n, list) => n + list.length, 0);
+  if (chosenCount === 0) {
+    const reasons = new Map<string, number>();
+    for (const c of candidates) if (c.reason) reasons.set(c.reason, (reasons.get(c.reason) ?? 0) + 1);
+    const why = [...reasons].map(([r, n]) => `${n} ${r}`).join(', ') || 'the catalog returned no item';
+    throw new NothingToDoError(
+      `no product selected for ${job.name} (${why}); widen the period or the AOI, or relax the selection criteria (see ${dataset.uri}/selection.json)`,
+      { source: catalog.description },
+    );
+  }
+  const stored: StoredSelection = {
+    runId: input.runId,
+    aoi,
+    catalog: { description: catalog.description, pages: result.pages.length, items: result.items.length },
+    chosen: selection.chosen,
+  };
+  await putJson(ctx.work, selectionKey, stored);
+  ctx.log.info('plan: products selected', { chosen: chosenCount, candidates: candidates.length });
+  return summarize(input, selectionKey, stored);
+}
+
+function summarize(input: ExecutionInput, selectionKey: string, s: StoredSelection): PlanOutput {
+  const all = Object.values(s.chosen).flat();
+  return {
+    runId: input.runId,
+    jobKey: input.jobKey,
+    selectionKey,
+    products: all.length,
+    tiles: Object.keys(s.chosen).length,
+    offline: all.filter((p) => !p.online).length,
+  };
+}

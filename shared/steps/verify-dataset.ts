@@ -1,0 +1,223 @@
+// verify: re-derive a dataset's books from its bytes. Re-hashes and re-counts every shard, checks
+// the manifest's splits and totals against them, and returns every problem found, not just the first.
+import { InvalidInputError } from '../domain/errors.ts';
+import { sha256Hex } from '../domain/hashing.ts';
+import {
+  jobSha256Of,
+  type Manifest,
+  ManifestSchema,
+  type ManifestShard,
+  manifestTotalsProblems,
+} from '../domain/manifest.ts';
+import { type NpyHeader, readNpyHeader } from '../domain/npy.ts';
+import { datasetKeys } from '../domain/plan.ts';
+import { readShard, type ShardSample } from '../domain/shard.ts';
+import { SPLITS } from '../domain/splits.ts';
+import type { BlobStore } from '../ports.ts';
+
+export type VerifyReport = {
+  ok: boolean;
+  problems: string[];
+  /** Things that do not break the dataset but deserve a look (e.g. shards the manifest does not list). */
+  warnings: string[];
+  /** Shards read and checked. */
+  shards: number;
+  /** Distinct samples counted in the shards. */
+  samples: number;
+  /** Bytes of shards read. */
+  bytes: number;
+};
+
+export type VerifyOptions = {
+  /** Shards checked at once; each is held in memory while hashed and read (default 2). */
+  concurrency?: number;
+  onShard?: (path: string) => void;
+};
+
+/** A systematic fault repeats in every sample: report the first few per shard, count the rest. */
+const MAX_SAMPLE_PROBLEMS_PER_SHARD = 20;
+
+type ShardCheck = { problems: string[]; samples: number; bytes: number; keys: string[] };
+
+export async function verifyDataset(store: BlobStore, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const manifestBytes = await store.get(datasetKeys.manifest);
+  if (manifestBytes === undefined) {
+    throw new InvalidInputError(
+      `no ${datasetKeys.manifest} at ${store.uri}: the dataset was never committed (its run failed or is ` +
+        'still going) or the URI is wrong',
+      { source: `${store.uri}/${datasetKeys.manifest}` },
+    );
+  }
+  const report: VerifyReport = { ok: false, problems: [], warnings: [], shards: 0, samples: 0, bytes: 0 };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(manifestBytes).toString('utf8'));
+  } catch (error) {
+    report.problems.push(`manifest.json is not JSON: ${(error as Error).message}`);
+    return report;
+  }
+  const parsed = ManifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    report.problems.push(
+      ...parsed.error.issues.map((i) => `manifest.json /${i.path.join('/')}: ${i.message}`),
+    );
+    return report;
+  }
+  const manifest = parsed.data;
+  report.problems.push(...manifestTotalsProblems(manifest));
+  if (jobSha256Of(manifest.job) !== manifest.jobSha256) {
+    report.problems.push('manifest.json: jobSha256 does not match the job spec it records');
+  }
+
+  const checks = await mapLimit(manifest.shards, Math.max(1, options.concurrency ?? 2), async (shard) => {
+    const check = await checkShard(store, shard);
+    options.onShard?.(shard.path);
+    return check;
+  });
+
+  const owner = new Map<string, string>();
+  const recounted: Record<string, number> = {};
+  checks.forEach((check, i) => {
+    const shard = manifest.shards[i]!;
+    report.problems.push(...check.problems);
+    report.shards += 1;
+    report.samples += check.samples;
+    report.bytes += check.bytes;
+    recounted[shard.split] = (recounted[shard.split] ?? 0) + check.samples;
+    for (const key of check.keys) {
+      const first = owner.get(key);
+      if (first !== undefined) report.problems.push(`sample ${key} is in both ${first} and ${shard.path}`);
+      else owner.set(key, shard.path);
+    }
+  });
+  for (const split of SPLITS) {
+    const found = recounted[split] ?? 0;
+    if (found !== manifest.splits[split].samples) {
+      report.problems.push(
+        `splits.${split}: manifest says ${manifest.splits[split].samples} samples, shards hold ${found}`,
+      );
+    }
+  }
+  if (report.samples !== manifest.totals.written) {
+    report.problems.push(
+      `totals: manifest says ${manifest.totals.written} written, shards hold ${report.samples}`,
+    );
+  }
+  report.warnings.push(...(await unlistedShards(store, manifest)));
+  report.ok = report.problems.length === 0;
+  return report;
+}
+
+async function checkShard(store: BlobStore, shard: ManifestShard): Promise<ShardCheck> {
+  const out: ShardCheck = { problems: [], samples: 0, bytes: 0, keys: [] };
+  const bytes = await store.get(shard.path);
+  if (bytes === undefined) {
+    out.problems.push(`${shard.path}: missing`);
+    return out;
+  }
+  out.bytes = bytes.byteLength;
+  if (bytes.byteLength !== shard.bytes) {
+    out.problems.push(`${shard.path}: ${bytes.byteLength} bytes, manifest says ${shard.bytes}`);
+  }
+  const sha = sha256Hex(bytes);
+  if (sha !== shard.sha256) out.problems.push(`${shard.path}: sha256 ${sha}, manifest says ${shard.sha256}`);
+  let samples: ShardSample[];
+  try {
+    samples = await readShard(bytes);
+  } catch (error) {
+    out.problems.push(`${shard.path}: cannot be read as a WebDataset tar: ${(error as Error).message}`);
+    return out;
+  }
+  out.samples = samples.length;
+  out.keys = samples.map((s) => s.key);
+  if (samples.length !== shard.samples) {
+    out.problems.push(`${shard.path}: holds ${samples.length} samples, manifest says ${shard.samples}`);
+  }
+  let sampleProblems = 0;
+  const report = (text: string) => {
+    sampleProblems += 1;
+    if (sampleProblems <= MAX_SAMPLE_PROBLEMS_PER_SHARD) out.problems.push(`${shard.path}: ${text}`);
+  };
+  for (const sample of samples) checkSample(sample, shard.split, report);
+  if (sampleProblems > MAX_SAMPLE_PROBLEMS_PER_SHARD) {
+    out.problems.push(
+      `${shard.path}: ${sampleProblems - MAX_SAMPLE_PROBLEMS_PER_SHARD} more sample problems`,
+    );
+  }
+  return out;
+}
+
+type SampleMeta = { split?: unknown; groups?: Record<string, { shape?: unknown }> };
+
+/** The members' own consistency: a .json that parses, readable .npy headers, group shapes as declared. */
+function checkSample(sample: ShardSample, split: string, report: (text: string) => void): void {
+  const headers = new Map<string, NpyHeader>();
+  for (const member of sample.members) {
+    if (!member.name.endsWith('.npy')) continue;
+    try {
+      headers.set(member.name, readNpyHeader(member.data));
+    } catch (error) {
+      report(`${sample.key}.${member.name}: ${(error as Error).message}`);
+    }
+  }
+  const json = sample.members.find((m) => m.name === 'json');
+  if (json === undefined) {
+    report(`sample ${sample.key} has no .json member`);
+    return;
+  }
+  let meta: SampleMeta;
+  try {
+    meta = JSON.parse(Buffer.from(json.data).toString('utf8')) as SampleMeta;
+  } catch {
+    report(`${sample.key}.json is not valid JSON`);
+    return;
+  }
+  if (meta === null || typeof meta !== 'object') {
+    report(`${sample.key}.json is not an object`);
+    return;
+  }
+  if (meta.split !== undefined && meta.split !== split) {
+    report(`${sample.key}.json says split ${String(meta.split)}, the shard is ${split}`);
+  }
+  for (const [group, spec] of Object.entries(meta.groups ?? {})) {
+    const name = `${group}.npy`;
+    if (!sample.members.some((m) => m.name === name)) {
+      report(`${sample.key}.json declares group ${group} but there is no ${name} member`);
+      continue;
+    }
+    const header = headers.get(name);
+    if (header === undefined) continue;
+    if (header.dtype !== '<u2') report(`${sample.key}.${name}: dtype ${header.dtype}, want <u2 (uint16)`);
+    if (Array.isArray(spec?.shape) && spec.shape.join(',') !== header.shape.join(',')) {
+      report(
+        `${sample.key}.${name}: shape [${header.shape.join(', ')}], json says [${spec.shape.join(', ')}]`,
+      );
+    }
+  }
+}
+
+/** Shard files present in the store but absent from the manifest: leftovers, or a manifest that lost some. */
+async function unlistedShards(store: BlobStore, manifest: Manifest): Promise<string[]> {
+  const listed = new Set(manifest.shards.map((s) => s.path));
+  const warnings: string[] = [];
+  for (const split of SPLITS) {
+    for (const key of await store.list(`${split}/`)) {
+      if (key.endsWith('.tar') && !listed.has(key))
+        warnings.push(`${key} is in the store but not in the manifest`);
+    }
+  }
+  return warnings;
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

@@ -1,0 +1,184 @@
+// The checked-in ASL is exactly what CDK synthesizes today, valid ASL, JSONPath only, and shaped the
+// way the local runtime and the AWS console expect: a Distributed Map, Retry and Catch on every Task.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  LAMBDA_SERVICE_ERRORS,
+  MAP_RESULTS_PREFIX,
+  RETRYABLE_ERRORS,
+  TaskNames,
+  WorkflowStateNames,
+} from '../../infra/workflow-definition.ts';
+import { ASL_PATH, Placeholders, renderAsl, synthesizeWorkflowAsl } from '../../scripts/generate-asl.ts';
+import { StateNames } from '../../shared/steps/contracts.ts';
+
+type State = Record<string, unknown> & { Type: string };
+type Definition = { StartAt: string; States: Record<string, State>; QueryLanguage?: string };
+type Retrier = { ErrorEquals: string[]; JitterStrategy?: string; MaxAttempts?: number };
+type Catcher = { ErrorEquals: string[]; Next: string; ResultPath?: string };
+
+// asl-validator ships no types: describe the one call we make.
+const aslValidator = createRequire(import.meta.url)('asl-validator') as (
+  definition: unknown,
+  options: { checkArn: boolean; checkPaths: boolean },
+) => { isValid: boolean; errorsText: (separator?: string) => string };
+
+const checkedIn = readFileSync(ASL_PATH, 'utf8');
+const asl = JSON.parse(checkedIn) as Definition;
+
+describe('shared/runtime/workflow.asl.json', () => {
+  let fresh: string;
+  beforeAll(() => {
+    fresh = renderAsl(synthesizeWorkflowAsl());
+  });
+
+  it('equals a fresh synth of the CDK definition (regenerate: npm run generate:asl)', () => {
+    expect(checkedIn).toBe(fresh);
+  });
+
+  it('is valid ASL for asl-validator', () => {
+    // The validator writes into the definition it checks: give it a copy.
+    const result = aslValidator(structuredClone(asl), { checkArn: true, checkPaths: true });
+    expect(result.errorsText('\n')).toBe('');
+    expect(result.isValid).toBe(true);
+  });
+
+  it('chains the states of the flow and ends in Succeeded or Failed', () => {
+    const order: string[] = [];
+    for (
+      let name: string | undefined = asl.StartAt;
+      name;
+      name = asl.States[name]?.Next as string | undefined
+    ) {
+      order.push(name);
+    }
+    expect(order).toEqual([
+      'Plan',
+      'EnsureOnline',
+      'PrepareLabels',
+      'PlanWindows',
+      'ExtractRegions',
+      'Commit',
+      'Succeeded',
+    ]);
+    expect(asl.States[WorkflowStateNames.recordFailure]?.Next).toBe('Failed');
+    expect(asl.States.Failed).toEqual({
+      Type: 'Fail',
+      ErrorPath: '$.error.Error',
+      CausePath: '$.error.Cause',
+    });
+    expect(asl.States.Succeeded).toEqual({ Type: 'Succeed' });
+  });
+
+  it('keeps the execution input and puts each result under its own ResultPath', () => {
+    const paths = Object.fromEntries(Object.entries(asl.States).map(([name, s]) => [name, s.ResultPath]));
+    expect(paths).toMatchObject({
+      Plan: '$.plan',
+      EnsureOnline: '$.online',
+      PrepareLabels: '$.labels',
+      PlanWindows: '$.windows',
+      ExtractRegions: '$.extract',
+      Commit: '$.commit',
+    });
+    // payloadResponseOnly: the whole state goes in, no Parameters wrapper, the Resource is the function.
+    for (const name of TaskNames.filter((t) => t !== StateNames.extractRegion)) {
+      const state = asl.States[name] as State;
+      expect(state.Parameters, name).toBeUndefined();
+      expect(state.Resource, name).toBe(Placeholders.functionArn(name));
+    }
+  });
+
+  it('makes ExtractRegions a Distributed Map over the regions JSONL, batched, capped, written to S3', () => {
+    const map = asl.States[StateNames.extractRegions] as State;
+    expect(map.Type).toBe('Map');
+    expect(map.ItemProcessor).toMatchObject({
+      ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
+      StartAt: StateNames.extractRegion,
+    });
+    expect(map.ItemReader).toEqual({
+      Resource: 'arn:aws:states:::s3:getObject',
+      ReaderConfig: { InputType: 'JSONL' },
+      Parameters: { Bucket: Placeholders.workBucket, 'Key.$': '$.windows.regionsKey' },
+    });
+    expect(map.ItemBatcher).toEqual({ MaxItemsPerBatch: 1 });
+    expect(map.MaxConcurrency).toBe(40);
+    // 0 % tolerated is the default, and CDK leaves a 0 out.
+    expect(map.ToleratedFailurePercentage ?? 0).toBe(0);
+    expect(map.ResultWriter).toEqual({
+      Resource: 'arn:aws:states:::s3:putObject',
+      Parameters: { Bucket: Placeholders.workBucket, Prefix: MAP_RESULTS_PREFIX },
+    });
+    const processor = (map.ItemProcessor as Definition).States;
+    expect(Object.keys(processor)).toEqual([StateNames.extractRegion]);
+    expect(processor[StateNames.extractRegion]).toMatchObject({
+      Type: 'Task',
+      End: true,
+      Resource: Placeholders.functionArn(StateNames.extractRegion),
+    });
+    expectRetries(processor[StateNames.extractRegion] as State);
+  });
+
+  it('gives every Task Retry (service errors and ours, with jitter) and a Catch to RecordFailure', () => {
+    const tasks = Object.entries(asl.States).filter(([, s]) => s.Type === 'Task');
+    expect(tasks.map(([name]) => name).sort()).toEqual(
+      TaskNames.filter((t) => t !== StateNames.extractRegion).sort(),
+    );
+    for (const [name, state] of tasks) {
+      expectRetries(state);
+      const catchers = state.Catch as Catcher[];
+      expect(catchers, name).toHaveLength(1);
+      expect(catchers[0]?.ErrorEquals, name).toEqual(['States.ALL']);
+      if (name === StateNames.recordFailure) {
+        // Failing to record must not overwrite the error the run fails with.
+        expect(catchers[0]).toMatchObject({ Next: 'Failed' });
+        expect(catchers[0]?.ResultPath).not.toBe('$.error');
+      } else {
+        expect(catchers[0], name).toEqual({
+          ErrorEquals: ['States.ALL'],
+          Next: 'RecordFailure',
+          ResultPath: '$.error',
+        });
+      }
+    }
+    expect((asl.States.ExtractRegions?.Catch as Catcher[] | undefined)?.[0]).toEqual({
+      ErrorEquals: ['States.ALL'],
+      Next: 'RecordFailure',
+      ResultPath: '$.error',
+    });
+  });
+
+  it('uses JSONPath only: no JSONata, no Assign, no Arguments or Output fields', () => {
+    expect(asl.QueryLanguage ?? 'JSONPath').toBe('JSONPath');
+    const offenders: string[] = [];
+    const walk = (value: unknown, where: string): void => {
+      if (typeof value === 'string' && value.includes('{%')) offenders.push(where);
+      if (Array.isArray(value)) {
+        value.forEach((v, i) => {
+          walk(v, `${where}/${i}`);
+        });
+      } else if (value && typeof value === 'object') {
+        for (const [key, v] of Object.entries(value)) {
+          if (
+            ['Assign', 'Arguments', 'Output'].includes(key) ||
+            (key === 'QueryLanguage' && v !== 'JSONPath')
+          ) {
+            offenders.push(`${where}/${key}`);
+          }
+          walk(v, `${where}/${key}`);
+        }
+      }
+    };
+    walk(asl, '');
+    expect(offenders).toEqual([]);
+  });
+});
+
+function expectRetries(state: State): void {
+  const retriers = state.Retry as Retrier[];
+  expect(retriers.map((r) => r.ErrorEquals)).toEqual([[...LAMBDA_SERVICE_ERRORS], [...RETRYABLE_ERRORS]]);
+  for (const r of retriers) {
+    expect(r.JitterStrategy).toBe('FULL');
+    expect(r.MaxAttempts).toBeGreaterThan(1);
+  }
+}
