@@ -1,0 +1,129 @@
+// Writes a small synthetic Sentinel-2-like scene (3 dates; 10 m and 20 m bands and SCL as tiled
+// DEFLATE + predictor-2 GeoTIFFs, with STAC items) so the offline example runs with no network.
+// Usage: tsx scripts/make-offline-example.ts [folder]   (default examples/offline-scene)
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { toWgs84 } from '../shared/domain/crs.ts';
+import { buildTiff } from '../test/helpers/tiff-builder.ts';
+
+const EPSG = 32633;
+const ORIGIN = [500000, 5000000] as const;
+const SIZE_10M = 480;
+const DATES = ['2023-05-04T10:00:00Z', '2023-06-13T10:00:00Z', '2023-07-23T10:00:00Z'];
+const BANDS: Array<{ key: string; file: string; res: number }> = [
+  { key: 'blue', file: 'B02', res: 10 },
+  { key: 'green', file: 'B03', res: 10 },
+  { key: 'red', file: 'B04', res: 10 },
+  { key: 'nir', file: 'B08', res: 10 },
+  { key: 'rededge1', file: 'B05', res: 20 },
+  { key: 'swir16', file: 'B11', res: 20 },
+];
+
+/** Deterministic fields: smooth gradients per band and date plus a little hash noise. */
+function reflectance(n: number, band: number, date: number): Uint16Array {
+  const out = new Uint16Array(n * n);
+  for (let y = 0; y < n; y++)
+    for (let x = 0; x < n; x++) {
+      const noise = ((x * 73856093) ^ (y * 19349663) ^ (band * 83492791) ^ date) & 255;
+      out[y * n + x] = 1000 + band * 300 + date * 120 + Math.round((1500 * x) / n + (800 * y) / n) + noise;
+    }
+  // A strip of no-data along the east edge on the first date, as at a swath border.
+  if (date === 0)
+    for (let y = 0; y < n; y++) for (let x = Math.floor(n * 0.9); x < n; x++) out[y * n + x] = 0;
+  return out;
+}
+
+function scl(n: number, date: number): Uint8Array {
+  const out = new Uint8Array(n * n).fill(4);
+  for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) if ((x + y) % 97 === 0) out[y * n + x] = 5;
+  // The second date has a cloud over the north-west quarter.
+  if (date === 1) for (let y = 0; y < n / 2; y++) for (let x = 0; x < n / 2; x++) out[y * n + x] = 9;
+  if (date === 0)
+    for (let y = 0; y < n; y++) for (let x = Math.floor(n * 0.9); x < n; x++) out[y * n + x] = 0;
+  return out;
+}
+
+function tiff(data: Uint16Array | Uint8Array, n: number, res: number): Uint8Array {
+  const tile = res === 10 ? 256 : 128;
+  return buildTiff([
+    {
+      width: n,
+      height: n,
+      data,
+      tileWidth: tile,
+      tileHeight: tile,
+      compression: 8,
+      predictor: 2,
+      nodata: '0',
+      geo: { originX: ORIGIN[0], originY: ORIGIN[1], resX: res, resY: res, epsg: EPSG },
+    },
+  ]);
+}
+
+export async function makeOfflineScene(folder: string): Promise<string[]> {
+  const extent = SIZE_10M * 10;
+  const corners = [
+    [ORIGIN[0], ORIGIN[1]],
+    [ORIGIN[0] + extent, ORIGIN[1]],
+    [ORIGIN[0] + extent, ORIGIN[1] - extent],
+    [ORIGIN[0], ORIGIN[1] - extent],
+    [ORIGIN[0], ORIGIN[1]],
+  ].map(([x, y]) => toWgs84(EPSG, [x as number, y as number]).map((v) => Math.round(v * 1e7) / 1e7));
+  const ids: string[] = [];
+  for (const [d, datetime] of DATES.entries()) {
+    const id = `SYNTH_33TWL_${datetime.slice(0, 10).replaceAll('-', '')}_0_L2A`;
+    ids.push(id);
+    const dir = path.join(folder, id);
+    await mkdir(dir, { recursive: true });
+    const assets: Record<string, unknown> = {};
+    for (const [b, band] of BANDS.entries()) {
+      const n = (SIZE_10M * 10) / band.res;
+      await writeFile(path.join(dir, `${band.file}.tif`), tiff(reflectance(n, b, d), n, band.res));
+      assets[band.key] = {
+        href: `${band.file}.tif`,
+        type: 'image/tiff; application=geotiff; profile=cloud-optimized',
+        'raster:bands': [
+          { nodata: 0, data_type: 'uint16', spatial_resolution: band.res, scale: 0.0001, offset: -0.1 },
+        ],
+      };
+    }
+    await writeFile(path.join(dir, 'SCL.tif'), tiff(scl(SIZE_10M / 2, d), SIZE_10M / 2, 20));
+    assets['scl'] = {
+      href: 'SCL.tif',
+      'raster:bands': [{ nodata: 0, data_type: 'uint8', spatial_resolution: 20 }],
+    };
+    const item = {
+      type: 'Feature',
+      stac_version: '1.0.0',
+      id,
+      collection: 'synthetic-s2-l2a',
+      geometry: { type: 'Polygon', coordinates: [corners] },
+      bbox: [
+        Math.min(...corners.map((c) => c[0] as number)),
+        Math.min(...corners.map((c) => c[1] as number)),
+        Math.max(...corners.map((c) => c[0] as number)),
+        Math.max(...corners.map((c) => c[1] as number)),
+      ],
+      properties: {
+        datetime,
+        'eo:cloud_cover': d === 1 ? 25 : 2,
+        's2:nodata_pixel_percentage': d === 0 ? 10 : 0,
+        'proj:epsg': EPSG,
+        'mgrs:utm_zone': 33,
+        'mgrs:latitude_band': 'T',
+        'mgrs:grid_square': 'WL',
+      },
+      links: [],
+      assets,
+    };
+    await writeFile(path.join(dir, `${id}.json`), `${JSON.stringify(item, null, 1)}\n`);
+  }
+  return ids;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const folder = path.resolve(process.argv[2] ?? 'examples/offline-scene');
+  const ids = await makeOfflineScene(folder);
+  console.log(`wrote ${ids.length} synthetic products to ${folder}`);
+}

@@ -1,0 +1,82 @@
+// The command line as a user runs it: a synthetic offline scene, plan, run, verify, rerun, and
+// exit code 2 with a JSON pointer for an invalid job.
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeOfflineScene } from '../../scripts/make-offline-example.ts';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const cli = (args: string[], cwd: string) =>
+  spawnSync(process.execPath, [path.join(repo, 'bin/satfactory.js'), ...args], { cwd, encoding: 'utf8' });
+
+describe('satfactory CLI', () => {
+  let dir: string;
+  let job: Record<string, unknown>;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'satfactory-cli-'));
+    await makeOfflineScene(path.join(dir, 'offline-scene'));
+    job = JSON.parse(await readFile(path.join(repo, 'examples/offline.json'), 'utf8'));
+    job.output = { uri: 'out/offline' };
+    await writeFile(path.join(dir, 'job.json'), JSON.stringify(job));
+  });
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('plans, runs, verifies and reruns the offline example', async () => {
+    const plan = cli(['plan', 'job.json'], dir);
+    expect(plan.status, plan.stderr).toBe(0);
+    expect(plan.stdout).toMatch(/products\s+3 on 1 tile/);
+    expect(plan.stdout).toMatch(/windows\s+320 in 4 region/);
+
+    const run = cli(['run', 'job.json'], dir);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^320 samples in \d+ shard/);
+    expect(run.stderr).toContain('extract regions: 4/4');
+    const manifest = JSON.parse(await readFile(path.join(dir, 'out/offline/manifest.json'), 'utf8'));
+    expect(manifest.totals).toEqual({ planned: 320, written: 320, rejected: 0 });
+    expect(manifest.bands.map((g: { group: string }) => g.group)).toEqual(['10m', '20m']);
+
+    const verify = cli(['verify', 'out/offline'], dir);
+    expect(verify.status, verify.stderr).toBe(0);
+    expect(verify.stdout).toMatch(/^ok: \d+ shard\(s\), 320 sample\(s\)/);
+
+    const rerun = cli(['run', 'job.json'], dir);
+    expect(rerun.status).toBe(0);
+    expect(await readFile(path.join(dir, 'out/offline/manifest.json'), 'utf8')).toBe(
+      JSON.stringify(manifest, null, 1) + '\n',
+    );
+  });
+
+  it('exits 2 on an invalid job, naming the file and the JSON pointer', async () => {
+    await writeFile(path.join(dir, 'bad.json'), JSON.stringify({ ...job, windows: { size: 0 } }));
+    const result = cli(['run', 'bad.json'], dir);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('bad.json is invalid');
+    expect(result.stderr).toContain('/windows/size');
+  });
+
+  it('exits 2 when the window size cannot co-register the bands', async () => {
+    await writeFile(
+      path.join(dir, 'odd.json'),
+      JSON.stringify({ ...job, output: { uri: 'out/odd' }, windows: { size: 25 } }),
+    );
+    const result = cli(['run', 'odd.json'], dir);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/windows.size 25 px at 10 m does not co-register band rededge1/);
+  });
+
+  it('exits 1 when verify finds a tampered shard', async () => {
+    const manifest = JSON.parse(await readFile(path.join(dir, 'out/offline/manifest.json'), 'utf8'));
+    const shard = path.join(dir, 'out/offline', manifest.shards[0].path);
+    const bytes = await readFile(shard);
+    bytes[1000] = (bytes[1000] as number) ^ 0xff;
+    await writeFile(shard, bytes);
+    const result = cli(['verify', 'out/offline'], dir);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toContain(manifest.shards[0].path);
+  });
+});
