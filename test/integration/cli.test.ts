@@ -44,6 +44,31 @@ describe('satfactory CLI', () => {
     expect(verify.status, verify.stderr).toBe(0);
     expect(verify.stdout).toMatch(/^ok: \d+ shard\(s\), 320 sample\(s\)/);
 
+    // Interop: Debian's python3 + numpy read the shards the pipeline wrote (tarfile, allow_pickle=False).
+    const python = spawnSync(
+      '/usr/bin/python3',
+      [path.join(repo, 'test/interop/read_shards.py'), 'out/offline'],
+      {
+        cwd: dir,
+        encoding: 'utf8',
+      },
+    );
+    if (python.status === null || /No module named/.test(python.stderr)) {
+      console.warn('cli: interop check skipped, /usr/bin/python3 with numpy is missing');
+    } else {
+      const report = JSON.parse(python.stdout);
+      expect(report.problems).toEqual([]);
+      expect(report.samples).toBe(320);
+      expect(report.splits).toEqual({
+        train: manifest.splits.train.samples,
+        validate: manifest.splits.validate.samples,
+        test: manifest.splits.test.samples,
+      });
+      expect(report.members['10m.npy'].shapes).toEqual([[3, 4, 24, 24]]);
+      expect(report.members['20m.npy'].shapes).toEqual([[3, 2, 12, 12]]);
+      expect(report.members['scl.npy'].dtypes).toEqual(['uint8']);
+    }
+
     const rerun = cli(['run', 'job.json'], dir);
     expect(rerun.status).toBe(0);
     expect(await readFile(path.join(dir, 'out/offline/manifest.json'), 'utf8')).toBe(
