@@ -1,7 +1,9 @@
 // A Catalog over a STAC API (POST /search): builds the search body the server understands (CQL2 filter,
 // legacy query extension or none), follows `next` links with guards, and keeps every raw page.
+
 import type { StacItem } from '../domain/catalog.ts';
 import { CatalogError, HttpStatusError, InvalidInputError, PaginationLoopError } from '../domain/errors.ts';
+import { canonicalJson } from '../domain/hashing.ts';
 import type { Catalog, CatalogPage, CatalogQuery, CatalogResult, Log } from '../ports.ts';
 import { silentLog } from '../ports.ts';
 import { fetchJson, type HttpJsonOptions, type HttpJsonResponse } from './http-json.ts';
@@ -106,18 +108,6 @@ export function searchBody(
     }
   }
   return body;
-}
-
-/** JSON with object keys sorted at every level, so equal bodies give equal strings. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }
 
 /** Identity of a request for loop detection: method, absolute URL and canonical body (headers ignored). */

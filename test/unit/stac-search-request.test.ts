@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  canonicalJson,
   itemBase,
   nextRequest,
   requestFingerprint,
@@ -15,6 +14,7 @@ import {
   serverSorts,
 } from '../../shared/adapters/stac-api-catalog.ts';
 import { InvalidInputError } from '../../shared/domain/errors.ts';
+import { canonicalJson } from '../../shared/domain/hashing.ts';
 import { CONFORMS_CQL2, CONFORMS_QUERY, makeItem } from '../helpers/stac-stub-server.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
