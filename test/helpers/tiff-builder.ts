@@ -1,15 +1,11 @@
 // Writes small little-endian GeoTIFFs in memory for fast tests without GDAL: tiled or stripped,
 // none/DEFLATE/ZSTD, predictor 2, GDAL_NODATA, GeoKeys, extra images, odd tile orders and sparse tiles.
-import { deflateSync, zstdCompressSync } from 'node:zlib';
 
-export type SampleArray =
-  | Uint8Array
-  | Int8Array
-  | Uint16Array
-  | Int16Array
-  | Uint32Array
-  | Int32Array
-  | Float32Array;
+import { deflateSync, zstdCompressSync } from 'node:zlib';
+import type { Pixels } from '../../shared/domain/cog-tiles.ts';
+
+/** Row-major samples of one band: the decoded pixel types the reader supports. */
+export type SampleArray = Pixels;
 
 export type TiffGeo =
   | {

@@ -135,7 +135,7 @@ describe('FsBlobStore', () => {
 describe('blobStoreForUri', () => {
   it('opens folders, relative paths against baseDir, and file:// URIs locally', () => {
     expect(blobStoreForUri('/data/ds').uri).toBe('file:///data/ds');
-    expect(blobStoreForUri('datasets/ds', '/work/here').uri).toBe('file:///work/here/datasets/ds');
+    expect(blobStoreForUri('datasets/ds', '/data/here').uri).toBe('file:///data/here/datasets/ds');
     expect(blobStoreForUri('./ds', '/base').uri).toBe('file:///base/ds');
     expect(blobStoreForUri('file:///data/my%20ds').uri).toBe('file:///data/my%20ds');
     expect(blobStoreForUri('file:///data/ds')).toBeInstanceOf(FsBlobStore);
