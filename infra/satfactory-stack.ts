@@ -1,6 +1,5 @@
 // The satfactory stack, minimal for now: work and datasets buckets, one Lambda per Task state and
 // the state machine from buildWorkflow. Bucket policies, logging, X-Ray, monitoring and nag come later.
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -33,7 +32,7 @@ export class SatfactoryStack extends Stack {
 
     const functions = {} as Record<TaskName, lambda.IFunction>;
     for (const task of TaskNames) {
-      const fn = taskFunction(this, task, config);
+      const fn = taskFunction(this, task, config, this.workBucket);
       this.workBucket.grantReadWrite(fn);
       this.datasetsBucket.grantReadWrite(fn);
       functions[task] = fn;
@@ -73,28 +72,23 @@ export function handlerEntry(task: TaskName): string {
   return `${PROJECT_ROOT}lambdas/${kebab}/index.ts`;
 }
 
-function taskFunction(scope: Construct, task: TaskName, config: StageConfig): lambda.IFunction {
+function taskFunction(
+  scope: Construct,
+  task: TaskName,
+  config: StageConfig,
+  workBucket: s3.Bucket,
+): lambda.IFunction {
   const settings = functionSettings(config, task);
   const common = {
     runtime: lambda.Runtime.NODEJS_22_X,
     architecture: lambda.Architecture.ARM_64,
     memorySize: settings.memoryMb,
     timeout: Duration.seconds(settings.timeoutSeconds),
-    environment: { SATFACTORY_STAGE: config.stage },
+    // The handlers read the work bucket once per container (shared/adapters/aws/lambda-handler.ts).
+    environment: { SATFACTORY_STAGE: config.stage, WORK_BUCKET: workBucket.bucketName },
   };
   const id = `${task}Function`;
   const entry = handlerEntry(task);
-  if (!existsSync(entry) && !Stack.of(scope).bundlingRequired) {
-    // Synth with bundling off (ASL generation, infra tests) must work before every handler is
-    // written. Same construct id, hence the same logical id and the same ASL as the real function.
-    return new lambda.Function(scope, id, {
-      ...common,
-      handler: 'index.handler',
-      code: lambda.Code.fromInline(
-        `exports.handler = async () => { throw new Error('${entry} is missing'); };`,
-      ),
-    });
-  }
   return new nodejs.NodejsFunction(scope, id, {
     ...common,
     entry,
