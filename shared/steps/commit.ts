@@ -8,7 +8,7 @@ import { checkManifestTotals, type Manifest } from '../domain/manifest.ts';
 import { datasetKeys, type RegionResult, type TilePlan, workKeys } from '../domain/plan.ts';
 import { SPLITS } from '../domain/splits.ts';
 import { getJson, loadJob, requireJson, type StepContext } from './context.ts';
-import type { CommitOutput, ExecutionInput, PlanWindowsOutput, RegionTask } from './contracts.ts';
+import type { CommitOutput, ExecutionInput, RegionTask } from './contracts.ts';
 import type { StoredSelection } from './plan.ts';
 import type { WindowsSummary } from './plan-windows.ts';
 
@@ -81,7 +81,7 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
   const shards = results.flatMap((r) => r.shards).sort((a, b) => a.path.localeCompare(b.path));
   const written = results.reduce((n, r) => n + r.written, 0);
   const rejected = results.reduce((n, r) => n + r.rejected, 0);
-  const planned = (summary as PlanWindowsOutput).windows;
+  const planned = summary.windows;
   const jobJson = canonicalJson(job);
   const ref = tilePlans[0] as TilePlan;
   const manifest: Manifest = {

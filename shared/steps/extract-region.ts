@@ -4,9 +4,11 @@
 import { addPixels, type BandStats, createBandStats } from '../domain/band-stats.ts';
 import { cutRect, decodeTile, fetchTiles, tilesForRect } from '../domain/cog-tiles.ts';
 import type { CogInfo, PixelRect } from '../domain/cog-types.ts';
+import { runLimited } from '../domain/concurrency.ts';
 import { rectToWgs84Bounds } from '../domain/crs.ts';
 import { AlreadyExistsError, IntegrityError } from '../domain/errors.ts';
 import { windowBounds, windowKey, windowRectInBand } from '../domain/grid.ts';
+import { sha256Hex } from '../domain/hashing.ts';
 import type { JobSpec } from '../domain/job-spec.ts';
 import { encodeNpy } from '../domain/npy.ts';
 import {
@@ -21,7 +23,6 @@ import type { Split } from '../domain/splits.ts';
 import type { BlobStore } from '../ports.ts';
 import { getJson, loadJob, putJson, requireJson, type StepContext } from './context.ts';
 import type { ExtractBatchEvent, ExtractBatchOutput, RegionTask } from './contracts.ts';
-import { runLimited } from './plan-windows.ts';
 
 export async function extractBatch(event: ExtractBatchEvent, ctx: StepContext): Promise<ExtractBatchOutput> {
   const out: ExtractBatchOutput = { regions: 0, written: 0, rejected: 0, bytesFetched: 0 };
@@ -69,14 +70,14 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
   let bytesNeeded = 0;
   const jobs: Array<() => Promise<void>> = [];
   tp.products.forEach((product, t) => {
-    const assets: Array<{ asset: string; group: string | null; c: number }> = [];
+    const assets: Array<{ asset: string; group: string | null; c: number; C: number }> = [];
     for (const g of tp.groups) {
       g.bands.forEach((b, c) => {
-        assets.push({ asset: b, group: g.name, c });
+        assets.push({ asset: b, group: g.name, c, C: g.bands.length });
       });
     }
-    if (tp.scl) assets.push({ asset: tp.scl, group: null, c: 0 });
-    for (const { asset, group, c } of assets) {
+    if (tp.scl) assets.push({ asset: tp.scl, group: null, c: 0, C: 1 });
+    for (const { asset, group, c, C } of assets) {
       const cog = product.cogs[asset] as CogInfo;
       const rects = region.windows.map((w) => windowRectInBand(tp.grid, cog, w));
       const needed = new Set<number>();
@@ -97,7 +98,6 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
           if (group === null) {
             cutRect(cog, decoded, rect, wa.scl as Uint8Array, t * s * s);
           } else {
-            const C = tp.groups.find((g) => g.name === group)?.bands.length ?? 1;
             cutRect(cog, decoded, rect, wa.groups.get(group) as Uint16Array, (t * C + c) * s * s);
           }
         });
@@ -185,8 +185,7 @@ async function putShard(store: BlobStore, path: string, bytes: Uint8Array, sha25
   } catch (error) {
     if (!(error instanceof AlreadyExistsError)) throw error;
     const existing = await store.get(path);
-    const { createHash } = await import('node:crypto');
-    const existingSha = existing ? createHash('sha256').update(existing).digest('hex') : null;
+    const existingSha = existing ? sha256Hex(existing) : null;
     if (existingSha !== sha256) {
       throw new IntegrityError(
         `shard ${path} already exists with different content (sha256 ${existingSha} != ${sha256}); delete it or the whole dataset folder and run again`,

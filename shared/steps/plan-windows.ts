@@ -6,6 +6,7 @@ import type { Product } from '../domain/catalog.ts';
 import { readCogInfo } from '../domain/cog-header.ts';
 import { tilesForRect } from '../domain/cog-tiles.ts';
 import type { CogInfo } from '../domain/cog-types.ts';
+import { runLimited } from '../domain/concurrency.ts';
 import { boundsOf, projectPolygon, toWgs84 } from '../domain/crs.ts';
 import { InvalidInputError } from '../domain/errors.ts';
 import {
@@ -264,15 +265,4 @@ function ownership(
     }
     return best === undefined || best === tile;
   };
-}
-
-export async function runLimited(jobs: Array<() => Promise<void>>, limit: number): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < jobs.length) {
-      const job = jobs[next++] as () => Promise<void>;
-      await job();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
 }
