@@ -119,7 +119,54 @@ export async function makeOfflineScene(folder: string): Promise<string[]> {
     };
     await writeFile(path.join(dir, `${id}.json`), `${JSON.stringify(item, null, 1)}\n`);
   }
+  await writeFile(path.join(folder, 'parcels.geojson'), `${JSON.stringify(syntheticParcels())}\n`);
   return ids;
+}
+
+const CROPS = ['maize', 'winter wheat', 'meadow', 'sunflower', 'soybean'];
+
+/**
+ * Crop parcels over the synthetic scene, in its UTM CRS (declared by a legacy `crs` member): a grid
+ * of fields with shared edges, tilted fields, one with a hole (a farmyard) and one that overlaps its
+ * neighbour (a digitising error the double mask must flag).
+ */
+export function syntheticParcels(): GeoJSON.FeatureCollection & { crs: unknown } {
+  const features: GeoJSON.Feature[] = [];
+  const field = 330;
+  let id = 1;
+  for (let r = 0; r < 6; r++) {
+    for (let c = 0; c < 6; c++) {
+      if ((r * 7 + c * 3) % 5 === 0) continue; // not every cell is farmed
+      const x0 = ORIGIN[0] + 600 + c * field;
+      const y1 = ORIGIN[1] - 600 - r * field;
+      const tilt = (r + c) % 3 === 0 ? 25 : 0;
+      const ring: GeoJSON.Position[] = [
+        [x0, y1],
+        [x0 + field, y1 - tilt],
+        [x0 + field, y1 - field],
+        [x0 + tilt, y1 - field],
+        [x0, y1],
+      ];
+      const rings = [ring];
+      if (r === 2 && c === 3) {
+        rings.push([
+          [x0 + 100, y1 - 100],
+          [x0 + 100, y1 - 180],
+          [x0 + 180, y1 - 180],
+          [x0 + 180, y1 - 100],
+          [x0 + 100, y1 - 100],
+        ]);
+      }
+      if (r === 4 && c === 3) for (const p of ring) p[0] = (p[0] as number) - 40; // overlaps its west neighbour
+      features.push({
+        type: 'Feature',
+        properties: { parcel_id: `P${String(id).padStart(3, '0')}`, crop: CROPS[(r * 5 + c * 2) % CROPS.length], year: 2023 },
+        geometry: { type: 'Polygon', coordinates: rings },
+      });
+      id++;
+    }
+  }
+  return { type: 'FeatureCollection', crs: { type: 'name', properties: { name: `urn:ogc:def:crs:EPSG::${EPSG}` } }, features };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

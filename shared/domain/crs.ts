@@ -1,11 +1,29 @@
-// Coordinate transforms between EPSG:4326 and the projected grids of the imagery (UTM for
-// Sentinel-2). proj4 does the maths; this module only knows how to name a CRS for it.
+// Coordinate transforms between EPSG codes: WGS84, the UTM grids of the imagery and any CRS the
+// ground truth comes in. proj4 does the maths; this module only knows how to name a CRS for it.
 import proj4 from 'proj4';
+import definitionsPackage from 'proj4js-definitions/package.json' with { type: 'json' };
+import definitions from 'proj4js-definitions/proj4js-definitions.json' with { type: 'json' };
 import { InvalidInputError } from './errors.ts';
 
 export type XY = [number, number];
 
-/** proj4 definition for an EPSG code; UTM zones (WGS84 north/south, ETRS89) are built in. */
+/** The EPSG → proj4 table this build ships (scraped from epsg.io by proj4js-definitions). */
+export const EPSG_DATABASE = `proj4js-definitions@${definitionsPackage.version}`;
+
+let epsgTable: Map<number, string> | undefined;
+
+function epsgLookup(epsg: number): string | undefined {
+  // Built on first use: the common UTM/3857/4326 codes never pay for the 4,758-entry table.
+  epsgTable ??= new Map(
+    (definitions as string[][]).map(([code, def]) => [Number((code ?? '').slice(5)), def ?? '']),
+  );
+  return epsgTable.get(epsg) || undefined;
+}
+
+/**
+ * proj4 definition for an EPSG code: UTM zones (WGS84 north/south, ETRS89), 3857 and 4326 are built
+ * in (no table look-up on the hot path); any other code comes from the bundled EPSG table.
+ */
 export function proj4Definition(epsg: number): string {
   if (epsg === 4326) return '+proj=longlat +datum=WGS84 +no_defs';
   if (epsg >= 32601 && epsg <= 32660) return `+proj=utm +zone=${epsg - 32600} +datum=WGS84 +units=m +no_defs`;
@@ -14,10 +32,27 @@ export function proj4Definition(epsg: number): string {
   if (epsg >= 25828 && epsg <= 25838) return `+proj=utm +zone=${epsg - 25800} +ellps=GRS80 +units=m +no_defs`;
   if (epsg === 3857)
     return '+proj=merc +a=6378137 +b=6378137 +lat_ts=0 +lon_0=0 +x_0=0 +y_0=0 +k=1 +units=m +nadgrids=@null +no_defs';
+  const def = Number.isInteger(epsg) && epsg > 0 ? epsgLookup(epsg) : undefined;
+  if (def) return def;
   throw new InvalidInputError(
-    `EPSG:${epsg} is not a supported grid CRS yet (supported: UTM 326xx/327xx/258xx, 3857, 4326)`,
+    `EPSG:${epsg} is not in the EPSG database of this build (${EPSG_DATABASE}); ` +
+      'reproject the data to a listed CRS (e.g. EPSG:4326 or its UTM zone) or check the code',
     { epsg },
   );
+}
+
+/** Parses "EPSG:31287", "epsg:31287", "31287", "urn:ogc:def:crs:EPSG::31287", OGC CRS84 → 4326. */
+export function parseEpsg(text: string | number): number | undefined {
+  if (typeof text === 'number') return Number.isInteger(text) && text > 0 ? text : undefined;
+  const t = text.trim();
+  if (/^(urn:ogc:def:crs:OGC:(1\.3|):CRS84|OGC:CRS84|CRS:84|CRS84)$/i.test(t)) return 4326;
+  if (/^https?:\/\/www\.opengis\.net\/def\/crs\/OGC\/[^/]+\/CRS84$/i.test(t)) return 4326;
+  const m =
+    /^(?:EPSG:{1,2}|urn:ogc:def:crs:EPSG:[^:]*:|https?:\/\/www\.opengis\.net\/def\/crs\/EPSG\/[^/]+\/)?(\d+)$/i.exec(
+      t,
+    );
+  const code = m ? Number(m[1]) : Number.NaN;
+  return Number.isInteger(code) && code > 0 ? code : undefined;
 }
 
 const converters = new Map<number, proj4.Converter>();
@@ -29,6 +64,44 @@ function converter(epsg: number): proj4.Converter {
     converters.set(epsg, c);
   }
   return c;
+}
+
+const pairConverters = new Map<string, proj4.Converter>();
+
+/** A proj4 converter between two EPSG codes, built once per pair. */
+export function converterBetween(fromEpsg: number, toEpsg: number): proj4.Converter {
+  const key = `${fromEpsg}>${toEpsg}`;
+  let c = pairConverters.get(key);
+  if (!c) {
+    c = proj4(proj4Definition(fromEpsg), proj4Definition(toEpsg));
+    pairConverters.set(key, c);
+  }
+  return c;
+}
+
+/** Transforms flat [x0, y0, x1, y1, ...] coordinates into a new array (vertices only, no densify). */
+export function transformFlat(coords: Float64Array, fromEpsg: number, toEpsg: number): Float64Array {
+  if (fromEpsg === toEpsg) return Float64Array.from(coords);
+  const c = converterBetween(fromEpsg, toEpsg);
+  const out = new Float64Array(coords.length);
+  const p: XY = [0, 0];
+  for (let i = 0; i + 1 < coords.length; i += 2) {
+    p[0] = coords[i] as number;
+    p[1] = coords[i + 1] as number;
+    const q = c.forward(p);
+    out[i] = q[0] as number;
+    out[i + 1] = q[1] as number;
+  }
+  return out;
+}
+
+/** Transforms flat rings (see labels/types Ring) between two EPSG codes. */
+export function transformRings(
+  rings: readonly Float64Array[],
+  fromEpsg: number,
+  toEpsg: number,
+): Float64Array[] {
+  return rings.map((r) => transformFlat(r, fromEpsg, toEpsg));
 }
 
 export function fromWgs84(epsg: number, lonLat: XY): XY {

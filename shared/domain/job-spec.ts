@@ -66,7 +66,16 @@ export const WindowsSchema = z
       .min(1)
       .optional()
       .describe('Step between windows in pixels of the finest band (default: size)'),
-    where: z.enum(['aoi', 'labels']).default('aoi'),
+    where: z
+      .enum(['aoi', 'labels'])
+      .default('aoi')
+      .describe('"labels": only windows that intersect a labelled polygon'),
+    minLabelledFraction: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe('Reject windows whose labelled share (sum of coverage fractions) is below this'),
     regionTiles: z
       .int()
       .min(1)
@@ -76,15 +85,52 @@ export const WindowsSchema = z
   })
   .strict();
 
+/** The label members a sample can carry, each written only when asked for. */
+export const LABEL_OUTPUTS = [
+  'labels',
+  'instances',
+  'coverage',
+  'double',
+  'buildings',
+  'multilabel',
+] as const;
+export type LabelOutput = (typeof LABEL_OUTPUTS)[number];
+
 export const LabelsSchema = z
   .object({
-    source: z.string().min(1),
+    source: z.string().min(1).describe('GeoJSON, FlatGeobuf (.fgb) or DeepSatData CSV: a path or URI'),
+    format: z
+      .enum(['geojson', 'flatgeobuf', 'csv'])
+      .optional()
+      .describe('Default: from the file extension'),
     classProperty: z.string().min(1),
     idProperty: z.string().min(1).optional(),
-    year: z.int().optional(),
-    resolution: z.number().positive().optional(),
+    year: z.int().optional().describe('Keep only features whose year property equals this'),
+    yearProperty: z.string().min(1).default('year'),
+    resolution: z
+      .number()
+      .positive()
+      .optional()
+      .describe('Label pixel size in metres: the finest band pixel (default) or 1/k of it'),
     background: z.int().min(0).max(65535).default(0),
-    crs: z.string().optional(),
+    crs: z.string().optional().describe('e.g. "EPSG:31287", when the file does not declare its CRS'),
+    repair: z.boolean().default(false).describe('Repair self-intersecting polygons instead of dropping them'),
+    outputs: z
+      .array(z.enum(LABEL_OUTPUTS))
+      .min(1)
+      .default(['labels'])
+      .refine((o) => new Set(o).size === o.length, { message: 'outputs must be unique' }),
+    buildings: z
+      .object({
+        boundaryWidth: z.number().positive().default(2).describe('Metres'),
+        contactDistance: z.number().positive().default(2).describe('Metres'),
+      })
+      .strict()
+      .default({ boundaryWidth: 2, contactDistance: 2 }),
+    multilabel: z
+      .object({ minFraction: z.number().min(0).max(1).default(0.01) })
+      .strict()
+      .default({ minFraction: 0.01 }),
   })
   .strict();
 

@@ -92,11 +92,34 @@ export const ManifestClassSchema = z
   })
   .strict();
 
+const classFrequency = z.object({ id: z.int().min(0).max(65535), pixels: count, samples: count }).strict();
+
 export const ManifestClassesSchema = z
   .object({
     property: z.string(),
     background: z.int().min(0).max(65535),
+    /** Label pixel size in metres and window side in label pixels. */
+    resolution: z.number().positive().optional(),
+    size: z.int().min(1).optional(),
+    /** The label members each sample carries (`<key>.<output>.npy`). */
+    outputs: z.array(z.string()).optional(),
     table: z.array(ManifestClassSchema),
+    /** Per split: label pixels of each class, and samples in which it appears. */
+    splits: z
+      .object({ train: z.array(classFrequency), validate: z.array(classFrequency), test: z.array(classFrequency) })
+      .strict()
+      .optional(),
+    /** The validation of the label file: counts per problem, and the log with every entry. */
+    validation: z
+      .object({
+        source: z.string(),
+        read: count,
+        kept: count,
+        problems: z.record(z.string(), count),
+        log: relativePath,
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

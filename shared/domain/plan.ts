@@ -33,6 +33,8 @@ export type TilePlan = {
   /** Asset key of the scene classification layer, when clouds are masked with it. */
   scl: string | null;
   products: PlannedProduct[];
+  /** The label grid of a window: pixel size (the finest band's or 1/k of it) and side in pixels. */
+  labels: { resolution: number; size: number } | null;
 };
 
 export type PlannedWindow = { row: number; col: number; split: Split };
@@ -59,6 +61,8 @@ export type RegionResult = {
   requests: number;
   tilesNeeded: number;
   bytesNeeded: number;
+  /** Split → class id → label pixels and samples containing the class (jobs with labels only). */
+  classes?: Partial<Record<Split, Record<string, { pixels: number; samples: number }>>>;
 };
 
 /** Group name from a pixel size: 10 → "10m", 0.5 → "0p5m" (keys and member names have no dots). */
@@ -71,6 +75,8 @@ export const workKeys = {
   job: (runId: string) => `runs/${runId}/job.json`,
   catalogPage: (runId: string, n: number) => `runs/${runId}/catalog/page-${String(n).padStart(6, '0')}.json`,
   selection: (runId: string) => `runs/${runId}/selection.json`,
+  /** The run's offline products, one OrderItem a line: the OrderProducts map reads it. */
+  orders: (runId: string) => `runs/${runId}/orders.jsonl`,
   tilePlan: (runId: string, tile: string) => `runs/${runId}/tiles/${tile}.json`,
   region: (runId: string, regionId: string) => `runs/${runId}/regions/${regionId}.json`,
   regions: (runId: string) => `runs/${runId}/regions.jsonl`,

@@ -6,13 +6,19 @@ import { AlreadyExistsError, IntegrityError } from '../domain/errors.ts';
 import { canonicalJson, sha256Hex } from '../domain/hashing.ts';
 import { checkManifestTotals, type Manifest } from '../domain/manifest.ts';
 import { datasetKeys, type RegionResult, type TilePlan, workKeys } from '../domain/plan.ts';
-import { SPLITS } from '../domain/splits.ts';
+import type { JobSpec } from '../domain/job-spec.ts';
+import { SPLITS, type Split } from '../domain/splits.ts';
+import type { BlobStore } from '../ports.ts';
 import { getJson, loadJob, requireJson, type StepContext } from './context.ts';
 import type { CommitOutput, ExecutionInput, RegionTask } from './contracts.ts';
+import { type LabelSummary, labelKeys } from './labels-store.ts';
 import type { StoredSelection } from './plan.ts';
 import type { WindowsSummary } from './plan-windows.ts';
 
 export const SOFTWARE_VERSION = 'satfactory 0.1.0';
+
+/** The label validation log, next to the manifest: every problem of every feature and what was done. */
+export const LABELS_LOG = 'labels-log.jsonl';
 
 export async function commit(input: ExecutionInput, ctx: StepContext): Promise<CommitOutput> {
   const job = await loadJob(ctx, input.jobKey);
@@ -139,7 +145,7 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
         dates: tp.products.map((p) => p.datetime),
       })),
     },
-    classes: null,
+    classes: await classesOf(ctx, input.runId, job, dataset, tilePlans[0]?.labels ?? null, results),
     splits: Object.fromEntries(
       SPLITS.map((s) => [
         s,
@@ -173,6 +179,54 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
   }
   ctx.log.info('commit: manifest written', { samples: written, rejected, shards: shards.length });
   return output(manifest);
+}
+
+/** The class table with frequencies, and the validation log copied next to the manifest. */
+async function classesOf(
+  ctx: StepContext,
+  runId: string,
+  job: JobSpec,
+  dataset: BlobStore,
+  grid: TilePlan['labels'],
+  results: RegionResult[],
+): Promise<Manifest['classes']> {
+  if (!job.labels) return null;
+  const summary = await requireJson<LabelSummary>(ctx.work, labelKeys.summary(runId), 'the label summary');
+  const log = (await ctx.work.get(summary.logKey)) ?? new Uint8Array();
+  await dataset.put(LABELS_LOG, log, { contentType: 'application/jsonl' });
+  const perSplit = (split: Split) => {
+    const merged = new Map<number, { pixels: number; samples: number }>();
+    for (const r of results) {
+      for (const [id, f] of Object.entries(r.classes?.[split] ?? {})) {
+        const m = merged.get(Number(id)) ?? { pixels: 0, samples: 0 };
+        m.pixels += f.pixels;
+        m.samples += f.samples;
+        merged.set(Number(id), m);
+      }
+    }
+    return summary.classes.map((c) => ({ id: c.id, ...(merged.get(c.id) ?? { pixels: 0, samples: 0 }) }));
+  };
+  const splits = { train: perSplit('train'), validate: perSplit('validate'), test: perSplit('test') };
+  return {
+    property: job.labels.classProperty,
+    background: job.labels.background,
+    ...(grid ? { resolution: grid.resolution, size: grid.size } : {}),
+    outputs: job.labels.outputs,
+    table: summary.classes.map((c, i) => ({
+      id: c.id,
+      value: c.value,
+      pixels: SPLITS.reduce((n, s) => n + (splits[s][i]?.pixels ?? 0), 0),
+      samples: SPLITS.reduce((n, s) => n + (splits[s][i]?.samples ?? 0), 0),
+    })),
+    splits,
+    validation: {
+      source: summary.source,
+      read: summary.read,
+      kept: summary.features,
+      problems: summary.problems,
+      log: LABELS_LOG,
+    },
+  };
 }
 
 function output(m: Manifest): CommitOutput {

@@ -23,6 +23,7 @@ import type { Split } from '../domain/splits.ts';
 import type { BlobStore } from '../ports.ts';
 import { getJson, loadJob, putJson, requireJson, type StepContext } from './context.ts';
 import type { ExtractBatchEvent, ExtractBatchOutput, RegionTask } from './contracts.ts';
+import { labelWindow, loadRegionLabels, type WindowLabels } from './window-labels.ts';
 
 export async function extractBatch(event: ExtractBatchEvent, ctx: StepContext): Promise<ExtractBatchOutput> {
   const out: ExtractBatchOutput = { regions: 0, written: 0, rejected: 0, bytesFetched: 0 };
@@ -107,6 +108,13 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
   // A few fetches in flight hide latency; decoding runs as each answer lands.
   await runLimited(jobs, 6);
 
+  const regionLabels = await loadRegionLabels(
+    ctx,
+    job,
+    tp,
+    region.windows.map((w) => windowBounds(tp.grid, w)),
+  );
+  const classes: NonNullable<RegionResult['classes']> = {};
   const stats: Record<string, BandStats> = Object.fromEntries(
     tp.bands.map((b) => [b.name, createBandStats()]),
   );
@@ -116,6 +124,12 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
     const wa = arrays[k] as WindowArrays;
     const verdict = judgeWindow(job, tp, wa);
     const key = windowKey(tp.tile, w);
+    const labels = regionLabels && !verdict.reason ? labelWindow(regionLabels, windowBounds(tp.grid, w)) : null;
+    const minLabelled = job.windows.minLabelledFraction ?? 0;
+    if (!verdict.reason && labels && labels.labelledFraction < minLabelled) {
+      verdict.reason = 'too-few-labels';
+      verdict.detail = { labelledFraction: labels.labelledFraction, minLabelledFraction: minLabelled };
+    }
     if (verdict.reason) {
       rejects.push(
         JSON.stringify({
@@ -131,8 +145,9 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
       return;
     }
     addStats(tp, wa, stats);
+    if (labels) addClassFrequencies((classes[w.split] ??= {}), labels.classPixels);
     const list = bySplit.get(w.split) ?? [];
-    list.push(buildSample(job, tp, w, wa, verdict));
+    list.push(buildSample(job, tp, w, wa, verdict, labels));
     bySplit.set(w.split, list);
   });
 
@@ -166,6 +181,7 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
     requests: ctx.ranges.stats.requests - before.requests,
     tilesNeeded,
     bytesNeeded,
+    ...(regionLabels ? { classes } : {}),
   };
   await putJson(ctx.work, resultKey, result);
   ctx.log.debug('extractRegion: done', {
@@ -196,7 +212,7 @@ async function putShard(store: BlobStore, path: string, bytes: Uint8Array, sha25
 }
 
 type Verdict = {
-  reason: 'no-valid-pixels' | 'too-cloudy' | null;
+  reason: 'no-valid-pixels' | 'too-cloudy' | 'too-few-labels' | null;
   detail: Record<string, unknown>;
   validFraction: number[];
   cloudyFraction: number[] | null;
@@ -281,6 +297,18 @@ function addStats(tp: TilePlan, wa: WindowArrays, stats: Record<string, BandStat
   }
 }
 
+/** Per class: label pixels, and one sample for each window where the class appears. */
+function addClassFrequencies(
+  into: Record<string, { pixels: number; samples: number }>,
+  classPixels: ReadonlyMap<number, number>,
+): void {
+  for (const [id, pixels] of classPixels) {
+    const entry = (into[String(id)] ??= { pixels: 0, samples: 0 });
+    entry.pixels += pixels;
+    entry.samples += 1;
+  }
+}
+
 function dayOfYear(iso: string): number {
   const d = new Date(iso);
   return Math.floor(
@@ -295,6 +323,7 @@ function buildSample(
   w: PlannedWindow,
   wa: WindowArrays,
   v: Verdict,
+  labels: WindowLabels | null,
 ): ShardSample {
   const T = tp.products.length;
   const key = windowKey(tp.tile, w);
@@ -337,9 +366,14 @@ function buildSample(
     validFraction: v.validFraction.map(round),
     cloudyFraction: v.cloudyFraction?.map(round) ?? null,
     usable: v.usable,
+    labels: labels?.meta ?? null,
   };
   return {
     key,
-    members: [{ name: 'json', data: new TextEncoder().encode(JSON.stringify(meta)) }, ...members],
+    members: [
+      { name: 'json', data: new TextEncoder().encode(JSON.stringify(meta)) },
+      ...members,
+      ...(labels?.members ?? []),
+    ],
   };
 }

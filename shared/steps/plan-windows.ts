@@ -13,10 +13,12 @@ import {
   buildTileGrid,
   regionOf,
   type WindowPos,
+  windowBounds,
   windowRectInBand,
   windowsIntersecting,
 } from '../domain/grid.ts';
 import type { JobSpec } from '../domain/job-spec.ts';
+import { polygonCoverage } from '../domain/labels/coverage.ts';
 import {
   type BandGroup,
   type BandMeta,
@@ -31,6 +33,7 @@ import { SPLITS, type Split, splitOf } from '../domain/splits.ts';
 import type { RangeReader } from '../ports.ts';
 import { getJson, loadJob, putJson, requireJson, type StepContext } from './context.ts';
 import type { ExecutionInput, PlanWindowsOutput, RegionTask } from './contracts.ts';
+import { loadLabelsNear } from './labels-store.ts';
 import { requiredAssets, type StoredSelection } from './plan.ts';
 
 export type WindowsSummary = PlanWindowsOutput & {
@@ -62,7 +65,8 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
   for (const tp of tilePlans) {
     const aoi = projectPolygon(selection.aoi, tp.grid.epsg);
     const keep = tiles.length > 1 ? ownership(tp.tile, tp.grid.epsg, footprints) : undefined;
-    const windows = windowsIntersecting(tp.grid, aoi, boundsOf(aoi), keep);
+    let windows = windowsIntersecting(tp.grid, aoi, boundsOf(aoi), keep);
+    if (job.windows.where === 'labels') windows = await windowsOverLabels(ctx, input.runId, tp, windows);
     const byRegion = new Map<string, WindowPos[]>();
     for (const w of windows) {
       const r = regionOf(tp.grid, w);
@@ -126,7 +130,7 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
   };
   if (summary.windows === 0) {
     throw new InvalidInputError(
-      `no window of ${job.windows.size} px fits inside both the AOI and the imagery of ${tiles.join(', ')}; check the AOI, or use a smaller windows.size`,
+      `no window of ${job.windows.size} px fits inside both the AOI and the imagery of ${tiles.join(', ')}${job.windows.where === 'labels' ? ' and touches a labelled polygon' : ''}; check the AOI${job.windows.where === 'labels' ? ' and the labels (their CRS, the validation log)' : ''}, or use a smaller windows.size`,
       { pointer: '/windows/size' },
     );
   }
@@ -228,7 +232,58 @@ async function planTile(
   }
   // Within a group, bands keep the job's order.
   for (const b of bands) groups.find((g) => g.name === groupName(b.resolution))?.bands.push(b.name);
-  return { runId, tile, grid, bands, groups, scl: job.clouds ? 'scl' : null, products: planned };
+  return {
+    runId,
+    tile,
+    grid,
+    bands,
+    groups,
+    scl: job.clouds ? 'scl' : null,
+    products: planned,
+    labels: job.labels ? labelGrid(grid.res, grid.windowSize, job.labels.resolution) : null,
+  };
+}
+
+/** Labels are rasterized at the finest band's pixel or 1/k of it (k an integer): say so otherwise. */
+export function labelGrid(
+  finest: number,
+  windowSize: number,
+  resolution: number | undefined,
+): { resolution: number; size: number } {
+  const r = resolution ?? finest;
+  const k = finest / r;
+  if (Math.abs(k - Math.round(k)) > 1e-9 || Math.round(k) < 1) {
+    throw new InvalidInputError(
+      `labels.resolution ${r} m must be the finest band's pixel (${finest} m) divided by a whole number, e.g. ${finest} or ${finest / 4}`,
+      { pointer: '/labels/resolution' },
+    );
+  }
+  return { resolution: finest / Math.round(k), size: windowSize * Math.round(k) };
+}
+
+/** The windows that intersect at least one labelled polygon (exact area test, not bounding boxes). */
+async function windowsOverLabels(
+  ctx: StepContext,
+  runId: string,
+  tp: TilePlan,
+  windows: WindowPos[],
+): Promise<WindowPos[]> {
+  if (windows.length === 0) return windows;
+  const all = windows.map((w) => windowBounds(tp.grid, w));
+  const extent: [number, number, number, number] = [
+    Math.min(...all.map((b) => b[0])),
+    Math.min(...all.map((b) => b[1])),
+    Math.max(...all.map((b) => b[2])),
+    Math.max(...all.map((b) => b[3])),
+  ];
+  const index = await loadLabelsNear(ctx, runId, tp.tile, extent);
+  return windows.filter((_, i) => {
+    const b = all[i] as [number, number, number, number];
+    const side = b[2] - b[0];
+    // One pixel the size of the window: its coverage is the labelled share of the window.
+    const grid = { originX: b[0], originY: b[3], pixelSize: side, width: 1, height: 1 };
+    return index.search(b).some((f) => (polygonCoverage(f.polygons, grid)?.fractions[0] ?? 0) > 0);
+  });
 }
 
 /** Bytes of the COG tiles a region needs, summed over its dates and assets. */

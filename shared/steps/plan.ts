@@ -7,6 +7,7 @@ import type { JobSpec } from '../domain/job-spec.ts';
 import { datasetKeys, workKeys } from '../domain/plan.ts';
 import { type Candidate, selectProducts } from '../domain/selection.ts';
 import { getJson, loadJob, putJson, type StepContext } from './context.ts';
+import { ingestLabels, labelsExtentAoi } from './labels-store.ts';
 import type { ExecutionInput, PlanOutput } from './contracts.ts';
 
 export type StoredSelection = {
@@ -16,9 +17,10 @@ export type StoredSelection = {
   chosen: Record<string, Product[]>;
 };
 
+/** The AOI of a job given as GeoJSON; `aoi: "labels"` is resolved by the plan step (labelsAoi). */
 export function jobAoi(job: JobSpec): AreaGeometry {
   if (job.aoi === 'labels') {
-    throw new InvalidInputError('aoi "labels" needs the label engine, which this version does not have yet', {
+    throw new InvalidInputError('aoi "labels" is the extent of the labels; it is known only once they are read', {
       pointer: '/aoi',
     });
   }
@@ -29,6 +31,17 @@ export function jobAoi(job: JobSpec): AreaGeometry {
     );
   }
   return aoiFromGeoJson(job.aoi, 'job spec /aoi');
+}
+
+/** The AOI of a run: the job's, or the extent of its labels (read once, kept for PrepareLabels). */
+async function runAoi(job: JobSpec, runId: string, ctx: StepContext): Promise<AreaGeometry> {
+  if (job.aoi !== 'labels') return jobAoi(job);
+  if (!job.labels) {
+    throw new InvalidInputError('aoi "labels" needs /labels: add the labels or give an AOI', {
+      pointer: '/aoi',
+    });
+  }
+  return labelsExtentAoi(await ingestLabels(ctx, runId, job));
 }
 
 export function requiredAssets(job: JobSpec): string[] {
@@ -44,7 +57,7 @@ export async function plan(input: ExecutionInput, ctx: StepContext): Promise<Pla
     ctx.log.info('plan: reusing the stored selection', { runId: input.runId });
     return summarize(input, selectionKey, existing);
   }
-  const aoi = jobAoi(job);
+  const aoi = await runAoi(job, input.runId, ctx);
   const catalog = ctx.openCatalog(job.catalog);
   ctx.log.info('plan: searching the catalog', { catalog: catalog.description });
   const result = await catalog.search({

@@ -147,7 +147,21 @@ async function checkShard(store: BlobStore, shard: ManifestShard): Promise<Shard
   return out;
 }
 
-type SampleMeta = { split?: unknown; groups?: Record<string, { shape?: unknown }> };
+type SampleMeta = {
+  split?: unknown;
+  groups?: Record<string, { shape?: unknown }>;
+  labels?: { size?: unknown } | null;
+};
+
+/** Label members: dtype, and shape in label pixels (null: one side per window). */
+const LABEL_MEMBERS: Record<string, { dtype: string; channels: number | null }> = {
+  'labels.npy': { dtype: '<u2', channels: null },
+  'instances.npy': { dtype: '<u4', channels: null },
+  'coverage.npy': { dtype: '<f4', channels: null },
+  'double.npy': { dtype: '|u1', channels: null },
+  'distance.npy': { dtype: '<f4', channels: null },
+  'buildings.npy': { dtype: '|u1', channels: 3 },
+};
 
 /** The members' own consistency: a .json that parses, readable .npy headers, group shapes as declared. */
 function checkSample(sample: ShardSample, split: string, report: (text: string) => void): void {
@@ -178,6 +192,20 @@ function checkSample(sample: ShardSample, split: string, report: (text: string) 
   }
   if (meta.split !== undefined && meta.split !== split) {
     report(`${sample.key}.json says split ${String(meta.split)}, the shard is ${split}`);
+  }
+  const size = meta.labels?.size;
+  for (const [name, spec] of Object.entries(LABEL_MEMBERS)) {
+    const header = headers.get(name);
+    if (header === undefined) continue;
+    if (typeof size !== 'number') {
+      report(`${sample.key}.${name} is present but ${sample.key}.json has no labels.size`);
+      continue;
+    }
+    const want = spec.channels === null ? [size, size] : [spec.channels, size, size];
+    if (header.dtype !== spec.dtype) report(`${sample.key}.${name}: dtype ${header.dtype}, want ${spec.dtype}`);
+    if (header.shape.join(',') !== want.join(',')) {
+      report(`${sample.key}.${name}: shape [${header.shape.join(', ')}], want [${want.join(', ')}]`);
+    }
   }
   for (const [group, spec] of Object.entries(meta.groups ?? {})) {
     const name = `${group}.npy`;

@@ -22,8 +22,11 @@ FIXED = {
     "instances.npy": ("uint32", 2),
     "coverage.npy": ("float32", 2),
     "double.npy": ("uint8", 2),
+    "distance.npy": ("float32", 2),
+    "buildings.npy": ("uint8", 3),
+    "multilabel.npy": ("uint8", 1),
 }
-LABEL_MEMBERS = ("labels.npy", "instances.npy", "coverage.npy", "double.npy")
+LABEL_MEMBERS = ("labels.npy", "instances.npy", "coverage.npy", "double.npy", "distance.npy")
 
 
 def split_member(path):

@@ -1,0 +1,70 @@
+// A compact, exact binary form of label features, so a run stores its labels once and region
+// workers read only the chunks near them. Layout (little-endian):
+//   "SFLC" | u32 version (1) | u32 header bytes | header JSON (UTF-8) | zero pad to 8 | f64 coordinates
+// The header lists, per feature, index, id, class value and the vertex count of every ring; the
+// coordinates of all rings follow in order. Float64 keeps every coordinate bit for bit.
+import { InvalidInputError } from '../errors.ts';
+import type { LabelFeature, PolygonRings } from './types.ts';
+
+const MAGIC = 0x434c4653; // "SFLC" read as a little-endian u32
+const VERSION = 1;
+
+type HeaderFeature = [
+  index: number,
+  id: string | number | null,
+  classValue: string | number,
+  rings: number[][],
+];
+
+export function encodeLabelChunk(features: readonly LabelFeature[]): Uint8Array {
+  let coords = 0;
+  const header: HeaderFeature[] = features.map((f) => {
+    const rings = f.polygons.map((p) => p.rings.map((r) => r.length / 2));
+    for (const p of f.polygons) for (const r of p.rings) coords += r.length;
+    return [f.index, f.id, f.classValue, rings];
+  });
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const start = align8(12 + json.length);
+  const bytes = new Uint8Array(start + coords * 8);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, MAGIC, true);
+  view.setUint32(4, VERSION, true);
+  view.setUint32(8, json.length, true);
+  bytes.set(json, 12);
+  let offset = start;
+  for (const f of features)
+    for (const p of f.polygons)
+      for (const r of p.rings)
+        for (let i = 0; i < r.length; i++, offset += 8) view.setFloat64(offset, r[i] as number, true);
+  return bytes;
+}
+
+export function decodeLabelChunk(bytes: Uint8Array): LabelFeature[] {
+  if (bytes.length === 0) return [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < 12 || view.getUint32(0, true) !== MAGIC || view.getUint32(4, true) !== VERSION) {
+    throw new InvalidInputError(
+      'not a label chunk (bad magic or version); it was written by another version?',
+      {},
+    );
+  }
+  const headerLength = view.getUint32(8, true);
+  const header = JSON.parse(
+    new TextDecoder().decode(bytes.subarray(12, 12 + headerLength)),
+  ) as HeaderFeature[];
+  let offset = align8(12 + headerLength);
+  return header.map(([index, id, classValue, rings]): LabelFeature => {
+    const polygons: PolygonRings[] = rings.map((counts) => ({
+      rings: counts.map((n) => {
+        const ring = new Float64Array(n * 2);
+        for (let i = 0; i < ring.length; i++, offset += 8) ring[i] = view.getFloat64(offset, true);
+        return ring;
+      }),
+    }));
+    return { index, id, classValue, polygons };
+  });
+}
+
+function align8(n: number): number {
+  return Math.ceil(n / 8) * 8;
+}

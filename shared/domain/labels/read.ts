@@ -1,0 +1,304 @@
+// Reads a ground-truth file (GeoJSON, FlatGeobuf or DeepSatData CSV) from its bytes into raw
+// features in one CRS. No validation here: validate.ts checks and logs every feature.
+
+import type { HeaderMeta } from 'flatgeobuf';
+import { deserialize as deserializeFgb } from 'flatgeobuf/lib/mjs/geojson.js';
+import { converterBetween, parseEpsg, proj4Definition } from '../crs.ts';
+import { InvalidInputError, SatfactoryError } from '../errors.ts';
+import { parseCsv } from './csv.ts';
+import { parseWkt, type WktResult } from './wkt.ts';
+
+export type LabelFormat = 'geojson' | 'flatgeobuf' | 'csv';
+
+export type RawFeature = {
+  /** 0-based position in the file. */
+  readonly index: number;
+  readonly geometry: GeoJSON.Geometry | null;
+  readonly properties: Record<string, unknown>;
+  /** The file's own feature id (GeoJSON `id`, FlatGeobuf feature number), when it has one. */
+  readonly fileId?: string | number;
+  /** Why the reader could not produce a geometry (e.g. bad WKT); the validator logs and drops it. */
+  readonly readProblem?: { readonly problem: string; readonly detail: string };
+};
+
+export type RawLabelSet = { readonly epsg: number; readonly features: RawFeature[] };
+
+export type ReadLabelOptions = {
+  /** File name or URI: used in messages and to pick the format from its extension. */
+  readonly source: string;
+  readonly format?: LabelFormat;
+  /** labels.crs, e.g. "EPSG:31287": declares the CRS and overrides what the file says. */
+  readonly crs?: string;
+};
+
+/**
+ * Reads a label file. CRS: `options.crs` when given, else what the file declares (GeoJSON legacy
+ * `crs` member, FlatGeobuf header, CSV `crs` column), else EPSG:4326 for GeoJSON (RFC 7946).
+ */
+export async function readLabelSource(bytes: Uint8Array, options: ReadLabelOptions): Promise<RawLabelSet> {
+  const { source } = options;
+  const declared =
+    options.crs === undefined ? undefined : parseEpsgOrThrow(options.crs, source, 'labels.crs');
+  const format = options.format ?? detectFormat(bytes, source);
+  const set =
+    format === 'geojson'
+      ? readGeoJson(bytes, source, declared)
+      : format === 'flatgeobuf'
+        ? await readFlatGeobuf(bytes, source, declared)
+        : readCsv(bytes, source, declared);
+  requireKnownEpsg(set.epsg, source);
+  return set;
+}
+
+export function detectFormat(bytes: Uint8Array, source: string): LabelFormat {
+  const name = source.toLowerCase().replace(/[?#].*$/, '');
+  if (/\.(geo)?json$/.test(name)) return 'geojson';
+  if (name.endsWith('.fgb')) return 'flatgeobuf';
+  if (name.endsWith('.csv')) return 'csv';
+  // No telling extension: FlatGeobuf starts with its magic bytes, GeoJSON with "{".
+  if (bytes[0] === 0x66 && bytes[1] === 0x67 && bytes[2] === 0x62) return 'flatgeobuf';
+  const first = new TextDecoder()
+    .decode(bytes.subarray(0, 64))
+    .replace(/^\uFEFF/, '')
+    .trimStart();
+  if (first.startsWith('{')) return 'geojson';
+  throw new InvalidInputError(
+    `${source}: cannot tell the label format from the name; set labels.format to geojson, flatgeobuf or csv`,
+    { source, pointer: '/labels/format' },
+  );
+}
+
+function parseEpsgOrThrow(text: string, source: string, where: string): number {
+  const epsg = parseEpsg(text);
+  if (epsg === undefined) {
+    throw new InvalidInputError(
+      `${source}: ${where} "${text}" is not an EPSG code; write it as "EPSG:<code>" (e.g. "EPSG:31287")`,
+      where === 'labels.crs' ? { source, pointer: '/labels/crs' } : { source },
+    );
+  }
+  return epsg;
+}
+
+function requireKnownEpsg(epsg: number, source: string): void {
+  try {
+    proj4Definition(epsg);
+  } catch (error) {
+    if (!(error instanceof SatfactoryError)) throw error;
+    throw new InvalidInputError(`${source}: ${error.message}`, { source, epsg }, { cause: error });
+  }
+}
+
+// --- GeoJSON ---------------------------------------------------------------------------------
+
+function readGeoJson(bytes: Uint8Array, source: string, declared: number | undefined): RawLabelSet {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(new TextDecoder().decode(bytes).replace(/^\uFEFF/, ''));
+  } catch (error) {
+    throw new InvalidInputError(
+      `${source} is not valid JSON (${(error as Error).message}); export it again as GeoJSON`,
+      { source },
+      { cause: error },
+    );
+  }
+  if (!isObject(doc)) throw notGeoJson(source, 'the document is not a JSON object');
+  const fileEpsg = geoJsonCrs(doc, source);
+  const epsg = declared ?? fileEpsg ?? 4326;
+  let items: unknown[];
+  if (doc['type'] === 'FeatureCollection') {
+    if (!Array.isArray(doc['features'])) throw notGeoJson(source, '"features" is not an array');
+    items = doc['features'];
+  } else if (doc['type'] === 'Feature') items = [doc];
+  else if (typeof doc['type'] === 'string' && 'coordinates' in doc)
+    items = [{ type: 'Feature', geometry: doc }];
+  else
+    throw notGeoJson(
+      source,
+      `"type" is ${JSON.stringify(doc['type'])}, expected FeatureCollection or Feature`,
+    );
+  const features = items.map((item, index): RawFeature => {
+    if (!isObject(item)) {
+      return {
+        index,
+        geometry: null,
+        properties: {},
+        readProblem: {
+          problem: 'invalid-feature',
+          detail: `/features/${index} is not a GeoJSON Feature object`,
+        },
+      };
+    }
+    const id = item['id'];
+    const geometry = item['geometry'];
+    return {
+      index,
+      geometry: isObject(geometry) ? (geometry as unknown as GeoJSON.Geometry) : null,
+      properties: isObject(item['properties']) ? item['properties'] : {},
+      ...(typeof id === 'string' || typeof id === 'number' ? { fileId: id } : {}),
+    };
+  });
+  return { epsg, features };
+}
+
+/** The legacy (2008) `crs` member: {"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::28992"}}. */
+function geoJsonCrs(doc: Record<string, unknown>, source: string): number | undefined {
+  const crs = doc['crs'];
+  if (crs === undefined || crs === null) return undefined;
+  const props = isObject(crs) && isObject(crs['properties']) ? crs['properties'] : undefined;
+  const name = props?.['name'] ?? props?.['code'];
+  if (typeof name === 'string' || typeof name === 'number')
+    return parseEpsgOrThrow(String(name), source, 'crs member');
+  throw new InvalidInputError(
+    `${source}: its "crs" member names no CRS (${JSON.stringify(crs).slice(0, 120)}); remove it and set labels.crs`,
+    { source, pointer: '/crs' },
+  );
+}
+
+function notGeoJson(source: string, why: string): InvalidInputError {
+  return new InvalidInputError(`${source} is not GeoJSON: ${why}`, { source });
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+// --- FlatGeobuf ------------------------------------------------------------------------------
+
+async function readFlatGeobuf(
+  bytes: Uint8Array,
+  source: string,
+  declared: number | undefined,
+): Promise<RawLabelSet> {
+  let header: HeaderMeta | undefined;
+  const features: RawFeature[] = [];
+  try {
+    const iter = deserializeFgb(bytes, {
+      headerMetaFn: (h: HeaderMeta) => {
+        header = h;
+      },
+    });
+    for await (const f of iter) {
+      features.push({
+        index: features.length,
+        geometry: f.geometry ?? null,
+        properties: { ...(f.properties ?? {}) },
+        fileId: features.length,
+      });
+    }
+  } catch (error) {
+    throw new InvalidInputError(
+      `${source} could not be read as FlatGeobuf (${(error as Error).message}); check the file or set labels.format`,
+      { source },
+      { cause: error },
+    );
+  }
+  const crs = header?.crs;
+  const fileEpsg =
+    crs && crs.code > 0 && (crs.org === null || crs.org.toUpperCase() === 'EPSG')
+      ? crs.code
+      : crs?.code_string
+        ? parseEpsg(crs.code_string)
+        : undefined;
+  const epsg = declared ?? fileEpsg;
+  if (epsg === undefined) {
+    throw new InvalidInputError(
+      `${source}: the FlatGeobuf header has no EPSG code${crs?.org ? ` (its CRS is ${crs.org}:${crs.code})` : ''}; set labels.crs (e.g. "EPSG:4326")`,
+      { source, pointer: '/labels/crs' },
+    );
+  }
+  return { epsg, features };
+}
+
+// --- DeepSatData CSV -------------------------------------------------------------------------
+
+/**
+ * Columns id, ground_truth, crs, year, geometry (WKT). Every column but geometry becomes a property;
+ * cells that are plain numbers become numbers (class values and years are usually integers). When
+ * rows name different CRSs, the set takes the first row's and the other rows are reprojected to it.
+ */
+function readCsv(bytes: Uint8Array, source: string, declared: number | undefined): RawLabelSet {
+  let table: ReturnType<typeof parseCsv>;
+  try {
+    table = parseCsv(new TextDecoder().decode(bytes));
+  } catch (error) {
+    throw new InvalidInputError(`${source}: ${(error as Error).message}`, { source }, { cause: error });
+  }
+  const geometryColumn = table.header.findIndex(
+    (h) => h.toLowerCase() === 'geometry' || h.toLowerCase() === 'wkt',
+  );
+  if (geometryColumn < 0) {
+    throw new InvalidInputError(
+      `${source}: the CSV has no "geometry" column (columns: ${table.header.join(', ')}); add the WKT geometry as "geometry"`,
+      { source },
+    );
+  }
+  const crsColumn = table.header.findIndex((h) => h.toLowerCase() === 'crs');
+  const rowCrs: (number | undefined)[] = table.rows.map((row, r) => {
+    const cell = crsColumn >= 0 ? row[crsColumn]?.trim() : undefined;
+    return cell ? parseEpsgOrThrow(cell, source, `row ${r} (line ${table.lines[r]}) crs`) : undefined;
+  });
+  const parsed = table.rows.map((row, r) => {
+    try {
+      return parseWkt(row[geometryColumn] ?? '');
+    } catch (error) {
+      return new Error(`line ${table.lines[r]}: ${(error as Error).message}`);
+    }
+  });
+  const firstDeclared =
+    rowCrs.find((c) => c !== undefined) ?? parsed.find((p): p is WktResult => !(p instanceof Error))?.srid;
+  const epsg = declared ?? firstDeclared ?? 4326;
+  const features = table.rows.map((row, index): RawFeature => {
+    const properties: Record<string, unknown> = {};
+    table.header.forEach((name, c) => {
+      if (c !== geometryColumn) properties[name] = typedCell(row[c] ?? '');
+    });
+    const id = properties['id'];
+    const fileId = typeof id === 'string' || typeof id === 'number' ? { fileId: id } : {};
+    const result = parsed[index];
+    if (result === undefined || result instanceof Error) {
+      return {
+        index,
+        geometry: null,
+        properties,
+        ...fileId,
+        readProblem: {
+          problem: 'invalid-wkt',
+          detail: `geometry is not valid WKT: ${result?.message ?? 'missing'}`,
+        },
+      };
+    }
+    const from = declared ?? rowCrs[index] ?? result.srid ?? epsg;
+    const geometry = from === epsg ? result.geometry : reprojectGeometry(result.geometry, from, epsg, source);
+    return { index, geometry, properties, ...fileId };
+  });
+  return { epsg, features };
+}
+
+function typedCell(cell: string): string | number | null {
+  const t = cell.trim();
+  if (t === '') return null;
+  return /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(t) ? Number(t) : cell;
+}
+
+function reprojectGeometry(g: GeoJSON.Geometry, from: number, to: number, source: string): GeoJSON.Geometry {
+  requireKnownEpsg(from, source);
+  const c = converterBetween(from, to);
+  const pos = (p: GeoJSON.Position): GeoJSON.Position => c.forward([p[0] as number, p[1] as number]);
+  switch (g.type) {
+    case 'Point':
+      return { type: 'Point', coordinates: g.coordinates.length ? pos(g.coordinates) : [] };
+    case 'MultiPoint':
+    case 'LineString':
+      return { type: g.type, coordinates: g.coordinates.map(pos) } as GeoJSON.Geometry;
+    case 'MultiLineString':
+    case 'Polygon':
+      return { type: g.type, coordinates: g.coordinates.map((r) => r.map(pos)) } as GeoJSON.Geometry;
+    case 'MultiPolygon':
+      return { type: 'MultiPolygon', coordinates: g.coordinates.map((p) => p.map((r) => r.map(pos))) };
+    case 'GeometryCollection':
+      return {
+        type: 'GeometryCollection',
+        geometries: g.geometries.map((x) => reprojectGeometry(x, from, to, source)),
+      };
+  }
+}

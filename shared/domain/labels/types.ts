@@ -1,0 +1,53 @@
+// The shapes the label engine passes between its parts: features as read and validated, polygons in
+// a tile's CRS, and the pixel grid a window is rasterized on.
+
+/** A ring as flat coordinates [x0, y0, x1, y1, ...], NOT repeating the first vertex at the end. */
+export type Ring = Float64Array;
+
+/** One polygon: rings[0] the outer ring, the rest holes. Orientation is not relied upon. */
+export type PolygonRings = { readonly rings: readonly Ring[] };
+
+/** A ground-truth feature after reading and validation, in the CRS named by `epsg`. */
+export type LabelFeature = {
+  /** 0-based position of the feature in the source file: log entries and instance ids use it. */
+  readonly index: number;
+  /** The value of labels.idProperty (or the file's feature id), null when there is none. */
+  readonly id: string | number | null;
+  /** The raw value of labels.classProperty (integer or string, e.g. a crop name). */
+  readonly classValue: string | number;
+  /** Polygon parts (a MultiPolygon has several). */
+  readonly polygons: readonly PolygonRings[];
+};
+
+/**
+ * A north-up pixel grid: pixel (col, row) covers x in [originX + col*pixelSize, +pixelSize) and
+ * y in (originY - (row+1)*pixelSize, originY - row*pixelSize].
+ */
+export type PixelGrid = {
+  readonly originX: number;
+  readonly originY: number;
+  readonly pixelSize: number;
+  readonly width: number;
+  readonly height: number;
+};
+
+/** A feature ready to burn: its class id (from the class table), instance id (> 0) and polygons. */
+export type BurnFeature = {
+  readonly classId: number;
+  readonly instanceId: number;
+  readonly polygons: readonly PolygonRings[];
+};
+
+/** What the validator records for one feature: never silently dropped. */
+export type LabelLogEntry = {
+  readonly index: number;
+  readonly id: string | number | null;
+  /** A stable code, e.g. "unclosed-ring", "self-intersection", "wrong-winding", "duplicate-vertices",
+   *  "empty-geometry", "zero-area", "out-of-range-coordinates", "outside-aoi", "year-mismatch",
+   *  "missing-class", "unsupported-geometry". */
+  readonly problem: string;
+  /** Human-readable detail: where and what was seen. */
+  readonly detail: string;
+  /** What was done: "fixed" (closed, rewound, deduplicated, repaired), "kept" or "dropped". */
+  readonly action: 'fixed' | 'kept' | 'dropped';
+};

@@ -1,0 +1,405 @@
+// Checks every raw feature and turns the usable ones into LabelFeatures (flat rings, outer ring
+// counter-clockwise, holes clockwise). Nothing is dropped or changed silently: each problem found
+// becomes one log entry saying what was seen and what was done.
+import { booleanIntersects } from '@turf/turf';
+import { boundsOf, projectPolygon } from '../crs.ts';
+import { InvalidInputError } from '../errors.ts';
+import type { RawFeature, RawLabelSet } from './read.ts';
+import { repairPolygon } from './repair.ts';
+import {
+  findRingIntersection,
+  isCollinear,
+  pointInRing,
+  reverseRing,
+  ringBounds,
+  signedArea,
+} from './rings.ts';
+import type { LabelFeature, LabelLogEntry, PolygonRings, Ring } from './types.ts';
+
+export type ValidateOptions = {
+  readonly classProperty: string;
+  readonly idProperty?: string;
+  /** Keep only features whose `yearProperty` is this year (a number, or a string/date starting with it). */
+  readonly year?: number;
+  readonly yearProperty?: string;
+  /** Repair self-intersecting polygons instead of dropping them (labels.repair). */
+  readonly repair: boolean;
+  /** Area of interest in EPSG:4326: features that do not touch it are dropped. */
+  readonly aoi?: GeoJSON.Polygon | GeoJSON.MultiPolygon;
+  readonly source: string;
+};
+
+export type ValidationResult = {
+  readonly features: LabelFeature[];
+  readonly log: LabelLogEntry[];
+  /** Problem code → number of log entries. */
+  readonly counts: Record<string, number>;
+};
+
+type Problem = { problem: string; detail: string; action: LabelLogEntry['action'] };
+
+/** Thrown inside the per-feature check to stop at the first reason to drop a feature. */
+class Drop {
+  readonly problem: Problem;
+  constructor(problem: string, detail: string) {
+    this.problem = { problem, detail, action: 'dropped' };
+  }
+}
+
+export function validateLabels(raw: RawLabelSet, options: ValidateOptions): ValidationResult {
+  const yearProperty = options.yearProperty ?? 'year';
+  if (options.year !== undefined && raw.features.length > 0) {
+    const any = raw.features.some((f) => f.properties[yearProperty] !== undefined);
+    if (!any) {
+      throw new InvalidInputError(
+        `${options.source}: labels.year is ${options.year} but no feature has a "${yearProperty}" property; ` +
+          'set labels.yearProperty to the field that holds the year, or remove labels.year',
+        { source: options.source, pointer: '/labels/yearProperty' },
+      );
+    }
+  }
+  const aoi = options.aoi ? prepareAoi(options.aoi, raw.epsg) : undefined;
+  const features: LabelFeature[] = [];
+  const log: LabelLogEntry[] = [];
+  const counts: Record<string, number> = {};
+  for (const f of raw.features) {
+    const id = featureId(f, options.idProperty);
+    const found: Problem[] = [];
+    let kept: LabelFeature | undefined;
+    try {
+      kept = checkFeature(f, id, raw.epsg, options, yearProperty, aoi, found);
+    } catch (error) {
+      if (!(error instanceof Drop)) throw error;
+      found.push(error.problem);
+    }
+    if (kept) features.push(kept);
+    for (const p of found) {
+      log.push({ index: f.index, id, ...p });
+      counts[p.problem] = (counts[p.problem] ?? 0) + 1;
+    }
+  }
+  return { features, log, counts };
+}
+
+function featureId(f: RawFeature, idProperty: string | undefined): string | number | null {
+  const v = idProperty === undefined ? undefined : f.properties[idProperty];
+  if (typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))) return v;
+  return f.fileId ?? null;
+}
+
+function checkFeature(
+  f: RawFeature,
+  id: string | number | null,
+  epsg: number,
+  options: ValidateOptions,
+  yearProperty: string,
+  aoi: PreparedAoi | undefined,
+  found: Problem[],
+): LabelFeature | undefined {
+  if (f.readProblem) throw new Drop(f.readProblem.problem, f.readProblem.detail);
+  const classValue = f.properties[options.classProperty];
+  if (classValue === undefined || classValue === null || classValue === '') {
+    throw new Drop(
+      'missing-class',
+      `property "${options.classProperty}" (labels.classProperty) is ${classValue === '' ? 'empty' : 'missing'}`,
+    );
+  }
+  if (typeof classValue !== 'string' && !(typeof classValue === 'number' && Number.isFinite(classValue))) {
+    throw new Drop(
+      'missing-class',
+      `property "${options.classProperty}" is ${JSON.stringify(classValue)}; class values must be integers or strings`,
+    );
+  }
+  if (options.year !== undefined) checkYear(f.properties[yearProperty], options.year, yearProperty);
+  const parts = polygonParts(f.geometry);
+  const polygons: PolygonRings[] = [];
+  const partProblems: Problem[] = [];
+  let rewound = 0;
+  parts.forEach((coords, p) => {
+    const where = parts.length > 1 ? `polygon ${p}` : 'polygon';
+    const rings = toRings(coords, where, epsg, found);
+    const checked = checkPart(rings, where, options.repair, found, partProblems);
+    for (const part of checked) {
+      const oriented = orient(part);
+      rewound += oriented.rewound;
+      polygons.push(oriented.polygon);
+    }
+  });
+  // A part that was removed is a fix when others remain, and the reason to drop when none does.
+  const survives = polygons.length > 0;
+  for (const p of partProblems) found.push({ ...p, action: survives ? 'fixed' : 'dropped' });
+  if (!survives) {
+    if (partProblems.length === 0) throw new Drop('empty-geometry', 'no polygon is left');
+    return undefined;
+  }
+  if (rewound > 0) {
+    found.push({
+      problem: 'wrong-winding',
+      detail: `${rewound} ring(s) wound the wrong way (outer rings must be counter-clockwise, holes clockwise)`,
+      action: 'fixed',
+    });
+  }
+  if (aoi && !touchesAoi(polygons, aoi)) {
+    // Fixes found so far do not matter for a feature outside the area.
+    found.length = 0;
+    throw new Drop('outside-aoi', 'the feature does not intersect the area of interest (job spec /aoi)');
+  }
+  return { index: f.index, id, classValue, polygons };
+}
+
+function checkYear(value: unknown, year: number, yearProperty: string): void {
+  if (value === undefined || value === null || value === '') {
+    throw new Drop('missing-year', `property "${yearProperty}" is missing; labels.year is ${year}`);
+  }
+  const seen =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string'
+        ? Number(/^\s*(-?\d{1,4})/.exec(value)?.[1])
+        : NaN;
+  if (seen !== year) {
+    throw new Drop(
+      'year-mismatch',
+      `property "${yearProperty}" is ${JSON.stringify(value)}, labels.year is ${year}`,
+    );
+  }
+}
+
+/** The polygon parts of a geometry as raw coordinate arrays; anything that is not an area is dropped. */
+function polygonParts(geometry: GeoJSON.Geometry | null): unknown[][] {
+  if (geometry === null || geometry === undefined) throw new Drop('null-geometry', 'the geometry is null');
+  const g = geometry as { type?: unknown; coordinates?: unknown; geometries?: unknown };
+  if (g.type === 'Polygon' || g.type === 'MultiPolygon') {
+    if (!Array.isArray(g.coordinates))
+      throw new Drop('invalid-geometry', `${g.type} has no coordinates array`);
+    if (g.coordinates.length === 0) throw new Drop('empty-geometry', `the ${g.type} has no coordinates`);
+    return g.type === 'Polygon' ? [g.coordinates] : (g.coordinates as unknown[][]);
+  }
+  if (g.type === 'GeometryCollection' && Array.isArray(g.geometries)) {
+    const members = g.geometries as GeoJSON.Geometry[];
+    if (members.length === 0) throw new Drop('empty-geometry', 'the GeometryCollection is empty');
+    const other = members.find((m) => m?.type !== 'Polygon' && m?.type !== 'MultiPolygon');
+    if (other) {
+      throw new Drop(
+        'unsupported-geometry',
+        `the GeometryCollection holds a ${String(other?.type)}; only areas can be labels`,
+      );
+    }
+    return members.flatMap((m) => polygonParts(m));
+  }
+  throw new Drop(
+    'unsupported-geometry',
+    `geometry type ${String(g.type)} is not an area; labels must be Polygon or MultiPolygon (buffer points/lines first)`,
+  );
+}
+
+/** Flat rings from raw coordinates: closes, deduplicates and range-checks; logs what it fixed. */
+function toRings(coords: unknown[], where: string, epsg: number, found: Problem[]): Ring[] {
+  const rings: Ring[] = [];
+  let unclosed = 0;
+  let duplicates = 0;
+  coords.forEach((ringCoords, r) => {
+    if (!Array.isArray(ringCoords))
+      throw new Drop('invalid-geometry', `${where} ring ${r} is not an array of positions`);
+    const flat: number[] = [];
+    ringCoords.forEach((pos: unknown, v) => {
+      const x = Array.isArray(pos) ? pos[0] : undefined;
+      const y = Array.isArray(pos) ? pos[1] : undefined;
+      if (typeof x !== 'number' || typeof y !== 'number' || !Number.isFinite(x) || !Number.isFinite(y)) {
+        throw new Drop(
+          'out-of-range-coordinates',
+          `${where} ring ${r} vertex ${v} is ${JSON.stringify(pos)}: not two finite numbers`,
+        );
+      }
+      if (epsg === 4326 && (x < -180 || x > 180 || y < -90 || y > 90)) {
+        throw new Drop(
+          'out-of-range-coordinates',
+          `${where} ring ${r} vertex ${v} is (${x}, ${y}), outside lon ±180 / lat ±90; is the CRS right (labels.crs)?`,
+        );
+      }
+      const n = flat.length;
+      if (n >= 2 && flat[n - 2] === x && flat[n - 1] === y) {
+        duplicates++;
+        return;
+      }
+      flat.push(x, y);
+    });
+    const n = flat.length;
+    if (n >= 4 && flat[0] === flat[n - 2] && flat[1] === flat[n - 1]) flat.length = n - 2;
+    else if (n >= 2) unclosed++;
+    // After removing the closing vertex, a repeat of the first vertex at the end is a duplicate.
+    while (flat.length >= 4 && flat[0] === flat[flat.length - 2] && flat[1] === flat[flat.length - 1]) {
+      flat.length -= 2;
+      duplicates++;
+    }
+    rings.push(Float64Array.from(flat));
+  });
+  if (unclosed > 0)
+    found.push({
+      problem: 'unclosed-ring',
+      detail: `${where}: ${unclosed} ring(s) not closed`,
+      action: 'fixed',
+    });
+  if (duplicates > 0) {
+    found.push({
+      problem: 'duplicate-vertices',
+      detail: `${where}: ${duplicates} repeated consecutive vertex/vertices removed`,
+      action: 'fixed',
+    });
+  }
+  return rings;
+}
+
+/** Degenerate rings, self-intersections and stray holes of one polygon; returns its valid parts. */
+function checkPart(
+  rings: Ring[],
+  where: string,
+  repair: boolean,
+  found: Problem[],
+  partProblems: Problem[],
+): PolygonRings[] {
+  const [shell, ...holeRings] = rings;
+  if (!shell || shell.length === 0) {
+    partProblems.push({ problem: 'empty-geometry', detail: `${where} has no outer ring`, action: 'dropped' });
+    return [];
+  }
+  const degenerate = (ring: Ring, name: string): Problem | undefined => {
+    if (ring.length < 6) {
+      return {
+        problem: 'too-few-vertices',
+        detail: `${where} ${name} has ${ring.length / 2} distinct vertices, at least 3 needed`,
+        action: 'dropped',
+      };
+    }
+    // Collinear rather than |area| = 0: a bowtie's halves cancel to zero area but it is no line.
+    if (isCollinear(ring)) {
+      return {
+        problem: 'zero-area',
+        detail: `${where} ${name} encloses no area (its vertices are collinear)`,
+        action: 'dropped',
+      };
+    }
+    return undefined;
+  };
+  const shellProblem = degenerate(shell, 'outer ring');
+  if (shellProblem) {
+    partProblems.push(shellProblem);
+    return [];
+  }
+  const holes: Ring[] = [];
+  holeRings.forEach((hole, h) => {
+    const p = degenerate(hole, `hole ${h + 1}`);
+    if (p) found.push({ ...p, detail: `${p.detail}; the hole was removed`, action: 'fixed' });
+    else holes.push(hole);
+  });
+  const all = [shell, ...holes];
+  const hit = findRingIntersection(all);
+  if (hit) {
+    const name = (r: number) => (r === 0 ? 'the outer ring' : `hole ${r}`);
+    const at =
+      hit.ringA === hit.ringB
+        ? `${name(hit.ringA)} crosses itself (edges ${hit.segmentA} and ${hit.segmentB}, ${hit.kind})`
+        : `${name(hit.ringA)} and ${name(hit.ringB)} cross (edges ${hit.segmentA} and ${hit.segmentB}, ${hit.kind})`;
+    if (!repair) {
+      throw new Drop(
+        'self-intersection',
+        `${where}: ${at}; set labels.repair to true to repair such polygons`,
+      );
+    }
+    const repaired = repairPolygon({ rings: all });
+    const parts: PolygonRings[] = [];
+    const usable = (ring: Ring) => ring.length >= 6 && signedArea(ring) !== 0;
+    for (const poly of repaired ?? []) {
+      const [outer, ...inner] = poly.map(dedupe);
+      if (outer && usable(outer)) parts.push({ rings: [outer, ...inner.filter(usable)] });
+    }
+    if (parts.length === 0)
+      throw new Drop('self-intersection', `${where}: ${at}; nothing was left after repair`);
+    found.push({
+      problem: 'self-intersection',
+      detail: `${where}: ${at}; repaired into ${parts.length} polygon(s)`,
+      action: 'fixed',
+    });
+    return parts;
+  }
+  // With no crossings a hole is wholly inside or wholly outside: test a vertex that is not on the shell.
+  const inner = holes.filter((hole, h) => {
+    const inside = holeInside(hole, shell);
+    if (!inside) {
+      found.push({
+        problem: 'hole-outside-shell',
+        detail: `${where} hole ${h + 1} lies outside its outer ring; removed`,
+        action: 'fixed',
+      });
+    }
+    return inside;
+  });
+  return [{ rings: [shell, ...inner] }];
+}
+
+function holeInside(hole: Ring, shell: Ring): boolean {
+  const [hx0, hy0, hx1, hy1] = ringBounds(hole);
+  const [sx0, sy0, sx1, sy1] = ringBounds(shell);
+  if (hx0 < sx0 || hy0 < sy0 || hx1 > sx1 || hy1 > sy1) return false;
+  // Vertices on the shell may test either way: a majority of the first few decides.
+  let votes = 0;
+  for (let i = 0; i + 1 < hole.length && Math.abs(votes) < 3; i += 2) {
+    votes += pointInRing(hole[i] as number, hole[i + 1] as number, shell) ? 1 : -1;
+  }
+  return votes > 0;
+}
+
+/** Flat ring from closed GeoJSON positions, without the closing vertex and repeated vertices. */
+function dedupe(ring: GeoJSON.Position[]): Ring {
+  const flat: number[] = [];
+  for (const p of ring) {
+    const x = p[0] as number;
+    const y = p[1] as number;
+    const n = flat.length;
+    if (n >= 2 && flat[n - 2] === x && flat[n - 1] === y) continue;
+    flat.push(x, y);
+  }
+  while (flat.length >= 4 && flat[0] === flat[flat.length - 2] && flat[1] === flat[flat.length - 1])
+    flat.length -= 2;
+  return Float64Array.from(flat);
+}
+
+function orient(part: PolygonRings): { polygon: PolygonRings; rewound: number } {
+  let rewound = 0;
+  const rings = part.rings.map((ring, r) => {
+    const ccw = signedArea(ring) > 0;
+    if (ccw === (r === 0)) return ring;
+    rewound++;
+    return reverseRing(ring);
+  });
+  return { polygon: { rings }, rewound };
+}
+
+type PreparedAoi = {
+  bounds: [number, number, number, number];
+  geometry: GeoJSON.Polygon | GeoJSON.MultiPolygon;
+};
+
+function prepareAoi(aoi: GeoJSON.Polygon | GeoJSON.MultiPolygon, epsg: number): PreparedAoi {
+  const geometry = epsg === 4326 ? aoi : projectPolygon(aoi, epsg);
+  return { bounds: boundsOf(geometry), geometry };
+}
+
+function touchesAoi(polygons: readonly PolygonRings[], aoi: PreparedAoi): boolean {
+  const [ax0, ay0, ax1, ay1] = aoi.bounds;
+  let boxHit = false;
+  for (const p of polygons) {
+    const [x0, y0, x1, y1] = ringBounds(p.rings[0] as Ring);
+    if (x1 >= ax0 && x0 <= ax1 && y1 >= ay0 && y0 <= ay1) boxHit = true;
+  }
+  if (!boxHit) return false;
+  const coordinates = polygons.map((p) =>
+    p.rings.map((ring) => {
+      const out: GeoJSON.Position[] = [];
+      for (let i = 0; i + 1 < ring.length; i += 2) out.push([ring[i] as number, ring[i + 1] as number]);
+      out.push(out[0] as GeoJSON.Position);
+      return out;
+    }),
+  );
+  return booleanIntersects({ type: 'MultiPolygon', coordinates }, aoi.geometry);
+}

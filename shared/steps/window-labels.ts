@@ -1,0 +1,140 @@
+// The label members of one window: the region's polygons (loaded once per region from the cells
+// under it) rasterized on the window's label grid, in the styles the job asks for.
+import type { Bounds } from '../domain/crs.ts';
+import { InvalidInputError } from '../domain/errors.ts';
+import type { JobSpec, LabelOutput } from '../domain/job-spec.ts';
+import { buildingMasks } from '../domain/labels/buildings.ts';
+import { classIdLookup } from '../domain/labels/classes.ts';
+import { rasterizeDense } from '../domain/labels/dense.ts';
+import type { LabelIndex } from '../domain/labels/index.ts';
+import { multiLabel } from '../domain/labels/multilabel.ts';
+import type { BurnFeature, PixelGrid } from '../domain/labels/types.ts';
+import { encodeNpy } from '../domain/npy.ts';
+import type { TilePlan } from '../domain/plan.ts';
+import type { ShardSample } from '../domain/shard.ts';
+import type { StepContext } from './context.ts';
+import { type LabelSummary, labelKeys, loadLabelsNear } from './labels-store.ts';
+import { requireJson } from './context.ts';
+
+export type RegionLabels = {
+  readonly index: LabelIndex;
+  readonly burn: (f: { index: number; classValue: string | number; polygons: BurnFeature['polygons'] }) => BurnFeature;
+  readonly classIds: readonly number[];
+  readonly background: number;
+  readonly outputs: ReadonlySet<LabelOutput>;
+  readonly resolution: number;
+  readonly size: number;
+  readonly job: NonNullable<JobSpec['labels']>;
+};
+
+export type WindowLabels = {
+  readonly members: ShardSample['members'];
+  readonly meta: Record<string, unknown>;
+  /** Sum of coverage fractions over the window's label pixels, over their number. */
+  readonly labelledFraction: number;
+  /** Class id → label pixels of that class in `.labels.npy`. */
+  readonly classPixels: ReadonlyMap<number, number>;
+};
+
+/** The polygons near a region's windows, with the class table; null when the job has no labels. */
+export async function loadRegionLabels(
+  ctx: StepContext,
+  job: JobSpec,
+  tp: TilePlan,
+  windowBounds: readonly Bounds[],
+): Promise<RegionLabels | null> {
+  if (!job.labels || !tp.labels || windowBounds.length === 0) return null;
+  const summary = await requireJson<LabelSummary>(ctx.work, labelKeys.summary(tp.runId), 'the label summary');
+  const extent: Bounds = [
+    Math.min(...windowBounds.map((b) => b[0])),
+    Math.min(...windowBounds.map((b) => b[1])),
+    Math.max(...windowBounds.map((b) => b[2])),
+    Math.max(...windowBounds.map((b) => b[3])),
+  ];
+  const index = await loadLabelsNear(ctx, tp.runId, tp.tile, extent);
+  const lookup = classIdLookup(summary.classes);
+  return {
+    index,
+    burn: (f) => {
+      const classId = lookup(f.classValue);
+      if (classId === undefined) {
+        throw new InvalidInputError(
+          `feature ${f.index} of ${summary.source} has class ${JSON.stringify(f.classValue)}, which is not in the run's class table; the stored labels are inconsistent: delete the run's work folder and run again`,
+          { source: summary.source },
+        );
+      }
+      // Instance ids are feature positions + 1, so 0 stays "none"; the sample .json maps them to ids.
+      return { classId, instanceId: f.index + 1, polygons: f.polygons };
+    },
+    classIds: summary.classes.map((c) => c.id),
+    background: job.labels.background,
+    outputs: new Set(job.labels.outputs),
+    resolution: tp.labels.resolution,
+    size: tp.labels.size,
+    job: job.labels,
+  };
+}
+
+export function labelWindow(rl: RegionLabels, bounds: Bounds): WindowLabels {
+  const grid: PixelGrid = {
+    originX: bounds[0],
+    originY: bounds[3],
+    pixelSize: rl.resolution,
+    width: rl.size,
+    height: rl.size,
+  };
+  const near = rl.index.search(bounds);
+  const features = near.map(rl.burn);
+  const dense = rasterizeDense(features, grid, rl.background);
+  const shape = [rl.size, rl.size];
+  const members: ShardSample['members'] = [];
+  if (rl.outputs.has('labels')) members.push({ name: 'labels.npy', data: encodeNpy(dense.labels, shape) });
+  if (rl.outputs.has('instances'))
+    members.push({ name: 'instances.npy', data: encodeNpy(dense.instances, shape) });
+  if (rl.outputs.has('coverage')) members.push({ name: 'coverage.npy', data: encodeNpy(dense.coverage, shape) });
+  if (rl.outputs.has('double')) members.push({ name: 'double.npy', data: encodeNpy(dense.double, shape) });
+  if (rl.outputs.has('buildings')) {
+    const masks = buildingMasks(features, grid, rl.job.buildings);
+    const n = rl.size * rl.size;
+    const stacked = new Uint8Array(3 * n);
+    stacked.set(masks.footprint, 0);
+    stacked.set(masks.boundary, n);
+    stacked.set(masks.contact, 2 * n);
+    members.push({ name: 'buildings.npy', data: encodeNpy(stacked, [3, rl.size, rl.size]) });
+    members.push({ name: 'distance.npy', data: encodeNpy(masks.distance, shape) });
+  }
+  const pixels = rl.size * rl.size;
+  let covered = 0;
+  for (const v of dense.classArea.values()) covered += v;
+  const multi = multiLabel(dense.classArea, pixels, rl.classIds, rl.job.multilabel.minFraction);
+  if (rl.outputs.has('multilabel'))
+    members.push({ name: 'multilabel.npy', data: encodeNpy(multi.multiHot, [rl.classIds.length]) });
+
+  const classPixels = new Map<number, number>();
+  for (const id of dense.labels) if (id !== rl.background) classPixels.set(id, (classPixels.get(id) ?? 0) + 1);
+  const present = new Set(dense.instances);
+  const instances: Record<string, string | number | null> = {};
+  for (const f of near) if (present.has(f.index + 1)) instances[String(f.index + 1)] = f.id;
+  const labelledFraction = Math.min(1, covered / pixels);
+  return {
+    members,
+    labelledFraction,
+    classPixels,
+    meta: {
+      resolution: rl.resolution,
+      size: rl.size,
+      background: rl.background,
+      labelledFraction: Math.round(labelledFraction * 1e6) / 1e6,
+      classes: [...classPixels.keys()].sort((a, b) => a - b),
+      multilabel: multi.present,
+      instances,
+      doublyAssigned: countNonZero(dense.double),
+    },
+  };
+}
+
+function countNonZero(a: Uint8Array): number {
+  let n = 0;
+  for (const v of a) if (v !== 0) n++;
+  return n;
+}
