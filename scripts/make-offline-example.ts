@@ -160,13 +160,21 @@ export function syntheticParcels(): GeoJSON.FeatureCollection & { crs: unknown }
       if (r === 4 && c === 3) for (const p of ring) p[0] = (p[0] as number) - 40; // overlaps its west neighbour
       features.push({
         type: 'Feature',
-        properties: { parcel_id: `P${String(id).padStart(3, '0')}`, crop: CROPS[(r * 5 + c * 2) % CROPS.length], year: 2023 },
+        properties: {
+          parcel_id: `P${String(id).padStart(3, '0')}`,
+          crop: CROPS[(r * 5 + c * 2) % CROPS.length],
+          year: 2023,
+        },
         geometry: { type: 'Polygon', coordinates: rings },
       });
       id++;
     }
   }
-  return { type: 'FeatureCollection', crs: { type: 'name', properties: { name: `urn:ogc:def:crs:EPSG::${EPSG}` } }, features };
+  return {
+    type: 'FeatureCollection',
+    crs: { type: 'name', properties: { name: `urn:ogc:def:crs:EPSG::${EPSG}` } },
+    features,
+  };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

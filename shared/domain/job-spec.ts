@@ -99,10 +99,7 @@ export type LabelOutput = (typeof LABEL_OUTPUTS)[number];
 export const LabelsSchema = z
   .object({
     source: z.string().min(1).describe('GeoJSON, FlatGeobuf (.fgb) or DeepSatData CSV: a path or URI'),
-    format: z
-      .enum(['geojson', 'flatgeobuf', 'csv'])
-      .optional()
-      .describe('Default: from the file extension'),
+    format: z.enum(['geojson', 'flatgeobuf', 'csv']).optional().describe('Default: from the file extension'),
     classProperty: z.string().min(1),
     idProperty: z.string().min(1).optional(),
     year: z.int().optional().describe('Keep only features whose year property equals this'),
@@ -113,7 +110,10 @@ export const LabelsSchema = z
       .optional()
       .describe('Label pixel size in metres: the finest band pixel (default) or 1/k of it'),
     background: z.int().min(0).max(65535).default(0),
-    crs: z.string().optional().describe('e.g. "EPSG:31287", when the file does not declare its CRS'),
+    crs: z
+      .string()
+      .optional()
+      .describe('e.g. "EPSG:31287": the CRS of the coordinates, overriding what the file declares'),
     repair: z.boolean().default(false).describe('Repair self-intersecting polygons instead of dropping them'),
     outputs: z
       .array(z.enum(LABEL_OUTPUTS))
@@ -168,7 +168,10 @@ export const OutputSchema = z
 export const JobSpecSchema = z
   .object({
     $schema: z.string().optional(),
-    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and dashes, e.g. "crops-2023"'),
+    name: z
+      .string()
+      .max(63)
+      .regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and dashes, e.g. "crops-2023"'),
     catalog: CatalogSpecSchema,
     aoi: z.union([z.literal('labels'), z.string().min(1), geoJsonObject]),
     period: z

@@ -106,7 +106,11 @@ export const ManifestClassesSchema = z
     table: z.array(ManifestClassSchema),
     /** Per split: label pixels of each class, and samples in which it appears. */
     splits: z
-      .object({ train: z.array(classFrequency), validate: z.array(classFrequency), test: z.array(classFrequency) })
+      .object({
+        train: z.array(classFrequency),
+        validate: z.array(classFrequency),
+        test: z.array(classFrequency),
+      })
       .strict()
       .optional(),
     /** The validation of the label file: counts per problem, and the log with every entry. */

@@ -4,9 +4,9 @@
 import { type BandStats, mergeBandStats, summarize } from '../domain/band-stats.ts';
 import { AlreadyExistsError, IntegrityError } from '../domain/errors.ts';
 import { canonicalJson, sha256Hex } from '../domain/hashing.ts';
+import type { JobSpec } from '../domain/job-spec.ts';
 import { checkManifestTotals, type Manifest } from '../domain/manifest.ts';
 import { datasetKeys, type RegionResult, type TilePlan, workKeys } from '../domain/plan.ts';
-import type { JobSpec } from '../domain/job-spec.ts';
 import { SPLITS, type Split } from '../domain/splits.ts';
 import type { BlobStore } from '../ports.ts';
 import { getJson, loadJob, requireJson, type StepContext } from './context.ts';

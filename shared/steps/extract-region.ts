@@ -124,7 +124,8 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
     const wa = arrays[k] as WindowArrays;
     const verdict = judgeWindow(job, tp, wa);
     const key = windowKey(tp.tile, w);
-    const labels = regionLabels && !verdict.reason ? labelWindow(regionLabels, windowBounds(tp.grid, w)) : null;
+    const labels =
+      regionLabels && !verdict.reason ? labelWindow(regionLabels, windowBounds(tp.grid, w)) : null;
     const minLabelled = job.windows.minLabelledFraction ?? 0;
     if (!verdict.reason && labels && labels.labelledFraction < minLabelled) {
       verdict.reason = 'too-few-labels';
@@ -145,7 +146,11 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
       return;
     }
     addStats(tp, wa, stats);
-    if (labels) addClassFrequencies((classes[w.split] ??= {}), labels.classPixels);
+    if (labels) {
+      const perClass = classes[w.split] ?? {};
+      classes[w.split] = perClass;
+      addClassFrequencies(perClass, labels.classPixels);
+    }
     const list = bySplit.get(w.split) ?? [];
     list.push(buildSample(job, tp, w, wa, verdict, labels));
     bySplit.set(w.split, list);
@@ -303,9 +308,10 @@ function addClassFrequencies(
   classPixels: ReadonlyMap<number, number>,
 ): void {
   for (const [id, pixels] of classPixels) {
-    const entry = (into[String(id)] ??= { pixels: 0, samples: 0 });
+    const entry = into[String(id)] ?? { pixels: 0, samples: 0 };
     entry.pixels += pixels;
     entry.samples += 1;
+    into[String(id)] = entry;
   }
 }
 

@@ -3,7 +3,8 @@
 // tile's CRS in cells of a fixed size, so a region worker loads only the cells under its windows.
 import { pathToFileURL } from 'node:url';
 import { aoiFromGeoJson, bboxPolygon } from '../domain/aoi.ts';
-import { boundsOf, type Bounds, projectPolygon, rectToWgs84Bounds } from '../domain/crs.ts';
+import type { Product } from '../domain/catalog.ts';
+import { type Bounds, boundsOf, projectPolygon, rectToWgs84Bounds } from '../domain/crs.ts';
 import { InvalidInputError } from '../domain/errors.ts';
 import type { JobSpec } from '../domain/job-spec.ts';
 import { buildClassTable, type ClassEntry } from '../domain/labels/classes.ts';
@@ -11,7 +12,6 @@ import { decodeLabelChunk, encodeLabelChunk, LabelIndex, reprojectFeatures } fro
 import { readLabelSource } from '../domain/labels/read.ts';
 import type { LabelFeature } from '../domain/labels/types.ts';
 import { validateLabels } from '../domain/labels/validate.ts';
-import type { Product } from '../domain/catalog.ts';
 import { getJson, putJson, requireJson, type StepContext } from './context.ts';
 
 /** Side of a label cell in metres: about one 1024 px COG tile of a 10 m band. */
@@ -40,7 +40,13 @@ export type LabelSummary = {
   extentWgs84: Bounds | null;
 };
 
-export type TileLabelIndex = { tile: string; epsg: number; cellSize: number; cells: string[]; features: number };
+export type TileLabelIndex = {
+  tile: string;
+  epsg: number;
+  cellSize: number;
+  cells: string[];
+  features: number;
+};
 
 /** Reads, validates and stores the labels once per run; later calls return the stored summary. */
 export async function ingestLabels(ctx: StepContext, runId: string, job: JobSpec): Promise<LabelSummary> {
@@ -90,7 +96,11 @@ export async function ingestLabels(ctx: StepContext, runId: string, job: JobSpec
     extentWgs84: rectToWgs84Bounds(raw.epsg, featureBounds(checked.features)),
   };
   await putJson(ctx.work, key, summary);
-  ctx.log.info('labels: ingested', { read: summary.read, kept: summary.features, problems: summary.problems });
+  ctx.log.info('labels: ingested', {
+    read: summary.read,
+    kept: summary.features,
+    problems: summary.problems,
+  });
   return summary;
 }
 

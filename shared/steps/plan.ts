@@ -7,8 +7,8 @@ import type { JobSpec } from '../domain/job-spec.ts';
 import { datasetKeys, workKeys } from '../domain/plan.ts';
 import { type Candidate, selectProducts } from '../domain/selection.ts';
 import { getJson, loadJob, putJson, type StepContext } from './context.ts';
-import { ingestLabels, labelsExtentAoi } from './labels-store.ts';
 import type { ExecutionInput, PlanOutput } from './contracts.ts';
+import { ingestLabels, labelsExtentAoi } from './labels-store.ts';
 
 export type StoredSelection = {
   runId: string;
@@ -20,9 +20,12 @@ export type StoredSelection = {
 /** The AOI of a job given as GeoJSON; `aoi: "labels"` is resolved by the plan step (labelsAoi). */
 export function jobAoi(job: JobSpec): AreaGeometry {
   if (job.aoi === 'labels') {
-    throw new InvalidInputError('aoi "labels" is the extent of the labels; it is known only once they are read', {
-      pointer: '/aoi',
-    });
+    throw new InvalidInputError(
+      'aoi "labels" is the extent of the labels; it is known only once they are read',
+      {
+        pointer: '/aoi',
+      },
+    );
   }
   if (typeof job.aoi === 'string') {
     throw new InvalidInputError(

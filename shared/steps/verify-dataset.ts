@@ -202,7 +202,8 @@ function checkSample(sample: ShardSample, split: string, report: (text: string) 
       continue;
     }
     const want = spec.channels === null ? [size, size] : [spec.channels, size, size];
-    if (header.dtype !== spec.dtype) report(`${sample.key}.${name}: dtype ${header.dtype}, want ${spec.dtype}`);
+    if (header.dtype !== spec.dtype)
+      report(`${sample.key}.${name}: dtype ${header.dtype}, want ${spec.dtype}`);
     if (header.shape.join(',') !== want.join(',')) {
       report(`${sample.key}.${name}: shape [${header.shape.join(', ')}], want [${want.join(', ')}]`);
     }

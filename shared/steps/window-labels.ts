@@ -13,12 +13,16 @@ import { encodeNpy } from '../domain/npy.ts';
 import type { TilePlan } from '../domain/plan.ts';
 import type { ShardSample } from '../domain/shard.ts';
 import type { StepContext } from './context.ts';
-import { type LabelSummary, labelKeys, loadLabelsNear } from './labels-store.ts';
 import { requireJson } from './context.ts';
+import { type LabelSummary, labelKeys, loadLabelsNear } from './labels-store.ts';
 
 export type RegionLabels = {
   readonly index: LabelIndex;
-  readonly burn: (f: { index: number; classValue: string | number; polygons: BurnFeature['polygons'] }) => BurnFeature;
+  readonly burn: (f: {
+    index: number;
+    classValue: string | number;
+    polygons: BurnFeature['polygons'];
+  }) => BurnFeature;
   readonly classIds: readonly number[];
   readonly background: number;
   readonly outputs: ReadonlySet<LabelOutput>;
@@ -91,7 +95,8 @@ export function labelWindow(rl: RegionLabels, bounds: Bounds): WindowLabels {
   if (rl.outputs.has('labels')) members.push({ name: 'labels.npy', data: encodeNpy(dense.labels, shape) });
   if (rl.outputs.has('instances'))
     members.push({ name: 'instances.npy', data: encodeNpy(dense.instances, shape) });
-  if (rl.outputs.has('coverage')) members.push({ name: 'coverage.npy', data: encodeNpy(dense.coverage, shape) });
+  if (rl.outputs.has('coverage'))
+    members.push({ name: 'coverage.npy', data: encodeNpy(dense.coverage, shape) });
   if (rl.outputs.has('double')) members.push({ name: 'double.npy', data: encodeNpy(dense.double, shape) });
   if (rl.outputs.has('buildings')) {
     const masks = buildingMasks(features, grid, rl.job.buildings);
@@ -111,7 +116,8 @@ export function labelWindow(rl: RegionLabels, bounds: Bounds): WindowLabels {
     members.push({ name: 'multilabel.npy', data: encodeNpy(multi.multiHot, [rl.classIds.length]) });
 
   const classPixels = new Map<number, number>();
-  for (const id of dense.labels) if (id !== rl.background) classPixels.set(id, (classPixels.get(id) ?? 0) + 1);
+  for (const id of dense.labels)
+    if (id !== rl.background) classPixels.set(id, (classPixels.get(id) ?? 0) + 1);
   const present = new Set(dense.instances);
   const instances: Record<string, string | number | null> = {};
   for (const f of near) if (present.has(f.index + 1)) instances[String(f.index + 1)] = f.id;

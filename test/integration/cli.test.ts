@@ -102,7 +102,9 @@ describe('satfactory CLI', () => {
     let doubly = 0;
     for (const shard of manifest.shards) {
       for (const sample of await readShard(await readFile(path.join(dir, 'out/parcels', shard.path)))) {
-        const meta = JSON.parse(Buffer.from(sample.members.find((m) => m.name === 'json')?.data ?? []).toString());
+        const meta = JSON.parse(
+          Buffer.from(sample.members.find((m) => m.name === 'json')?.data ?? []).toString(),
+        );
         doubly += meta.labels.doublyAssigned;
       }
     }

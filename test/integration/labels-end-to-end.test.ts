@@ -28,12 +28,20 @@ const ORACLE = path.resolve(import.meta.dirname, '../interop/label_oracle.py');
 
 const suite = fixture ? describe : describe.skip;
 if (!fixture)
-  console.warn(`labels end-to-end: skipped, ${FIXTURE} not found (set SATFACTORY_FIXTURES to ../shared/fixtures)`);
+  console.warn(
+    `labels end-to-end: skipped, ${FIXTURE} not found (set SATFACTORY_FIXTURES to ../shared/fixtures)`,
+  );
 
 type SampleMeta = {
   epsg: number;
   bounds: [number, number, number, number];
-  labels: { size: number; resolution: number; classes: number[]; multilabel: number[]; instances: Record<string, string> };
+  labels: {
+    size: number;
+    resolution: number;
+    classes: number[];
+    multilabel: number[];
+    instances: Record<string, string>;
+  };
 };
 
 const member = (s: ShardSample, name: string) => s.members.find((m) => m.name === name)?.data as Uint8Array;
@@ -51,10 +59,14 @@ suite('labels end to end (Croatian parcels over Sentinel-2, 30 m labels on a 120
     const items = [];
     for (const id of (await readdir(fixture as string)).filter((d) => d.startsWith('S2')).sort()) {
       const item = JSON.parse(await readFile(path.join(fixture as string, id, `${id}.json`), 'utf8'));
-      for (const [key, file] of Object.entries(ASSETS)) item.assets[key].href = server.urlFor(`${id}/${file}.tif`);
+      for (const [key, file] of Object.entries(ASSETS))
+        item.assets[key].href = server.urlFor(`${id}/${file}.tif`);
       items.push(item);
     }
-    await writeFile(path.join(dir, 'items.json'), JSON.stringify({ type: 'FeatureCollection', features: items }));
+    await writeFile(
+      path.join(dir, 'items.json'),
+      JSON.stringify({ type: 'FeatureCollection', features: items }),
+    );
     const job = {
       name: 'parcels',
       catalog: { kind: 'static', source: 'items.json' },
@@ -80,9 +92,12 @@ suite('labels end to end (Croatian parcels over Sentinel-2, 30 m labels on a 120
     const ctx = createLocalContext({ workUri, log: silentLog });
     await runJobLocally({ ...prepared, workUri, ctx, progress: noProgress, threads: 2 });
     store = new FsBlobStore(prepared.job.output.uri);
-    manifest = JSON.parse(Buffer.from((await store.get('manifest.json')) as Uint8Array).toString()) as Manifest;
+    manifest = JSON.parse(
+      Buffer.from((await store.get('manifest.json')) as Uint8Array).toString(),
+    ) as Manifest;
     samples = [];
-    for (const shard of manifest.shards) samples.push(...(await readShard((await store.get(shard.path)) as Uint8Array)));
+    for (const shard of manifest.shards)
+      samples.push(...(await readShard((await store.get(shard.path)) as Uint8Array)));
   }, 120_000);
   afterAll(async () => {
     await server?.close();
@@ -99,7 +114,11 @@ suite('labels end to end (Croatian parcels over Sentinel-2, 30 m labels on a 120
     expect(classes.size).toBe(32);
     expect(classes.validation?.read).toBe(100);
     const log = Buffer.from((await store.get(classes.validation?.log as string)) as Uint8Array).toString();
-    const dropped = log.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.action === 'dropped');
+    const dropped = log
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.action === 'dropped');
     expect(classes.validation?.kept).toBe(100 - new Set(dropped.map((e) => e.index)).size);
     expect(manifest.totals.written).toBeGreaterThan(10);
     expect(samples).toHaveLength(manifest.totals.written);
@@ -162,14 +181,19 @@ suite('labels end to end (Croatian parcels over Sentinel-2, 30 m labels on a 120
       for (let p = 0; p < labels.length; p++) {
         total++;
         if (labels[p] !== want.labels[p]) mismatches++;
-        maxCoverageDiff = Math.max(maxCoverageDiff, Math.abs((coverage[p] as number) - (want.coverage[p] as number)));
+        maxCoverageDiff = Math.max(
+          maxCoverageDiff,
+          Math.abs((coverage[p] as number) - (want.coverage[p] as number)),
+        );
       }
       const meta = metas[i] as SampleMeta;
       // The multi-hot vector follows the class table order and matches the .json list.
       const hot = decodeNpy(member(s, 'multilabel.npy')).data as Uint8Array;
       const ids = (manifest.classes as NonNullable<Manifest['classes']>).table.map((c) => c.id);
       expect(ids.filter((_, k) => hot[k] === 1)).toEqual(meta.labels.multilabel);
-      expect(meta.labels.classes).toEqual([...new Set(want.labels.filter((v) => v !== 0))].sort((a, b) => a - b));
+      expect(meta.labels.classes).toEqual(
+        [...new Set(want.labels.filter((v) => v !== 0))].sort((a, b) => a - b),
+      );
     });
     // proj4 and PROJ agree to millimetres: a 30 m pixel's coverage moves by < 1e-3.
     expect(maxCoverageDiff).toBeLessThan(1e-3);

@@ -43,7 +43,9 @@ describe('label grid', () => {
   });
 
   it('names the field when the resolution does not divide the pixel', () => {
-    expect(() => labelGrid(10, 24, 3)).toThrow(/labels.resolution 3 m must be the finest band's pixel \(10 m\) divided by a whole number/);
+    expect(() => labelGrid(10, 24, 3)).toThrow(
+      /labels.resolution 3 m must be the finest band's pixel \(10 m\) divided by a whole number/,
+    );
     expect(() => labelGrid(10, 24, 20)).toThrow(/labels.resolution/);
   });
 });

@@ -10,7 +10,8 @@ export function buildClassTable(values: Iterable<string | number>, background: n
   const numbers = distinct.filter((v): v is number => typeof v === 'number').sort((a, b) => a - b);
   const strings = distinct.filter((v): v is string => typeof v === 'string').sort();
   const keepCodes =
-    strings.length === 0 && numbers.every((v) => Number.isInteger(v) && v >= 0 && v <= 65_535 && v !== background);
+    strings.length === 0 &&
+    numbers.every((v) => Number.isInteger(v) && v >= 0 && v <= 65_535 && v !== background);
   if (keepCodes) return numbers.map((v) => ({ id: v, value: v }));
   const ordered: Array<string | number> = [...numbers, ...strings];
   if (ordered.length >= 65_535) {
