@@ -2,11 +2,20 @@
 // or -c). Importable without side effects so scripts and tests synthesize the very same stack.
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { SatfactoryStack } from './satfactory-stack.ts';
 import { parseStageConfig } from './stage-config.ts';
 
 export const CONFIG_CONTEXT_KEY = 'satfactory';
+
+/**
+ * The cdk-nag packs the app must pass: any finding not acknowledged in nag-acknowledgements.ts stops
+ * the synth (CDK policy validation). Tests run the same packs through validateScope.
+ */
+export function nagPacks(): Array<AwsSolutionsChecks | ServerlessChecks> {
+  return [new AwsSolutionsChecks(), new ServerlessChecks()];
+}
 
 /** Adds the stack of the stage named in the app's context to `app`. */
 export function defineApp(app: App): SatfactoryStack {
@@ -28,5 +37,6 @@ function isMain(): boolean {
 if (isMain()) {
   const app = new App();
   defineApp(app);
+  Validations.of(app).addPlugins(...nagPacks());
   app.synth();
 }

@@ -1,110 +1,109 @@
-// The satfactory stack, minimal for now: work and datasets buckets, one Lambda per Task state and
-// the state machine from buildWorkflow. Bucket policies, logging, X-Ray, monitoring and nag come later.
-import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2 } from 'aws-cdk-lib/cx-api';
+// The satfactory stack: storage, one Lambda per Task state, the state machine from buildWorkflow,
+// the LTA order queue and its consumer, the ground-truth upload trigger, alarms, and the outputs the
+// CLI reads from `cdk deploy --outputs-file`. Every cdk-nag acknowledgement is in nag-acknowledgements.ts.
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import {
+  S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY,
+  STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2,
+} from 'aws-cdk-lib/cx-api';
 import type { Construct } from 'constructs';
-import { functionSettings, type StageConfig } from './stage-config.ts';
-import { buildWorkflow, type TaskName, TaskNames } from './workflow-definition.ts';
+import { Monitoring } from './constructs/monitoring.ts';
+import { OrderQueue } from './constructs/order-queue.ts';
+import { Storage } from './constructs/storage.ts';
+import { TaskFunctions } from './constructs/task-functions.ts';
+import { UploadTrigger } from './constructs/upload-trigger.ts';
+import { Workflow } from './constructs/workflow.ts';
+import { acknowledgeNagFindings } from './nag-acknowledgements.ts';
+import type { StageConfig } from './stage-config.ts';
+import type { TaskName } from './workflow-definition.ts';
 
-const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+export { handlerEntry } from './constructs/node-function.ts';
 
 export type SatfactoryStackProps = StackProps & { readonly config: StageConfig };
 
+/** Keys of the stack outputs, as they appear in `cdk deploy --outputs-file`. */
+export const OutputKeys = {
+  workBucket: 'WorkBucketName',
+  datasetsBucket: 'DatasetsBucketName',
+  stateMachine: 'StateMachineArn',
+  orderQueue: 'OrderQueueUrl',
+  alarmTopic: 'AlarmTopicArn',
+} as const;
+
 export class SatfactoryStack extends Stack {
-  readonly workBucket: s3.Bucket;
-  readonly datasetsBucket: s3.Bucket;
+  readonly config: StageConfig;
+  readonly storage: Storage;
+  readonly workBucket: s3.IBucket;
+  readonly datasetsBucket: s3.IBucket;
+  readonly taskFunctions: TaskFunctions;
   readonly functions: Readonly<Record<TaskName, lambda.IFunction>>;
+  readonly orderQueue: OrderQueue;
+  readonly workflow: Workflow;
   readonly stateMachine: sfn.StateMachine;
+  readonly uploadTrigger: UploadTrigger;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: SatfactoryStackProps) {
     super(scope, id, props);
     // Must be set before any child exists; buildWorkflow refuses to run without it.
     this.node.setContext(STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2, true);
+    // Access-log delivery through a bucket policy, not ACLs (the buckets enforce bucket ownership).
+    this.node.setContext(S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY, true);
     const { config } = props;
+    this.config = config;
 
-    this.workBucket = privateBucket(this, 'WorkBucket', RemovalPolicy.DESTROY);
-    this.datasetsBucket = privateBucket(this, 'DatasetsBucket', RemovalPolicy.RETAIN);
+    this.storage = new Storage(this, 'Storage', { config });
+    this.workBucket = this.storage.workBucket;
+    this.datasetsBucket = this.storage.datasetsBucket;
 
-    const functions = {} as Record<TaskName, lambda.IFunction>;
-    for (const task of TaskNames) {
-      const fn = taskFunction(this, task, config, this.workBucket);
-      this.workBucket.grantReadWrite(fn);
-      this.datasetsBucket.grantReadWrite(fn);
-      functions[task] = fn;
-    }
-    this.functions = functions;
+    this.taskFunctions = new TaskFunctions(this, 'Tasks', {
+      config,
+      workBucket: this.workBucket,
+      datasetsBucket: this.datasetsBucket,
+    });
+    this.functions = this.taskFunctions.functions;
 
-    const workflow = buildWorkflow(this, {
-      functions,
-      // Bucket vs IBucket trips exactOptionalPropertyTypes inside CDK's own typings.
-      workBucket: this.workBucket as unknown as s3.IBucket,
-      config: {
-        maxConcurrency: config.maxConcurrency,
-        toleratedFailurePercentage: config.toleratedFailurePercentage,
-        maxItemsPerBatch: config.maxItemsPerBatch,
+    this.orderQueue = new OrderQueue(this, 'Orders', { config, workBucket: this.workBucket });
+
+    this.workflow = new Workflow(this, 'Workflow', {
+      config,
+      functions: this.functions,
+      workBucket: this.workBucket,
+      orderQueue: this.orderQueue.queue,
+    });
+    this.stateMachine = this.workflow.stateMachine;
+    this.orderQueue.grantTaskResponse(this.stateMachine.stateMachineArn);
+
+    this.uploadTrigger = new UploadTrigger(this, 'Upload', {
+      config,
+      workBucket: this.workBucket,
+      datasetsBucket: this.datasetsBucket,
+      stateMachine: this.stateMachine,
+    });
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      config,
+      stateMachine: this.stateMachine,
+      functions: {
+        ...this.functions,
+        OrderConsumer: this.orderQueue.consumer.function,
+        StartOnUpload: this.uploadTrigger.function.function,
       },
+      queues: [this.orderQueue],
+      deadLetterQueues: [{ name: 'UploadFailures', queue: this.uploadTrigger.deadLetterQueue }],
     });
-    this.stateMachine = new sfn.StateMachine(this, 'Workflow', {
-      definitionBody: workflow.definitionBody,
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      queryLanguage: sfn.QueryLanguage.JSON_PATH,
-    });
+
+    const output = (key: string, value: string, description: string) =>
+      new CfnOutput(this, key, { value, description });
+    output(OutputKeys.workBucket, this.workBucket.bucketName, 'work bucket: jobs/, ground-truth/, runs/');
+    output(OutputKeys.datasetsBucket, this.datasetsBucket.bucketName, 'datasets bucket');
+    output(OutputKeys.stateMachine, this.stateMachine.stateMachineArn, 'the satfactory state machine');
+    output(OutputKeys.orderQueue, this.orderQueue.queue.queueUrl, 'LTA order queue');
+    output(OutputKeys.alarmTopic, this.monitoring.alarmTopic.topicArn, 'alarm notifications');
+
+    acknowledgeNagFindings(this);
   }
-}
-
-function privateBucket(scope: Construct, id: string, removalPolicy: RemovalPolicy): s3.Bucket {
-  return new s3.Bucket(scope, id, {
-    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-    encryption: s3.BucketEncryption.S3_MANAGED,
-    enforceSSL: true,
-    removalPolicy,
-  });
-}
-
-/** lambdas/<kebab-name>/index.ts for a Task state name: ExtractRegion -> extract-region. */
-export function handlerEntry(task: TaskName): string {
-  const kebab = task.replace(/(?<=[a-z0-9])([A-Z])/g, '-$1').toLowerCase();
-  return `${PROJECT_ROOT}lambdas/${kebab}/index.ts`;
-}
-
-function taskFunction(
-  scope: Construct,
-  task: TaskName,
-  config: StageConfig,
-  workBucket: s3.Bucket,
-): lambda.IFunction {
-  const settings = functionSettings(config, task);
-  const common = {
-    runtime: lambda.Runtime.NODEJS_22_X,
-    architecture: lambda.Architecture.ARM_64,
-    memorySize: settings.memoryMb,
-    timeout: Duration.seconds(settings.timeoutSeconds),
-    // The handlers read the work bucket once per container (shared/adapters/aws/lambda-handler.ts).
-    environment: { SATFACTORY_STAGE: config.stage, WORK_BUCKET: workBucket.bucketName },
-  };
-  const id = `${task}Function`;
-  const entry = handlerEntry(task);
-  return new nodejs.NodejsFunction(scope, id, {
-    ...common,
-    entry,
-    handler: 'handler',
-    projectRoot: PROJECT_ROOT,
-    depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
-    bundling: {
-      format: nodejs.OutputFormat.ESM,
-      target: 'node22',
-      sourceMap: true,
-      minify: true,
-      // Error classes keep their names in stack traces; Step Functions matches on the `name` field.
-      keepNames: true,
-      mainFields: ['module', 'main'],
-      // Some dependencies are CommonJS and call require(): give ESM output a require.
-      banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-    },
-  });
 }

@@ -1,8 +1,9 @@
-// One zod-validated configuration per stage: the knobs of the Distributed Map and of each Lambda.
-// The stack reads nothing else, so a stage differs from another only by what this schema allows.
+// One zod-validated configuration per stage: the knobs of the Distributed Map, of each Lambda, of
+// storage lifetimes, logs and the LTA order queue. The stack reads nothing else, so a stage differs
+// from another only by what this schema allows.
 import { z } from 'zod';
 import { InvalidInputError } from '../shared/domain/errors.ts';
-import { type TaskName, TaskNames } from './workflow-definition.ts';
+import { ORDER_DEFAULTS, type TaskName, TaskNames } from './workflow-definition.ts';
 
 const FunctionSettingsSchema = z.strictObject({
   /** Lambda memory, which also buys CPU (one vCPU per 1,769 MB). */
@@ -11,6 +12,48 @@ const FunctionSettingsSchema = z.strictObject({
   timeoutSeconds: z.int().min(1).max(900),
 });
 export type FunctionSettings = z.infer<typeof FunctionSettingsSchema>;
+
+/** The retention periods CloudWatch Logs accepts (a CDK RetentionDays value, minus "never expire"). */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+const days = (max: number) => z.int().min(1).max(max);
+
+const StorageSchema = z.strictObject({
+  /** Run scratch (`runs/`, `map-results/` in the work bucket) expires this long after it was written. */
+  scratchExpirationDays: days(3_650).default(30),
+  /** Parts of multipart uploads that never completed (a killed Lambda) are removed after this. */
+  abortIncompleteMultipartUploadDays: days(365).default(2),
+  /** Overwritten or deleted object versions are kept this long, to recover from a bad write. */
+  noncurrentVersionExpirationDays: days(3_650).default(30),
+  /** S3 server access logs are kept this long. */
+  accessLogExpirationDays: days(3_650).default(365),
+});
+
+const OrderQueueSchema = z.strictObject({
+  /** Receives of one order message before it moves to the dead-letter queue. */
+  maxReceiveCount: z.int().min(1).max(1_000).default(5),
+  /** Seconds between two LTA orders (CDSE throttles deferred retrievals per user). */
+  orderIntervalSeconds: z.int().min(0).max(86_400).default(1_800),
+  /** Orders open at once at the LTA (1 for general CDSE users). */
+  maxOrdersInFlight: z.int().min(1).max(100).default(1),
+  /** An order whose consumer stays silent this long is sent again (the consumer heartbeats). */
+  orderHeartbeatSeconds: z.int().min(60).max(86_400).default(ORDER_DEFAULTS.orderHeartbeatSeconds),
+  /** An order fails after this long: waits for the quota plus the archive's restore. */
+  orderTimeoutHours: z
+    .int()
+    .min(1)
+    .max(24 * 30)
+    .default(ORDER_DEFAULTS.orderTimeoutHours),
+  /** Products of one run waiting in the queue at once (children of the OrderProducts map). */
+  orderMaxConcurrency: z.int().min(1).max(1_000).default(ORDER_DEFAULTS.orderMaxConcurrency),
+  /** Secrets Manager secret holding the CDSE credentials; created outside this app, never in code. */
+  cdseSecretName: z
+    .string()
+    .regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'a Secrets Manager secret name')
+    .default('satfactory/cdse-credentials'),
+});
 
 export const StageConfigSchema = z.strictObject({
   stage: z
@@ -31,6 +74,16 @@ export const StageConfigSchema = z.strictObject({
     ExtractRegion: { memoryMb: 3_008, timeoutSeconds: 900 },
     Commit: { memoryMb: 2_048, timeoutSeconds: 900 },
   }),
+  /** The LTA order consumer (SQS); the order queue's visibility timeout is 6x its timeout. */
+  orderConsumer: FunctionSettingsSchema.default({ memoryMb: 256, timeoutSeconds: 60 }),
+  /** The S3 upload trigger that starts an execution for a ground-truth upload. */
+  startOnUpload: FunctionSettingsSchema.default({ memoryMb: 256, timeoutSeconds: 30 }),
+  /** Retention of every log group of the stage: Lambda, state machine. */
+  logRetentionDays: z.literal(LOG_RETENTION_DAYS).default(30),
+  storage: StorageSchema.default(StorageSchema.parse({})),
+  orderQueue: OrderQueueSchema.default(OrderQueueSchema.parse({})),
+  /** Alarm notifications go to this address as well as to the alarm topic, when set. */
+  alarmEmail: z.email().optional(),
 });
 export type StageConfig = z.infer<typeof StageConfigSchema>;
 

@@ -3,14 +3,20 @@
 import { Duration, FeatureFlags } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2 } from 'aws-cdk-lib/cx-api';
 import type { Construct } from 'constructs';
-import { StateNames } from '../shared/steps/contracts.ts';
+import { OrderStateNames, StateNames } from '../shared/steps/contracts.ts';
 
-/** Every state of the workflow: the Task states of the contracts plus the two terminal states. */
-export const WorkflowStateNames = { ...StateNames, succeeded: 'Succeeded', failed: 'Failed' } as const;
+/** Every state of the workflow: the Task states of the contracts, the LTA branch, the terminal states. */
+export const WorkflowStateNames = {
+  ...StateNames,
+  ...OrderStateNames,
+  succeeded: 'Succeeded',
+  failed: 'Failed',
+} as const;
 
 /** The Task states that run a Lambda (ExtractRegions is the Distributed Map around ExtractRegion). */
 export const TaskNames = [
@@ -42,6 +48,8 @@ export const MAP_RESULTS_PREFIX = 'map-results';
 export const ResultPaths = {
   [StateNames.plan]: '$.plan',
   [StateNames.ensureOnline]: '$.online',
+  /** The orders' results stay out of the state: a run may order hundreds of products. */
+  [OrderStateNames.orderProducts]: sfn.JsonPath.DISCARD,
   [StateNames.prepareLabels]: '$.labels',
   [StateNames.planWindows]: '$.windows',
   [StateNames.extractRegions]: '$.extract',
@@ -54,11 +62,29 @@ export type WorkflowConfig = {
   readonly maxConcurrency: number;
   readonly toleratedFailurePercentage: number;
   readonly maxItemsPerBatch: number;
+  /** OrderProduct fails with States.HeartbeatTimeout when its consumer is silent this long. */
+  readonly orderHeartbeatSeconds?: number;
+  /** OrderProduct fails with States.Timeout after this long: quota waits plus the archive's restore. */
+  readonly orderTimeoutHours?: number;
+  /** Products waiting for the quota at once (children of OrderProducts). */
+  readonly orderMaxConcurrency?: number;
 };
+
+/**
+ * Defaults of the LTA settings. The consumer heartbeats on every delivery and waits at most 900 s
+ * (SQS DelaySeconds) between deliveries, so an hour of silence means it is gone.
+ */
+export const ORDER_DEFAULTS = {
+  orderHeartbeatSeconds: 3600,
+  orderTimeoutHours: 72,
+  orderMaxConcurrency: 4,
+} as const;
 
 export type BuildWorkflowProps = {
   readonly functions: Readonly<Record<TaskName, lambda.IFunction>>;
   readonly workBucket: s3.IBucket;
+  /** The LTA order queue: OrderProduct sends {taskToken, runId, product} and waits for the token. */
+  readonly orderQueue: sqs.IQueue;
   readonly config: WorkflowConfig;
 };
 
@@ -75,7 +101,7 @@ export function buildWorkflow(scope: Construct, props: BuildWorkflowProps): Work
       `buildWorkflow needs the context flag ${STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2}=true on its stack`,
     );
   }
-  const { functions, workBucket, config } = props;
+  const { functions, workBucket, orderQueue, config } = props;
 
   const failed = new sfn.Fail(scope, WorkflowStateNames.failed, {
     stateName: WorkflowStateNames.failed,
@@ -122,15 +148,86 @@ export function buildWorkflow(scope: Construct, props: BuildWorkflowProps): Work
   // No Retry on the map itself: retrying would redo every region; a redrive reruns only failed ones.
   extractRegions.addCatch(recordFailure, { errors: [sfn.Errors.ALL], resultPath: ResultPaths.caughtError });
 
+  const prepareLabels = step(StateNames.prepareLabels);
+  const orderProducts = buildOrderProducts(scope, workBucket, orderQueue, config);
+  orderProducts.addCatch(recordFailure, { errors: [sfn.Errors.ALL], resultPath: ResultPaths.caughtError });
+  orderProducts.next(prepareLabels);
+  const needsOrders = new sfn.Choice(scope, OrderStateNames.needsOrders, {
+    stateName: OrderStateNames.needsOrders,
+    comment: 'Offline products go through the LTA order queue first',
+  })
+    .when(
+      sfn.Condition.and(
+        sfn.Condition.isPresent(`${ResultPaths[StateNames.ensureOnline]}.offline`),
+        sfn.Condition.numberGreaterThan(`${ResultPaths[StateNames.ensureOnline]}.offline`, 0),
+      ),
+      orderProducts,
+    )
+    .otherwise(prepareLabels);
+
   const startState = sfn.Chain.start(step(StateNames.plan))
     .next(step(StateNames.ensureOnline))
-    .next(step(StateNames.prepareLabels))
+    .next(needsOrders);
+  prepareLabels
     .next(step(StateNames.planWindows))
     .next(extractRegions)
     .next(step(StateNames.commit))
     .next(new sfn.Succeed(scope, WorkflowStateNames.succeeded, { stateName: WorkflowStateNames.succeeded }));
 
   return { startState, definitionBody: sfn.DefinitionBody.fromChainable(startState) };
+}
+
+/**
+ * OrderProducts: a Distributed Map over the orders JSONL (a run may need more offline products than
+ * fit in the state), one Standard child per product (waitForTaskToken needs Standard), each an SQS
+ * SendMessage that waits until the consumer answers with the token. The quota lives in the consumer;
+ * MaxConcurrency only bounds how many products wait in the queue at once.
+ */
+function buildOrderProducts(
+  scope: Construct,
+  workBucket: s3.IBucket,
+  orderQueue: sqs.IQueue,
+  config: WorkflowConfig,
+): sfn.DistributedMap {
+  const heartbeat = config.orderHeartbeatSeconds ?? ORDER_DEFAULTS.orderHeartbeatSeconds;
+  const timeoutHours = config.orderTimeoutHours ?? ORDER_DEFAULTS.orderTimeoutHours;
+  const orderProduct = new tasks.SqsSendMessage(scope, OrderStateNames.orderProduct, {
+    stateName: OrderStateNames.orderProduct,
+    queue: orderQueue,
+    integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+    messageBody: sfn.TaskInput.fromObject({
+      taskToken: sfn.JsonPath.taskToken,
+      runId: sfn.JsonPath.stringAt('$.runId'),
+      product: sfn.JsonPath.objectAt('$.product'),
+    }),
+    heartbeatTimeout: sfn.Timeout.duration(Duration.seconds(heartbeat)),
+    taskTimeout: sfn.Timeout.duration(Duration.hours(timeoutHours)),
+  });
+  orderProduct.addRetry({
+    // Sending may be throttled; a lost heartbeat means the consumer lost the message: send again
+    // (the consumer is idempotent per product, so a second message never orders twice).
+    errors: ['SQS.SdkClientException', 'SQS.AmazonSQSException', sfn.Errors.HEARTBEAT_TIMEOUT],
+    interval: Duration.seconds(30),
+    maxAttempts: 3,
+    backoffRate: 2,
+    maxDelay: Duration.seconds(300),
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+  const orderProducts = new sfn.DistributedMap(scope, OrderStateNames.orderProducts, {
+    stateName: OrderStateNames.orderProducts,
+    label: OrderStateNames.orderProducts,
+    itemReader: new sfn.S3JsonLItemReader({
+      bucket: workBucket,
+      key: sfn.JsonPath.stringAt(`${ResultPaths[StateNames.ensureOnline]}.ordersKey`),
+    }),
+    maxConcurrency: config.orderMaxConcurrency ?? ORDER_DEFAULTS.orderMaxConcurrency,
+    mapExecutionType: sfn.StateMachineType.STANDARD,
+    // Child outputs go to S3 (for the record), never into the state, which then drops the pointer.
+    resultWriterV2: new sfn.ResultWriterV2({ bucket: workBucket, prefix: MAP_RESULTS_PREFIX }),
+    resultPath: ResultPaths[OrderStateNames.orderProducts],
+  });
+  orderProducts.itemProcessor(orderProduct);
+  return orderProducts;
 }
 
 /**

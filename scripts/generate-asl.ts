@@ -17,6 +17,7 @@ export const Placeholders = {
   account: '000000000000',
   workBucket: 'satfactory-work',
   datasetsBucket: 'satfactory-datasets',
+  orderQueueUrl: 'https://sqs.local.amazonaws.com/000000000000/satfactory-orders',
   functionArn: (task: TaskName) => `arn:aws:lambda:local:000000000000:function:satfactory-${task}`,
 } as const;
 
@@ -46,6 +47,10 @@ export function synthesizeWorkflowAsl(): Record<string, Json> {
       [logicalId(stack.workBucket.node.defaultChild), Placeholders.workBucket],
       [logicalId(stack.datasetsBucket.node.defaultChild), Placeholders.datasetsBucket],
     ]);
+    // The state machine names one queue, the LTA order queue (its DLQ only by the redrive policy).
+    for (const [id, resource] of Object.entries(template.Resources)) {
+      if (resource.Type === 'AWS::SQS::Queue') refs.set(id, Placeholders.orderQueueUrl);
+    }
     const arns = new Map(TaskNames.map((task) => [logicalId(stack.functions[task].node.defaultChild), task]));
     const text = resolveTokens(machines[0]?.Properties?.DefinitionString, refs, (id, attribute) => {
       const task = arns.get(id);

@@ -84,3 +84,68 @@ export const systemClock: Clock = {
   now: () => new Date(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
+
+/** Starts and inspects executions of the deployed workflow (Step Functions on AWS). */
+export interface Executions {
+  /** Starts execution `name`; one that exists already counts as started (`alreadyExisted: true`). */
+  start(name: string, input: unknown): Promise<{ executionArn: string; alreadyExisted: boolean }>;
+  /** Status, the state running (or last entered), the Distributed Map's item counts, error/cause. */
+  describe(executionArn: string): Promise<ExecutionStatus>;
+}
+
+export type ExecutionStatus = {
+  executionArn: string;
+  name: string;
+  /** RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, PENDING_REDRIVE. */
+  status: string;
+  startedAt: Date | null;
+  stoppedAt: Date | null;
+  /** The state entered last; `running` says whether it has not exited yet. */
+  state: { name: string; running: boolean } | null;
+  /** Item counts of the latest Map Run (ExtractRegions), when one started. */
+  mapRun: { total: number; succeeded: number; failed: number; running: number } | null;
+  error: string | null;
+  cause: string | null;
+  output: string | null;
+};
+
+/** Whether a product can be read now, per the long-term archive. 'unknown': the archive has no such product. */
+export type ArchiveAvailability = 'online' | 'offline' | 'unknown';
+
+/** Where an order stands: 'none' when the archive knows no order of the product. */
+export type ArchiveOrderState = 'none' | 'pending' | 'online' | 'failed';
+
+export type ArchiveOrderStatus = {
+  readonly state: ArchiveOrderState;
+  /** The archive's order id, when it knows one (lets a consumer recover an order it did not record). */
+  readonly orderId?: string;
+  readonly detail?: string;
+};
+
+/** A long-term archive (CDSE) that brings offline products online on order, under a quota. */
+export interface ArchiveOrders {
+  readonly description: string;
+  availability(productId: string): Promise<ArchiveAvailability>;
+  /**
+   * Places one order. Throws HttpStatusError 429 when the archive's quota refuses it (nothing was
+   * ordered), OrderRejectedError/ProductUnknownError when it never can be; anything else is ambiguous.
+   */
+  order(productId: string): Promise<{ orderId: string }>;
+  /** The product's order, by order id when known, else looked up by product. */
+  status(productId: string, orderId?: string): Promise<ArchiveOrderStatus>;
+}
+
+export type OrderQueueMessage = { readonly [key: string]: unknown };
+
+/** The LTA order queue (SQS, or in-process locally). */
+export interface OrderQueue {
+  /** delaySeconds: 0..900 (SQS DelaySeconds); the message is invisible until then. */
+  send(message: OrderQueueMessage, options?: { readonly delaySeconds?: number }): Promise<void>;
+}
+
+/** Answers a waiting `.waitForTaskToken` state. Throws TaskGoneError when the token is no longer waited on. */
+export interface TaskCallbacks {
+  success(token: string, output: unknown): Promise<void>;
+  failure(token: string, error: string, cause: string): Promise<void>;
+  heartbeat(token: string): Promise<void>;
+}

@@ -1,10 +1,12 @@
-// The satfactory command line: plan (dry run), run (the whole workflow on the local runtime) and
-// verify (re-hash a dataset). Exit codes: 0 ok, 1 failure, 2 invalid input or usage.
+// The satfactory command line: plan (dry run), run (the whole workflow on the local runtime),
+// verify (re-hash a dataset), start/status (the deployed stack). Exit codes: 0 ok, 1 failure,
+// 2 invalid input or usage.
 import { parseArgs } from 'node:util';
+import { sfnExecutions } from '../adapters/aws/sfn-executions.ts';
 import { blobStoreForUri } from '../adapters/blob-store-for-uri.ts';
 import { describeError, InvalidInputError, SatfactoryError } from '../domain/errors.ts';
 import { workKeys } from '../domain/plan.ts';
-import type { Log } from '../ports.ts';
+import { type Log, systemClock } from '../ports.ts';
 import { createLocalContext } from '../runtime/local-context.ts';
 import { runJobLocally, submitJob } from '../runtime/run-job.ts';
 import { getJson } from '../steps/context.ts';
@@ -14,6 +16,7 @@ import { verifyDataset } from '../steps/verify-dataset.ts';
 import { createLog } from './log.ts';
 import { prepareJob, workUriOf } from './prepare-job.ts';
 import { createProgress } from './progress.ts';
+import { type AwsCliDeps, startCommand, statusCommand } from './start-command.ts';
 
 const USAGE = `satfactory: Sentinel-2 time series + labels -> ready-to-train WebDataset shards
 
@@ -21,11 +24,18 @@ usage:
   satfactory plan <job.json>     dry run: products chosen, windows, regions, bytes to fetch
   satfactory run <job.json>      build the dataset with the local runtime (resumes an interrupted run)
   satfactory verify <uri>        re-hash every shard of a dataset and check its totals
+  satfactory start <job.json>    run the job on the deployed stack and follow it
+  satfactory status <run-id|execution-arn>
+                                 status, current or last state, error of a run on AWS
 
 options:
   --threads N     worker threads for extraction (default: all cores)
   --json-logs     JSON log lines (default when stderr is not a terminal: plain lines)
   --verbose       debug logs
+  --outputs FILE  start/status: the JSON of \`cdk deploy --outputs-file\` (default cdk-outputs.json)
+  --stack NAME    start/status: the stack in that file (default: the only one)
+  --detach        start: return once the execution started
+  --poll S        start: seconds between progress checks (default 10)
   -h, --help      this text`;
 
 /** Error names that mean "the input cannot work": exit code 2. */
@@ -47,7 +57,15 @@ function errorName(error: unknown): string | null {
   return null;
 }
 
-export async function main(argv: string[], log?: Log): Promise<number> {
+/** Real AWS clients for start/status; tests pass mocks. */
+const awsDeps: AwsCliDeps = {
+  openStore: (uri) => blobStoreForUri(uri),
+  executions: (arn) => sfnExecutions(arn),
+  clock: systemClock,
+  out: (line) => process.stdout.write(`${line}\n`),
+};
+
+export async function main(argv: string[], log?: Log, aws: AwsCliDeps = awsDeps): Promise<number> {
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
@@ -80,6 +98,27 @@ export async function main(argv: string[], log?: Log): Promise<number> {
         });
       case 'verify':
         return await verifyCommand(target);
+      case 'start': {
+        const poll = Number(values.poll ?? 10);
+        if (!(poll > 0))
+          throw new InvalidInputError(`--poll ${values.poll} is not a positive number of seconds`);
+        return await startCommand(
+          target,
+          {
+            outputs: values.outputs ?? 'cdk-outputs.json',
+            detach: values.detach ?? false,
+            pollMs: poll * 1000,
+            ...(values.stack ? { stack: values.stack } : {}),
+          },
+          aws,
+        );
+      }
+      case 'status':
+        return await statusCommand(
+          target,
+          { outputs: values.outputs ?? 'cdk-outputs.json', ...(values.stack ? { stack: values.stack } : {}) },
+          aws,
+        );
       default:
         process.stderr.write(`unknown command ${command}\n\n${USAGE}\n`);
         return 2;
@@ -98,6 +137,10 @@ function parse(argv: string[]) {
       threads: { type: 'string' },
       'json-logs': { type: 'boolean' },
       verbose: { type: 'boolean' },
+      outputs: { type: 'string' },
+      stack: { type: 'string' },
+      detach: { type: 'boolean' },
+      poll: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });

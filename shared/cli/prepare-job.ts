@@ -5,8 +5,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InvalidInputError } from '../domain/errors.ts';
-import { canonicalJson, sha256Hex } from '../domain/hashing.ts';
 import { type JobSpec, parseJobSpec } from '../domain/job-spec.ts';
+import { runIdOf } from '../steps/start-from-upload.ts';
 
 export type PreparedJob = { job: JobSpec; runId: string; jobFile: string };
 
@@ -53,8 +53,7 @@ export async function prepareJob(jobFile: string): Promise<PreparedJob> {
   job.output.uri = resolveLocal(job.output.uri, baseDir);
   if (job.output.work) job.output.work = resolveLocal(job.output.work, baseDir);
   delete job.$schema;
-  const runId = `${job.name}-${sha256Hex(canonicalJson(job)).slice(0, 12)}`;
-  return { job, runId, jobFile: file };
+  return { job, runId: runIdOf(job), jobFile: file };
 }
 
 /** Where a run's scratch files go: output.work, or a hidden folder inside the dataset. */

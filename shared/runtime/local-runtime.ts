@@ -1,5 +1,6 @@
 // Runs the synthesized workflow (workflow.asl.json) on this machine with aws-local-stepfunctions. Task
-// states call local handlers keyed by state name; Distributed Maps become local tasks (distributed-map.ts).
+// states call local handlers keyed by state name; Distributed Maps become local tasks (distributed-map.ts);
+// `.waitForTaskToken` tasks hand their message to a local handler and wait for the token (task-tokens.ts).
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ExecutionAbortedError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
@@ -12,6 +13,7 @@ import {
   type MapStateDefinition,
   runDistributedMap,
 } from './distributed-map.ts';
+import { LocalTaskTokens } from './task-tokens.ts';
 
 /** An ASL document as JSON; only StartAt and States are read here. */
 export type Asl = {
@@ -61,8 +63,15 @@ export type RunLocalWorkflowOptions = {
   /** Default: the checked-in shared/runtime/workflow.asl.json. */
   readonly asl?: Asl;
   readonly input: unknown;
-  /** One handler per Task state, keyed by state name (Plan, ExtractRegion, ...). */
+  /**
+   * One handler per Task state, keyed by state name (Plan, ExtractRegion, ...). A `.waitForTaskToken`
+   * state's handler receives its Parameters with the token filled in (e.g. the SQS MessageBody) and
+   * only delivers it; the state ends when `taskTokens` is answered. Those handlers are optional: a run
+   * that never enters such a state needs none.
+   */
   readonly handlers: Readonly<Record<string, TaskHandler>>;
+  /** Answers `.waitForTaskToken` states (give the same object to their consumer). Default: a fresh one. */
+  readonly taskTokens?: LocalTaskTokens;
   /** Read by ItemReader and written by ResultWriter, whatever bucket the ASL names. */
   readonly workStore: BlobStore;
   /** Caps every Distributed Map below its MaxConcurrency. */
@@ -163,6 +172,20 @@ export async function runLocalWorkflow(options: RunLocalWorkflowOptions): Promis
     }
   };
 
+  // A callback Task: deliver the message with a fresh token, then wait for the token's answer.
+  const tokens = options.taskTokens ?? new LocalTaskTokens();
+  for (const name of local.callbackStates) {
+    const handler = options.handlers[name];
+    localHandlers[name] = wrap(async (input) => {
+      if (!handler) {
+        throw new Error(`no local handler for the callback Task ${name}: this run needs one to go on`);
+      }
+      const { token, result } = tokens.issue();
+      await handler(withTaskToken(input as Json, token));
+      return result;
+    });
+  }
+
   // Each Distributed Map becomes a local Task whose handler runs the Map Run.
   for (const [name, map] of local.mapStates) {
     const processor = new StateMachine(map.processor as unknown as StateMachineDefinition);
@@ -191,6 +214,8 @@ export async function runLocalWorkflow(options: RunLocalWorkflowOptions): Promis
   try {
     return await execute(machine, toJson(options.input), executionName, []);
   } catch (error) {
+    // Tokens still waited on belong to the ended run: their consumers get TaskGoneError from now on.
+    tokens.cancelAll(new Error('the local workflow ended'));
     // Nothing may keep writing to the store once the run has returned.
     await Promise.allSettled([...inflight]);
     if (error instanceof ExecutionAbortedError || signal.aborted) {
@@ -213,7 +238,13 @@ export type LocalDefinition = {
   readonly taskStates: Set<string>;
   readonly retryStates: Set<string>;
   readonly mapStates: Map<string, LocalMap>;
+  /** `.waitForTaskToken` Task states: their handlers deliver a message, the token ends them. */
+  readonly callbackStates: Set<string>;
 };
+
+/** Stands for `$$.Task.Token` in a rewritten callback state's Parameters, until a token is issued. */
+export const LOCAL_TASK_TOKEN_PLACEHOLDER = '<<satfactory-local-task-token>>';
+const WAIT_FOR_TASK_TOKEN = '.waitForTaskToken';
 
 /** Rewrites the ASL for aws-local-stepfunctions: Distributed Maps to local tasks, Task timeouts lifted. */
 export function prepareLocalDefinition(asl: Asl): LocalDefinition {
@@ -222,6 +253,7 @@ export function prepareLocalDefinition(asl: Asl): LocalDefinition {
     taskStates: new Set(),
     retryStates: new Set(),
     mapStates: new Map(),
+    callbackStates: new Set(),
   };
   return { ...local, definition: rewrite(asl, local) };
 }
@@ -236,6 +268,13 @@ function rewrite(definition: Asl, local: LocalDefinition): Asl {
       const { ProcessorConfig: _, ...processor } = state.ItemProcessor as JsonObject;
       local.mapStates.set(name, { state, processor: rewrite(processor as Asl, local) });
       states[name] = mapAsTask(name, state);
+    } else if (
+      state.Type === 'Task' &&
+      typeof state.Resource === 'string' &&
+      state.Resource.endsWith(WAIT_FOR_TASK_TOKEN)
+    ) {
+      local.callbackStates.add(name);
+      states[name] = callbackAsTask(name, state);
     } else if (state.Type === 'Task') {
       local.taskStates.add(name);
       states[name] = { TimeoutSeconds: NO_TIMEOUT_SECONDS, ...state };
@@ -297,11 +336,46 @@ function mapAsTask(name: string, state: MapStateDefinition): JsonObject {
   return task;
 }
 
+/**
+ * A `.waitForTaskToken` Task as a local Task: same data flow, Retry and Catch; the token path becomes
+ * a placeholder. HeartbeatSeconds and TimeoutSeconds are not enforced locally: the local consumer
+ * heartbeats on a clock that may be simulated, and a local run is watched by its user.
+ */
+function callbackAsTask(name: string, state: JsonObject): JsonObject {
+  const { HeartbeatSeconds: _h, HeartbeatSecondsPath: _hp, TimeoutSecondsPath: _tp, ...rest } = state;
+  return {
+    ...rest,
+    Resource: `arn:aws:lambda:local:000000000000:function:satfactory-local-callback-${name}`,
+    TimeoutSeconds: NO_TIMEOUT_SECONDS,
+    ...(state.Parameters === undefined ? {} : { Parameters: placeholderForToken(state.Parameters) }),
+  };
+}
+
+function placeholderForToken(template: Json): Json {
+  if (Array.isArray(template)) return template.map(placeholderForToken);
+  if (template === null || typeof template !== 'object') return template;
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(template)) {
+    if (key.endsWith('.$') && value === '$$.Task.Token') out[key.slice(0, -2)] = LOCAL_TASK_TOKEN_PLACEHOLDER;
+    else out[key] = placeholderForToken(value);
+  }
+  return out;
+}
+
+function withTaskToken(value: Json, token: string): Json {
+  if (value === LOCAL_TASK_TOKEN_PLACEHOLDER) return token;
+  if (Array.isArray(value)) return value.map((v) => withTaskToken(v, token));
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withTaskToken(v, token)]));
+}
+
 function checkHandlers(local: LocalDefinition, handlers: Readonly<Record<string, TaskHandler>>): void {
   // A Task without a local handler would make aws-local-stepfunctions call the real Lambda ARN.
   const missing = [...local.taskStates].filter((name) => typeof handlers[name] !== 'function');
   if (missing.length > 0) throw new Error(`no local handler for Task state(s) ${missing.join(', ')}`);
-  const unknown = Object.keys(handlers).filter((name) => !local.taskStates.has(name));
+  const unknown = Object.keys(handlers).filter(
+    (name) => !local.taskStates.has(name) && !local.callbackStates.has(name),
+  );
   if (unknown.length > 0)
     throw new Error(`handlers given for states that are not Tasks: ${unknown.join(', ')}`);
 }

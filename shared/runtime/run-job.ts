@@ -1,10 +1,12 @@
 // Runs a prepared job on this machine: stores the job spec in the work store, then executes the
 // synthesized state machine with the local runtime, routing every Task state to the same step
-// function its Lambda calls; ExtractRegion batches go to a worker pool sized to the cores.
+// function its Lambda calls; ExtractRegion batches go to a worker pool sized to the cores, and offline
+// products go through the in-process LTA order queue (local-orders.ts).
 import os from 'node:os';
+import { CdseArchive } from '../adapters/cdse-archive.ts';
 import type { JobSpec } from '../domain/job-spec.ts';
 import { workKeys } from '../domain/plan.ts';
-import type { Progress } from '../ports.ts';
+import type { ArchiveOrders, Progress } from '../ports.ts';
 import { commit } from '../steps/commit.ts';
 import { putJson, type StepContext } from '../steps/context.ts';
 import {
@@ -13,6 +15,7 @@ import {
   ExecutionInputSchema,
   ExtractBatchEventSchema,
   type ExtractBatchOutput,
+  OrderStateNames,
   type PlanWindowsOutput,
   StateNames,
 } from '../steps/contracts.ts';
@@ -21,6 +24,7 @@ import { plan } from '../steps/plan.ts';
 import { planWindows } from '../steps/plan-windows.ts';
 import { prepareLabels } from '../steps/prepare-labels.ts';
 import type { ExtractWorkerTask } from './extract-worker.ts';
+import { createLocalOrders, offlineWithoutArchive } from './local-orders.ts';
 import { runLocalWorkflow } from './local-runtime.ts';
 import { createWorkerPool } from './worker-pool.ts';
 
@@ -33,7 +37,16 @@ export type RunOptions = {
   threads?: number;
   jsonLogs?: boolean;
   verbose?: boolean;
+  /** Orders offline products; default: CDSE when CDSE_USERNAME and CDSE_PASSWORD are set. */
+  archive?: ArchiveOrders;
 };
+
+/** CDSE from the environment, when credentials are there. */
+export function archiveFromEnv(env: NodeJS.ProcessEnv = process.env): ArchiveOrders | undefined {
+  const username = env['CDSE_USERNAME'];
+  const password = env['CDSE_PASSWORD'];
+  return username && password ? new CdseArchive({ credentials: { username, password } }) : undefined;
+}
 
 export type RunSummary = ExecutionInput & { commit: CommitOutput; windows: PlanWindowsOutput };
 
@@ -53,10 +66,23 @@ export async function runJobLocally(options: RunOptions): Promise<RunSummary> {
     maxThreads: threads,
   });
   const stateOf = (event: unknown) => ExecutionInputSchema.parse(event);
+  // The queue only sees messages when a product is offline; otherwise it stays idle and costs nothing.
+  const archive = options.archive ?? archiveFromEnv();
+  const orders = createLocalOrders({
+    archive,
+    work: ctx.work,
+    clock: ctx.clock,
+    log: ctx.log,
+  });
   try {
     const handlers: Record<string, (event: unknown) => Promise<unknown>> = {
       [StateNames.plan]: async (e) => plan(stateOf(e), ctx),
-      [StateNames.ensureOnline]: async (e) => ensureOnline(stateOf(e), ctx),
+      [StateNames.ensureOnline]: async (e) => {
+        const out = await ensureOnline(stateOf(e), ctx);
+        // Fail here, plainly, rather than in every child of OrderProducts.
+        if (out.offline > 0 && !archive) throw offlineWithoutArchive(out.offline);
+        return out;
+      },
       [StateNames.prepareLabels]: async (e) => prepareLabels(stateOf(e), ctx),
       [StateNames.planWindows]: async (e) => {
         const out = await planWindows(stateOf(e), ctx);
@@ -75,6 +101,7 @@ export async function runJobLocally(options: RunOptions): Promise<RunSummary> {
         progress.advance('extract regions', event.Items.length);
         return out;
       },
+      [OrderStateNames.orderProduct]: orders.handler,
       [StateNames.commit]: async (e) => {
         progress.finish('extract regions');
         return commit(stateOf(e), ctx);
@@ -90,9 +117,11 @@ export async function runJobLocally(options: RunOptions): Promise<RunSummary> {
       handlers,
       workStore: ctx.work,
       maxConcurrency: threads,
+      taskTokens: orders.tokens,
     })) as { commit: CommitOutput; windows: PlanWindowsOutput };
     return { ...input, commit: output.commit, windows: output.windows };
   } finally {
+    await orders.close();
     await pool.destroy();
   }
 }

@@ -17,7 +17,14 @@ export const PlanOutputSchema = ExecutionInputSchema.extend({
 });
 export type PlanOutput = z.infer<typeof PlanOutputSchema>;
 
-export const EnsureOnlineOutputSchema = z.object({ online: z.int(), ordered: z.int() });
+export const EnsureOnlineOutputSchema = z.object({
+  /** Selected products readable now. */
+  online: z.int(),
+  /** Selected products in a long-term archive: the OrderProducts map orders them when > 0. */
+  offline: z.int(),
+  /** JSONL in the work store, one OrderItem per offline product; null when none is offline. */
+  ordersKey: z.string().nullable(),
+});
 export type EnsureOnlineOutput = z.infer<typeof EnsureOnlineOutputSchema>;
 
 export const PrepareLabelsOutputSchema = z.object({ labelsKey: z.string().nullable(), features: z.int() });
@@ -65,6 +72,26 @@ export const CommitOutputSchema = z.object({
 });
 export type CommitOutput = z.infer<typeof CommitOutputSchema>;
 
+export const OrderProductSchema = z.object({
+  id: z.string().min(1),
+  collection: z.string(),
+  tile: z.string(),
+  datetime: z.string(),
+});
+
+/** One line of the orders JSONL: the item of the OrderProducts map. */
+export const OrderItemSchema = z.object({ runId: z.string(), product: OrderProductSchema });
+
+/** The body of an LTA order message (OrderProduct's SQS SendMessage, then the consumer's re-sends). */
+export const OrderMessageSchema = OrderItemSchema.extend({
+  taskToken: z.string().min(1),
+  notBefore: z.string().optional(),
+});
+
+/** What a finished OrderProduct state returns (the consumer's TaskCallbacks.success output). */
+export const OrderResultSchema = z.object({ productId: z.string(), orderId: z.string().nullable() });
+export type OrderResult = z.infer<typeof OrderResultSchema>;
+
 /** The names of the Task states, shared by the CDK definition, the Lambdas and the local runtime. */
 export const StateNames = {
   plan: 'Plan',
@@ -75,4 +102,11 @@ export const StateNames = {
   extractRegion: 'ExtractRegion',
   commit: 'Commit',
   recordFailure: 'RecordFailure',
+} as const;
+
+/** The states of the LTA branch: a Choice, the Distributed Map, and its SQS callback Task. */
+export const OrderStateNames = {
+  needsOrders: 'NeedsOrders',
+  orderProducts: 'OrderProducts',
+  orderProduct: 'OrderProduct',
 } as const;

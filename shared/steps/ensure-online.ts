@@ -1,6 +1,6 @@
-// EnsureOnline: every selected product must be readable now. Products in a long-term archive need
-// an order through the LTA throttle, which only the deployed stack has so far: say so plainly.
-import { InvalidInputError } from '../domain/errors.ts';
+// EnsureOnline: count the selected products that are readable now, and write the offline ones (in a
+// long-term archive) as the orders JSONL that the OrderProducts map feeds to the LTA throttle queue.
+import type { OrderItem } from '../domain/lta.ts';
 import { workKeys } from '../domain/plan.ts';
 import { requireJson, type StepContext } from './context.ts';
 import type { EnsureOnlineOutput, ExecutionInput } from './contracts.ts';
@@ -14,16 +14,19 @@ export async function ensureOnline(input: ExecutionInput, ctx: StepContext): Pro
   );
   const products = Object.values(selection.chosen).flat();
   const offline = products.filter((p) => !p.online);
-  if (offline.length > 0) {
-    throw new InvalidInputError(
-      `${offline.length} selected product(s) are offline (${offline
-        .slice(0, 3)
-        .map((p) => p.id)
-        .join(
-          ', ',
-        )}${offline.length > 3 ? ', ...' : ''}); ordering from a long-term archive is not available in this version: choose an online catalog such as Earth Search`,
-      { source: selection.catalog.description },
-    );
-  }
-  return { online: products.length, ordered: 0 };
+  if (offline.length === 0) return { online: products.length, offline: 0, ordersKey: null };
+
+  // Sorted by id so that a rerun writes the same file (the map may be redriven from it).
+  const items: OrderItem[] = offline
+    .map((p) => ({
+      runId: input.runId,
+      product: { id: p.id, collection: p.collection, tile: p.tile, datetime: p.datetime },
+    }))
+    .sort((a, b) => (a.product.id < b.product.id ? -1 : a.product.id > b.product.id ? 1 : 0));
+  const ordersKey = workKeys.orders(input.runId);
+  await ctx.work.put(ordersKey, items.map((item) => `${JSON.stringify(item)}\n`).join(''), {
+    contentType: 'application/x-ndjson',
+  });
+  ctx.log.info('offline products go to the LTA order queue', { offline: offline.length, ordersKey });
+  return { online: products.length - offline.length, offline: offline.length, ordersKey };
 }

@@ -6,12 +6,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   LAMBDA_SERVICE_ERRORS,
   MAP_RESULTS_PREFIX,
+  ORDER_DEFAULTS,
   RETRYABLE_ERRORS,
   TaskNames,
   WorkflowStateNames,
 } from '../../infra/workflow-definition.ts';
 import { ASL_PATH, Placeholders, renderAsl, synthesizeWorkflowAsl } from '../../scripts/generate-asl.ts';
-import { StateNames } from '../../shared/steps/contracts.ts';
+import { OrderStateNames, StateNames } from '../../shared/steps/contracts.ts';
 
 type State = Record<string, unknown> & { Type: string };
 type Definition = { StartAt: string; States: Record<string, State>; QueryLanguage?: string };
@@ -49,13 +50,15 @@ describe('shared/runtime/workflow.asl.json', () => {
     for (
       let name: string | undefined = asl.StartAt;
       name;
-      name = asl.States[name]?.Next as string | undefined
+      // A Choice goes on by its Default: the path of a run with nothing offline.
+      name = (asl.States[name]?.Next ?? asl.States[name]?.Default) as string | undefined
     ) {
       order.push(name);
     }
     expect(order).toEqual([
       'Plan',
       'EnsureOnline',
+      'NeedsOrders',
       'PrepareLabels',
       'PlanWindows',
       'ExtractRegions',
@@ -119,7 +122,58 @@ describe('shared/runtime/workflow.asl.json', () => {
     expectRetries(processor[StateNames.extractRegion] as State);
   });
 
+  it('sends offline products through OrderProducts: an SQS waitForTaskToken per product, then PrepareLabels', () => {
+    const choice = asl.States[OrderStateNames.needsOrders] as State;
+    expect(choice).toMatchObject({ Type: 'Choice', Default: StateNames.prepareLabels });
+    expect(choice.Choices).toEqual([
+      {
+        And: [
+          { IsPresent: true, Variable: '$.online.offline' },
+          { NumericGreaterThan: 0, Variable: '$.online.offline' },
+        ],
+        Next: OrderStateNames.orderProducts,
+      },
+    ]);
+    const map = asl.States[OrderStateNames.orderProducts] as State;
+    expect(map).toMatchObject({
+      Type: 'Map',
+      Next: StateNames.prepareLabels,
+      // The orders' results never enter the state.
+      ResultPath: null,
+      MaxConcurrency: ORDER_DEFAULTS.orderMaxConcurrency,
+      ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } },
+    });
+    expect(map.ItemReader).toEqual({
+      Resource: 'arn:aws:states:::s3:getObject',
+      ReaderConfig: { InputType: 'JSONL' },
+      Parameters: { Bucket: Placeholders.workBucket, 'Key.$': '$.online.ordersKey' },
+    });
+    expect((map.Catch as Catcher[])[0]).toEqual({
+      ErrorEquals: ['States.ALL'],
+      Next: 'RecordFailure',
+      ResultPath: '$.error',
+    });
+    const processor = (map.ItemProcessor as Definition).States;
+    expect(Object.keys(processor)).toEqual([OrderStateNames.orderProduct]);
+    const task = processor[OrderStateNames.orderProduct] as State;
+    expect(task).toMatchObject({
+      Type: 'Task',
+      End: true,
+      Resource: 'arn:aws:states:::sqs:sendMessage.waitForTaskToken',
+      HeartbeatSeconds: ORDER_DEFAULTS.orderHeartbeatSeconds,
+      TimeoutSeconds: ORDER_DEFAULTS.orderTimeoutHours * 3600,
+      Parameters: {
+        QueueUrl: Placeholders.orderQueueUrl,
+        MessageBody: { 'taskToken.$': '$$.Task.Token', 'runId.$': '$.runId', 'product.$': '$.product' },
+      },
+    });
+    // The consumer heartbeats at least every 900 s (SQS's longest delay).
+    expect(task.HeartbeatSeconds as number).toBeGreaterThan(900);
+    expect((task.Retry as Retrier[])[0]?.ErrorEquals).toContain('States.HeartbeatTimeout');
+  });
+
   it('gives every Task Retry (service errors and ours, with jitter) and a Catch to RecordFailure', () => {
+    // OrderProduct lives inside OrderProducts, with its own SQS retry table.
     const tasks = Object.entries(asl.States).filter(([, s]) => s.Type === 'Task');
     expect(tasks.map(([name]) => name).sort()).toEqual(
       TaskNames.filter((t) => t !== StateNames.extractRegion).sort(),

@@ -59,6 +59,7 @@ function sampleOf(key: string, s: number, split: Split, tweak?: { t10?: number }
     scale: Object.fromEntries([...BANDS_10M, ...BANDS_20M].map((b) => [b, 0.0001])),
     offset: Object.fromEntries([...BANDS_10M, ...BANDS_20M].map((b) => [b, -0.1])),
     nodata: 0,
+    labels: { resolution: 10, size: H },
   };
   return {
     key,

@@ -55,7 +55,7 @@ function harness(overrides: Record<string, Override> = {}): Harness {
       tiles: 1,
       offline: 0,
     }),
-    [StateNames.ensureOnline]: async () => ({ online: 4, ordered: 0 }),
+    [StateNames.ensureOnline]: async () => ({ online: 4, offline: 0, ordersKey: null }),
     [StateNames.prepareLabels]: async () => ({ labelsKey: 'runs/run-1/labels.json', features: 12 }),
     [StateNames.planWindows]: async () => {
       await store.put(REGIONS_KEY, REGIONS.map((r) => `${JSON.stringify(r)}\n`).join(''));
@@ -130,6 +130,8 @@ describe('runLocalWorkflow with the checked-in ASL', () => {
     expect(topLevel(h, 'StateEntered')).toEqual([
       'Plan',
       'EnsureOnline',
+      // The Choice of the LTA branch: nothing offline, straight on.
+      'NeedsOrders',
       'PrepareLabels',
       'PlanWindows',
       'ExtractRegions',
@@ -146,7 +148,7 @@ describe('runLocalWorkflow with the checked-in ASL', () => {
     expect(output).toMatchObject({
       ...RUN,
       plan: { selectionKey: 'runs/run-1/selection.json', products: 4 },
-      online: { online: 4, ordered: 0 },
+      online: { online: 4, offline: 0, ordersKey: null },
       labels: { features: 12 },
       windows: { regionsKey: REGIONS_KEY, regions: 7 },
       commit: { manifestKey: 'manifest.json', samples: 70 },

@@ -1,0 +1,47 @@
+// Lambda behind the work bucket's S3 notifications: an upload under ground-truth/<job>/ starts that
+// job's execution (shared/steps/start-from-upload.ts). Env: STATE_MACHINE_ARN, WORK_BUCKET, and
+// optionally DATASETS_BUCKET (where relative output URIs go).
+import { requireEnv } from '../../shared/adapters/aws/lambda-handler.ts';
+import { sfnExecutions } from '../../shared/adapters/aws/sfn-executions.ts';
+import { blobStoreForUri } from '../../shared/adapters/blob-store-for-uri.ts';
+import { createLog } from '../../shared/cli/log.ts';
+import { describeError } from '../../shared/domain/errors.ts';
+import {
+  type StartFromUploadDeps,
+  startFromUpload,
+  type UploadOutcome,
+  uploadedObjects,
+} from '../../shared/steps/start-from-upload.ts';
+
+let deps: StartFromUploadDeps | undefined;
+
+/** Ports built once per container from the environment (or given by a test). */
+export function uploadDeps(env: NodeJS.ProcessEnv = process.env): StartFromUploadDeps {
+  if (deps) return deps;
+  const datasets = env['DATASETS_BUCKET'];
+  deps = {
+    work: blobStoreForUri(`s3://${requireEnv('WORK_BUCKET', env)}`),
+    executions: sfnExecutions(requireEnv('STATE_MACHINE_ARN', env)),
+    log: createLog({ json: true, verbose: env['SATFACTORY_DEBUG'] === '1' }),
+    ...(datasets ? { datasetsUri: `s3://${datasets}` } : {}),
+  };
+  return deps;
+}
+
+/** Every record is handled; the first error is rethrown after all ran, so S3 retries the event. */
+export async function handleUpload(event: unknown, ports: StartFromUploadDeps): Promise<UploadOutcome[]> {
+  const outcomes: UploadOutcome[] = [];
+  let failure: unknown;
+  for (const object of uploadedObjects(event)) {
+    try {
+      outcomes.push(await startFromUpload(object, ports));
+    } catch (error) {
+      ports.log.error('upload could not start a run', { key: object.key, error: describeError(error) });
+      failure ??= error;
+    }
+  }
+  if (failure !== undefined) throw failure;
+  return outcomes;
+}
+
+export const handler = (event: unknown): Promise<UploadOutcome[]> => handleUpload(event, uploadDeps());

@@ -1,0 +1,74 @@
+// The long-term-archive (LTA) order vocabulary: what one order message carries, where the shared
+// order ledger lives in the work store, and the errors of ordering. Pure: no I/O.
+
+import { SatfactoryError } from './errors.ts';
+
+/** One offline product to order: a line of the run's orders JSONL, the item of the OrderProducts map. */
+export type OrderItem = {
+  readonly runId: string;
+  readonly product: OrderProduct;
+};
+
+export type OrderProduct = {
+  readonly id: string;
+  readonly collection: string;
+  readonly tile: string;
+  readonly datetime: string;
+};
+
+/**
+ * The SQS message body: the item plus the task token of the waiting OrderProduct state. `notBefore`
+ * (ISO time) lets a long wait hop through several ≤900 s delays without rereading the ledger.
+ */
+export type OrderMessage = OrderItem & {
+  readonly taskToken: string;
+  readonly notBefore?: string | undefined;
+};
+
+/**
+ * The ledger is shared by every run that uses the same work store (one archive account): its keys
+ * sit outside runs/. Every write is create-only, so concurrent consumers arbitrate through the store.
+ */
+export const ltaKeys = {
+  slotsPrefix: 'lta/slots/',
+  /** Slot n: the n-th order of the account, claimed create-only just before order(). */
+  slot: (n: number) => `lta/slots/${String(n).padStart(12, '0')}.json`,
+  /** Written when slot n's order is online, failed, or was never placed: it is no longer in flight. */
+  slotDone: (n: number) => `lta/slots/${String(n).padStart(12, '0')}.done.json`,
+  productPrefix: (productId: string) => `lta/products/${encodeURIComponent(productId)}/`,
+  /** Attempt k to order a product: a per-product lock, held for a lease. */
+  attempt: (productId: string, k: number) =>
+    `lta/products/${encodeURIComponent(productId)}/attempt-${String(k).padStart(6, '0')}.json`,
+  /** Attempt k placed no order (quota answer, lost lease with no order at the archive). */
+  attemptReleased: (productId: string, k: number) =>
+    `lta/products/${encodeURIComponent(productId)}/attempt-${String(k).padStart(6, '0')}.released.json`,
+  /** The product was ordered: its order id and slot. Exists at most once per product. */
+  order: (productId: string) => `lta/products/${encodeURIComponent(productId)}/order.json`,
+} as const;
+
+/** Parses a slot key back to its index and kind; undefined for foreign keys. */
+export function parseSlotKey(key: string): { slot: number; done: boolean } | undefined {
+  const match = /^lta\/slots\/(\d{12})(\.done)?\.json$/.exec(key);
+  return match ? { slot: Number(match[1]), done: match[2] !== undefined } : undefined;
+}
+
+/** Parses an attempt key of a product prefix listing. */
+export function parseAttemptKey(key: string): { attempt: number; released: boolean } | undefined {
+  const match = /\/attempt-(\d{6})(\.released)?\.json$/.exec(key);
+  return match ? { attempt: Number(match[1]), released: match[2] !== undefined } : undefined;
+}
+
+/** The archive does not know the product (wrong id, withdrawn): ordering can never succeed. */
+export class ProductUnknownError extends SatfactoryError {
+  override readonly name = 'ProductUnknownError';
+}
+
+/** The archive refused the order for good (4xx other than 429), or the order ended failed. */
+export class OrderRejectedError extends SatfactoryError {
+  override readonly name = 'OrderRejectedError';
+}
+
+/** The task token no longer belongs to a waiting state (execution ended, timed out): drop the message. */
+export class TaskGoneError extends SatfactoryError {
+  override readonly name = 'TaskGoneError';
+}

@@ -1,0 +1,203 @@
+// The LTA order throttle end to end on this machine, time-scaled: the checked-in workflow runs with
+// 10 offline products; OrderProducts hands each to the in-process queue, whose consumer orders from
+// the simulated CDSE (through the real CDSE adapter) under a quota of one order per 30 minutes and
+// one in flight, while consumers crash at every risky point. Hours of quota take seconds.
+import { afterEach, describe, expect, it } from 'vitest';
+import { CdseArchive } from '../../shared/adapters/cdse-archive.ts';
+import { quotaPolicy } from '../../shared/domain/quota-ledger.ts';
+import type { BlobStore, PutOptions } from '../../shared/ports.ts';
+import { silentLog } from '../../shared/ports.ts';
+import { createLocalOrders } from '../../shared/runtime/local-orders.ts';
+import {
+  type LocalWorkflowEvent,
+  runLocalWorkflow,
+  type TaskHandler,
+} from '../../shared/runtime/local-runtime.ts';
+import type { StepContext } from '../../shared/steps/context.ts';
+import { ExecutionInputSchema, OrderStateNames, StateNames } from '../../shared/steps/contracts.ts';
+import { ensureOnline } from '../../shared/steps/ensure-online.ts';
+import { type ArchiveSim, startArchiveSim } from '../helpers/archive-sim-server.ts';
+import { MemoryBlobStore } from '../helpers/memory-blob-store.ts';
+import { SimulatedClock } from '../helpers/simulated-clock.ts';
+
+const RUN = { runId: 'run-lta', jobKey: 'runs/run-lta/job.json' };
+const PRODUCTS = Array.from(
+  { length: 10 },
+  (_, i) => `S2B_MSIL2A_20230${(i % 9) + 1}01T103629_N0509_R008_T31TCJ_${i}`,
+);
+const INTERVAL_S = 1800;
+// Longer than the interval: the in-flight limit, not only the interval, paces the orders.
+const RESTORE_S = 2400;
+
+type Crash = { key: RegExp; when: 'before' | 'after' };
+
+/** The work store, dying once at each listed write (a consumer crash at that point). */
+class CrashingStore implements BlobStore {
+  readonly uri: string;
+  readonly fired: string[] = [];
+  readonly #inner = new MemoryBlobStore('memory://work');
+  readonly #crashes: Crash[];
+
+  constructor(crashes: Crash[]) {
+    this.uri = this.#inner.uri;
+    this.#crashes = [...crashes];
+  }
+
+  async put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<void> {
+    const index = this.#crashes.findIndex((c) => c.key.test(key));
+    const crash = this.#crashes[index];
+    if (!crash) return this.#inner.put(key, body, options);
+    this.#crashes.splice(index, 1);
+    this.fired.push(`${crash.when} ${key}`);
+    if (crash.when === 'after') await this.#inner.put(key, body, options);
+    throw new Error(`simulated consumer crash ${crash.when} writing ${key}`);
+  }
+  get(key: string) {
+    return this.#inner.get(key);
+  }
+  exists(key: string) {
+    return this.#inner.exists(key);
+  }
+  list(prefix: string) {
+    return this.#inner.list(prefix);
+  }
+  delete(key: string) {
+    return this.#inner.delete(key);
+  }
+}
+
+const productKey = (i: number) => encodeURIComponent(PRODUCTS[i] as string);
+/** One crash at each point where a lost write could lead to a second order or a lost product. */
+const CRASHES: Crash[] = [
+  { key: new RegExp(`${productKey(1)}/attempt-\\d+\\.json$`), when: 'after' },
+  { key: /^lta\/slots\/000000000002\.json$/, when: 'after' },
+  { key: new RegExp(`${productKey(4)}/order\\.json$`), when: 'before' },
+  { key: new RegExp(`${productKey(6)}/order\\.json$`), when: 'after' },
+  { key: /^lta\/slots\/000000000008\.done\.json$/, when: 'after' },
+];
+
+let sim: ArchiveSim | undefined;
+afterEach(async () => {
+  await sim?.close();
+  sim = undefined;
+});
+
+describe('LTA throttle, time-scaled', () => {
+  it('orders 10 offline products 30 simulated minutes apart, one in flight, none lost or doubled', async () => {
+    const clock = new SimulatedClock('2026-03-01T00:00:00Z');
+    const started = clock.now().getTime();
+    sim = await startArchiveSim({
+      clock,
+      products: PRODUCTS.map((id) => ({ id, online: false })),
+      minIntervalSeconds: INTERVAL_S,
+      maxInFlight: 1,
+      restoreSeconds: RESTORE_S,
+      tokenSeconds: 600,
+    });
+    const work = new CrashingStore(CRASHES);
+    const archive = new CdseArchive({
+      credentials: { username: 'user', password: 'secret' },
+      ...sim.endpoints,
+      clock,
+    });
+    const orders = createLocalOrders({
+      archive,
+      work,
+      clock,
+      log: silentLog,
+      settings: {
+        policy: quotaPolicy({ minIntervalSeconds: INTERVAL_S, maxInFlight: 1 }),
+        pollSeconds: 300,
+        leaseSeconds: 960,
+      },
+      visibilityTimeoutSeconds: 360,
+      maxReceiveCount: 10,
+    });
+
+    // What Plan would have stored: the selection, every product offline.
+    await work.put(
+      'runs/run-lta/selection.json',
+      JSON.stringify({
+        runId: RUN.runId,
+        catalog: { description: 'simulated CDSE', pages: 1, items: PRODUCTS.length },
+        chosen: {
+          '31TCJ': PRODUCTS.map((id, i) => ({
+            id,
+            collection: 'sentinel-2-l2a',
+            tile: '31TCJ',
+            datetime: `2023-0${(i % 9) + 1}-01T10:36:29Z`,
+            online: false,
+          })),
+        },
+      }),
+    );
+    const ctx = { work, log: silentLog, clock } as unknown as StepContext;
+    const regionsKey = 'runs/run-lta/regions.jsonl';
+    const handlers: Record<string, TaskHandler> = {
+      [StateNames.plan]: async () => ({
+        ...RUN,
+        selectionKey: 'runs/run-lta/selection.json',
+        products: 10,
+        tiles: 1,
+        offline: 10,
+      }),
+      [StateNames.ensureOnline]: async (e) => ensureOnline(ExecutionInputSchema.parse(e), ctx),
+      [OrderStateNames.orderProduct]: orders.handler,
+      [StateNames.prepareLabels]: async () => {
+        // Every product must be online before labels are prepared.
+        expect(sim!.orders.every((o) => o.readyAt <= clock.now().getTime())).toBe(true);
+        return { labelsKey: null, features: 0 };
+      },
+      [StateNames.planWindows]: async () => {
+        await work.put(regionsKey, `${JSON.stringify({ ...RUN, regionId: 'r0', planKey: 'p' })}\n`);
+        return { regionsKey, regions: 1, windows: 1, bytesToFetch: 0 };
+      },
+      [StateNames.extractRegion]: async () => ({ regions: 1, written: 1, rejected: 0, bytesFetched: 0 }),
+      [StateNames.commit]: async () => ({ manifestKey: 'manifest.json', samples: 1, rejected: 0, shards: 1 }),
+      [StateNames.recordFailure]: async (e) => e,
+    };
+    const events: LocalWorkflowEvent[] = [];
+    const output = (await runLocalWorkflow({
+      input: RUN,
+      handlers,
+      workStore: work,
+      taskTokens: orders.tokens,
+      retryIntervalMs: 0,
+      onEvent: (e) => events.push(e),
+    })) as Record<string, unknown>;
+    await orders.close();
+
+    expect(output).toMatchObject({ online: { online: 0, offline: 10 }, commit: { samples: 1 } });
+    expect(
+      events
+        .filter((e) => e.type === 'StateEntered' && e.path.length === 0)
+        .map((e) => 'state' in e && e.state),
+    ).toEqual([
+      'Plan',
+      'EnsureOnline',
+      'NeedsOrders',
+      'OrderProducts',
+      'PrepareLabels',
+      'PlanWindows',
+      'ExtractRegions',
+      'Commit',
+      'Succeeded',
+    ]);
+    // Every crash happened, and none cost a product or an extra order.
+    expect(work.fired).toHaveLength(CRASHES.length);
+    expect(PRODUCTS.map((id) => sim!.ordersOf(id))).toEqual(PRODUCTS.map(() => 1));
+    // The quota held: ≥ 30 simulated minutes apart, never two in flight, never refused by the archive.
+    const placed = sim.orders;
+    for (let i = 1; i < placed.length; i++) {
+      const [prev, next] = [placed[i - 1]!, placed[i]!];
+      expect(next.orderedAt - prev.orderedAt).toBeGreaterThanOrEqual(INTERVAL_S * 1000);
+      expect(next.orderedAt).toBeGreaterThanOrEqual(prev.readyAt);
+    }
+    expect(sim.stats.rejected429).toBe(0);
+    expect(sim.stats.maxConnections).toBeLessThanOrEqual(4);
+    // Hours of simulated time, with tokens refreshed along the way.
+    expect(clock.now().getTime() - started).toBeGreaterThanOrEqual(9 * INTERVAL_S * 1000);
+    expect(sim.stats.tokenGrants.refresh).toBeGreaterThan(0);
+    expect(orders.tokens.waiting).toBe(0);
+  }, 60_000);
+});
