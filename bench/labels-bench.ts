@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { polygonCoverage } from '../shared/domain/labels/coverage.ts';
 import { rasterizeDense } from '../shared/domain/labels/dense.ts';
 import type { BurnFeature, PixelGrid, PolygonRings } from '../shared/domain/labels/types.ts';
 import { gridOver, PARCEL_FILES, readParcels } from '../test/helpers/parcels.ts';
@@ -38,6 +39,17 @@ const interop = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../t
 
 function burn(parts: PolygonRings[][]): BurnFeature[] {
   return parts.map((polygons, i) => ({ classId: 1 + (i % 50), instanceId: i + 1, polygons }));
+}
+
+/** Only the exact coverage fractions of every polygon, without the per-pixel output arrays. */
+function timeCoverage(windows: readonly Window[], repeats: number): number {
+  let best = Infinity;
+  for (let k = 0; k < repeats; k++) {
+    const t0 = performance.now();
+    for (const w of windows) for (const f of w.features) polygonCoverage(f.polygons, w.grid);
+    best = Math.min(best, (performance.now() - t0) / 1000);
+  }
+  return best;
 }
 
 function timeOurs(windows: readonly Window[], repeats: number): number {
@@ -127,6 +139,15 @@ export async function runLabelBenchSuite(options: LabelBenchOptions = {}): Promi
         `best of ${repeats}`,
       );
       rows.push(ours);
+      rows.push(
+        row(
+          scenario,
+          'satfactory exact coverage only (polygonCoverage)',
+          windows,
+          timeCoverage(windows, repeats),
+          `best of ${repeats}; fractions per polygon, no output arrays`,
+        ),
+      );
       if (!python) continue;
       const t = timePython(windows, repeats, shapelySeconds);
       rows.push(

@@ -76,6 +76,11 @@ export function acknowledgeNagFindings(stack: SatfactoryStack): void {
     }
   }
 
+  Validations.of(stack.orderQueue.consumer).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::<${logicalId(stack.stateMachine)}>/*]`,
+    reason:
+      "SendTaskSuccess/Failure/Heartbeat for the waiting OrderProduct tasks, which run in child workflows of this state machine's OrderProducts Distributed Map (<state machine>/<map run label>): this state machine only.",
+  });
   Validations.of(stack.orderQueue.consumer.function).acknowledge({
     id: 'Serverless-LambdaEventSourceMappingDestination',
     reason:

@@ -74,12 +74,16 @@ export class OrderQueue extends Construct {
     );
   }
 
-  /** Lets the consumer answer the executions that wait on their orders (.waitForTaskToken). */
+  /**
+   * Lets the consumer answer the executions that wait on their orders (.waitForTaskToken). The
+   * waiting task runs in a child workflow of the OrderProducts Distributed Map, whose state machine
+   * is addressed as <state machine ARN>/<map run label>, so both forms are granted.
+   */
   grantTaskResponse(stateMachineArn: string): void {
     this.consumer.function.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
-        resources: [stateMachineArn],
+        resources: [stateMachineArn, `${stateMachineArn}/*`],
       }),
     );
   }

@@ -353,8 +353,11 @@ describe('SatfactoryStack', () => {
       const statements = identityStatements(template).filter((s) => s.policy === policy);
       const byAction = (action: string) =>
         statements.filter((s) => actionsOf(s).includes(action)).flatMap(resourcesOf);
-      expect(byAction('states:SendTaskSuccess')).toEqual([`<${logicalId(stack.stateMachine)}>`]);
-      expect(byAction('states:SendTaskHeartbeat')).toHaveLength(1);
+      expect(byAction('states:SendTaskSuccess')).toEqual([
+        `<${logicalId(stack.stateMachine)}>`,
+        `<${logicalId(stack.stateMachine)}>/*`,
+      ]);
+      expect(byAction('states:SendTaskHeartbeat')).toHaveLength(2);
       expect(byAction('s3:GetObject')).toEqual([`<${logicalId(stack.workBucket)}.Arn>/lta/*`]);
       expect(byAction('s3:PutObject')).toEqual([`<${logicalId(stack.workBucket)}.Arn>/lta/*`]);
       expect(byAction('secretsmanager:GetSecretValue').join()).toContain(
