@@ -55,36 +55,47 @@ const OrderQueueSchema = z.strictObject({
     .default('satfactory/cdse-credentials'),
 });
 
-export const StageConfigSchema = z.strictObject({
-  stage: z
-    .string()
-    .regex(/^[a-z][a-z0-9-]*$/, 'lowercase letters, digits and dashes, starting with a letter')
-    .default('dev'),
-  /** Child workflows of ExtractRegions running at once: bounds the load on the COG hosts. */
-  maxConcurrency: z.int().min(1).max(10_000).default(40),
-  /** Share of regions that may fail before the whole run fails (0: any failure fails it). */
-  toleratedFailurePercentage: z.number().min(0).max(100).default(0),
-  /** Regions per ExtractRegion invocation. */
-  maxItemsPerBatch: z.int().min(1).max(1_000).default(1),
-  functionDefaults: FunctionSettingsSchema.default({ memoryMb: 1_024, timeoutSeconds: 300 }),
-  /** Per-Task overrides of functionDefaults, keyed by Task state name. */
-  functions: z.partialRecord(z.enum(TaskNames), FunctionSettingsSchema.partial()).default({
-    EnsureOnline: { timeoutSeconds: 900 },
-    PlanWindows: { memoryMb: 2_048, timeoutSeconds: 900 },
-    ExtractRegion: { memoryMb: 3_008, timeoutSeconds: 900 },
-    Commit: { memoryMb: 2_048, timeoutSeconds: 900 },
-  }),
-  /** The LTA order consumer (SQS); the order queue's visibility timeout is 6x its timeout. */
-  orderConsumer: FunctionSettingsSchema.default({ memoryMb: 256, timeoutSeconds: 60 }),
-  /** The S3 upload trigger that starts an execution for a ground-truth upload. */
-  startOnUpload: FunctionSettingsSchema.default({ memoryMb: 256, timeoutSeconds: 30 }),
-  /** Retention of every log group of the stage: Lambda, state machine. */
-  logRetentionDays: z.literal(LOG_RETENTION_DAYS).default(30),
-  storage: StorageSchema.default(StorageSchema.parse({})),
-  orderQueue: OrderQueueSchema.default(OrderQueueSchema.parse({})),
-  /** Alarm notifications go to this address as well as to the alarm topic, when set. */
-  alarmEmail: z.email().optional(),
-});
+export const StageConfigSchema = z
+  .strictObject({
+    stage: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]*$/, 'lowercase letters, digits and dashes, starting with a letter')
+      .default('dev'),
+    /** Child workflows of ExtractRegions running at once: bounds the load on the COG hosts. */
+    maxConcurrency: z.int().min(1).max(10_000).default(40),
+    /** Share of regions that may fail before the whole run fails (0: any failure fails it). */
+    toleratedFailurePercentage: z.number().min(0).max(100).default(0),
+    /** Regions per ExtractRegion invocation. */
+    maxItemsPerBatch: z.int().min(1).max(1_000).default(1),
+    functionDefaults: FunctionSettingsSchema.default({ memoryMb: 1_024, timeoutSeconds: 300 }),
+    /** Per-Task overrides of functionDefaults, keyed by Task state name. */
+    functions: z.partialRecord(z.enum(TaskNames), FunctionSettingsSchema.partial()).default({
+      EnsureOnline: { timeoutSeconds: 900 },
+      PlanWindows: { memoryMb: 2_048, timeoutSeconds: 900 },
+      ExtractRegion: { memoryMb: 3_008, timeoutSeconds: 900 },
+      Commit: { memoryMb: 2_048, timeoutSeconds: 900 },
+    }),
+    /** The LTA order consumer (SQS); the order queue's visibility timeout is 6x its timeout. */
+    orderConsumer: FunctionSettingsSchema.default({ memoryMb: 256, timeoutSeconds: 60 }),
+    /** The S3 upload trigger that starts an execution for a ground-truth upload. */
+    startOnUpload: FunctionSettingsSchema.default({ memoryMb: 256, timeoutSeconds: 30 }),
+    /** Retention of every log group of the stage: Lambda, state machine. */
+    logRetentionDays: z.literal(LOG_RETENTION_DAYS).default(30),
+    storage: StorageSchema.default(StorageSchema.parse({})),
+    orderQueue: OrderQueueSchema.default(OrderQueueSchema.parse({})),
+    /** Alarm notifications go to this address as well as to the alarm topic, when set. */
+    alarmEmail: z.email().optional(),
+    /**
+     * A run that takes longer than this times out (and the timed-out alarm fires): long enough for
+     * the LTA orders (orderQueue.orderTimeoutHours) plus the extraction.
+     */
+    executionTimeoutHours: z.int().min(1).max(8_760).default(96),
+  })
+  .refine((c) => c.executionTimeoutHours > c.orderQueue.orderTimeoutHours, {
+    message:
+      'executionTimeoutHours must exceed orderQueue.orderTimeoutHours, or a run waiting on orders times out first',
+    path: ['executionTimeoutHours'],
+  });
 export type StageConfig = z.infer<typeof StageConfigSchema>;
 
 /** Validates a stage config (from cdk.json context or a file); `source` names it in errors. */

@@ -1,7 +1,7 @@
 // The Standard state machine built from the one workflow definition, with full execution logging to
 // its own log group and X-Ray tracing. The tasks grant what they use: Lambda invoke, the Distributed
 // Maps' S3 reads and writes and StartExecution of their children, sqs:SendMessage to the order queue.
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -52,6 +52,7 @@ export class Workflow extends Construct {
       queryLanguage: sfn.QueryLanguage.JSON_PATH,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
       tracingEnabled: true,
+      timeout: Duration.hours(config.executionTimeoutHours),
     });
   }
 }

@@ -2,6 +2,7 @@
 // private TLS-only encrypted buckets with versioning, lifecycle and access logs; one traced arm64
 // Node 22 Lambda per Task with its own log group and prefix-scoped grants; a logged, traced Standard
 // state machine; the LTA order queue and its consumer; the upload trigger; alarms; outputs.
+import { readFileSync } from 'node:fs';
 import { type CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
@@ -238,6 +239,13 @@ describe('SatfactoryStack', () => {
   });
 
   describe('state machine', () => {
+    it('times out after executionTimeoutHours, so the timed-out alarm can fire', () => {
+      const asl = JSON.parse(
+        readFileSync(new URL('../../shared/runtime/workflow.asl.json', import.meta.url), 'utf8'),
+      );
+      expect(asl.TimeoutSeconds).toBe(96 * 3600);
+    });
+
     it('is Standard, logs ALL with execution data to its own log group, and traces with X-Ray', () => {
       template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
       template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
@@ -516,6 +524,7 @@ describe('parseStageConfig', () => {
     [{ orderConsumer: { memoryMb: 64, timeoutSeconds: 10 } }, '/orderConsumer/memoryMb'],
     [{ alarmEmail: 'not-an-address' }, '/alarmEmail'],
     [{ stage: 'Prod' }, '/stage'],
+    [{ executionTimeoutHours: 48 }, '/executionTimeoutHours'],
   ])('says where a value is wrong: %j', (input, pointer) => {
     const error = errorOf(input);
     expect(error).toBeInstanceOf(InvalidInputError);
