@@ -8,8 +8,8 @@ import { describeError, InvalidInputError, SatfactoryError } from '../domain/err
 import { workKeys } from '../domain/plan.ts';
 import { type Log, systemClock } from '../ports.ts';
 import { createLocalContext } from '../runtime/local-context.ts';
-import { runJobLocally, submitJob } from '../runtime/run-job.ts';
-import { getJson } from '../steps/context.ts';
+import { runJobLocally } from '../runtime/run-job.ts';
+import { getJson, storeJob } from '../steps/context.ts';
 import { plan } from '../steps/plan.ts';
 import { planWindows, type WindowsSummary } from '../steps/plan-windows.ts';
 import { verifyDataset } from '../steps/verify-dataset.ts';
@@ -152,7 +152,7 @@ async function planCommand(jobFile: string, log: Log): Promise<number> {
   const prepared = await prepareJob(jobFile);
   const workUri = workUriOf(prepared.job);
   const ctx = createLocalContext({ workUri, log });
-  const input = await submitJob(ctx, prepared.job, prepared.runId);
+  const input = await storeJob(ctx.work, prepared.job, prepared.runId);
   const planned = await plan(input, ctx);
   const windows = await planWindows(input, ctx);
   const summary = await getJson<WindowsSummary>(ctx.work, workKeys.windowsSummary(input.runId));

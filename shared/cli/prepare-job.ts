@@ -6,7 +6,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InvalidInputError } from '../domain/errors.ts';
 import { type JobSpec, parseJobSpec } from '../domain/job-spec.ts';
-import { runIdOf } from '../steps/start-from-upload.ts';
+import { runIdOf } from '../steps/context.ts';
 
 export type PreparedJob = { job: JobSpec; runId: string; jobFile: string };
 

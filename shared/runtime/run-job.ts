@@ -8,7 +8,7 @@ import type { JobSpec } from '../domain/job-spec.ts';
 import { workKeys } from '../domain/plan.ts';
 import type { ArchiveOrders, Progress } from '../ports.ts';
 import { commit } from '../steps/commit.ts';
-import { putJson, type StepContext } from '../steps/context.ts';
+import { putJson, type StepContext, storeJob } from '../steps/context.ts';
 import {
   type CommitOutput,
   type ExecutionInput,
@@ -51,15 +51,10 @@ export function archiveFromEnv(env: NodeJS.ProcessEnv = process.env): ArchiveOrd
 export type RunSummary = ExecutionInput & { commit: CommitOutput; windows: PlanWindowsOutput };
 
 /** Stores the job once (a rerun finds the same run id and resumes it). */
-export async function submitJob(ctx: StepContext, job: JobSpec, runId: string): Promise<ExecutionInput> {
-  const jobKey = workKeys.job(runId);
-  if (!(await ctx.work.exists(jobKey))) await putJson(ctx.work, jobKey, job);
-  return { runId, jobKey };
-}
 
 export async function runJobLocally(options: RunOptions): Promise<RunSummary> {
   const { ctx, progress } = options;
-  const input = await submitJob(ctx, options.job, options.runId);
+  const input = await storeJob(ctx.work, options.job, options.runId);
   const threads = options.threads ?? Math.max(1, os.availableParallelism());
   const pool = createWorkerPool({
     filename: new URL('./extract-worker.ts', import.meta.url),

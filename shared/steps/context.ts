@@ -1,9 +1,12 @@
 // What every step receives besides its event: the ports, and helpers to load the run's job spec.
 
 import { InvalidInputError } from '../domain/errors.ts';
+import { canonicalJson, sha256Hex } from '../domain/hashing.ts';
 import type { CatalogSpec, JobSpec } from '../domain/job-spec.ts';
 import { parseJobSpec } from '../domain/job-spec.ts';
+import { workKeys } from '../domain/plan.ts';
 import type { BlobStore, Catalog, Clock, Log, RangeReader } from '../ports.ts';
+import type { ExecutionInput } from './contracts.ts';
 
 export type StepContext = {
   /** Scratch store of runs (plans, region results); the Distributed Map reads its items here. */
@@ -55,4 +58,16 @@ export async function putJson(
 export async function loadJob(ctx: StepContext, jobKey: string): Promise<JobSpec> {
   const raw = await requireJson<unknown>(ctx.work, jobKey, 'the job spec');
   return parseJobSpec(raw, `${ctx.work.uri}/${jobKey}`);
+}
+
+/** Run id of a self-contained job: its name and a hash of it, so the same job is the same run. */
+export function runIdOf(job: JobSpec): string {
+  return `${job.name}-${sha256Hex(canonicalJson(job)).slice(0, 12)}`;
+}
+
+/** Stores a job at its run's key once (a rerun finds it and resumes): the execution's input. */
+export async function storeJob(work: BlobStore, job: JobSpec, runId: string): Promise<ExecutionInput> {
+  const jobKey = workKeys.job(runId);
+  if (!(await work.exists(jobKey))) await putJson(work, jobKey, job);
+  return { runId, jobKey };
 }

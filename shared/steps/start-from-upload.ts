@@ -16,12 +16,10 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { InvalidInputError } from '../domain/errors.ts';
-import { canonicalJson, sha256Hex } from '../domain/hashing.ts';
+import { sha256Hex } from '../domain/hashing.ts';
 import { type JobSpec, parseJobSpec } from '../domain/job-spec.ts';
-import { workKeys } from '../domain/plan.ts';
 import type { BlobStore, Executions, Log } from '../ports.ts';
-import { getJson, putJson } from './context.ts';
-import type { ExecutionInput } from './contracts.ts';
+import { getJson, runIdOf, storeJob } from './context.ts';
 
 export const GROUND_TRUTH_PREFIX = 'ground-truth/';
 export const jobSpecKey = (jobName: string) => `jobs/${jobName}.json`;
@@ -135,18 +133,6 @@ function uploadIdentity(o: UploadedObject): string {
 /** Execution name: `<job name, ≤ 59 chars>-<20 hex>`, ≤ 80 chars of [a-z0-9-], same for the same upload. */
 export function executionNameFor(jobName: string, o: UploadedObject): string {
   return `${jobName.slice(0, 59)}-${sha256Hex(`${o.key}\n${uploadIdentity(o)}`).slice(0, 20)}`;
-}
-
-/** Run id of a self-contained job: `prepareJob` derives it the same way (a test holds them equal). */
-export function runIdOf(job: JobSpec): string {
-  return `${job.name}-${sha256Hex(canonicalJson(job)).slice(0, 12)}`;
-}
-
-/** Stores the job at its run's key once (a rerun finds it and resumes); like the local `submitJob`. */
-export async function storeJob(work: BlobStore, job: JobSpec, runId: string): Promise<ExecutionInput> {
-  const jobKey = workKeys.job(runId);
-  if (!(await work.exists(jobKey))) await putJson(work, jobKey, job);
-  return { runId, jobKey };
 }
 
 export type StartFromUploadDeps = {

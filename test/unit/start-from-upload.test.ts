@@ -7,9 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { prepareJob } from '../../shared/cli/prepare-job.ts';
 import type { Executions } from '../../shared/ports.ts';
 import { silentLog } from '../../shared/ports.ts';
+import { runIdOf } from '../../shared/steps/context.ts';
 import {
   parseGroundTruthKey,
-  runIdOf,
   startFromUpload,
   uploadedObjects,
 } from '../../shared/steps/start-from-upload.ts';
