@@ -1,6 +1,6 @@
 // A local HTTP server with Range support for tests and the bench: serves a folder and/or in-memory
 // files, counts requests and body bytes per path, and misbehaves on demand (fault injection).
-import { open } from 'node:fs/promises';
+import { open, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -289,4 +289,26 @@ async function streamBody(
       });
   }
   if (!closed) res.end();
+}
+
+/**
+ * Writes `<dir>/items.json`, an ItemCollection of a Sentinel-2 fixture folder's items (one folder
+ * per item, S2*), with the given assets pointed at the range server (asset key -> file name).
+ */
+export async function writeFixtureItems(
+  fixture: string,
+  server: RangeServer,
+  dir: string,
+  assets: Readonly<Record<string, string>>,
+): Promise<string> {
+  const items = [];
+  for (const id of (await readdir(fixture)).filter((d) => d.startsWith('S2')).sort()) {
+    const item = JSON.parse(await readFile(path.join(fixture, id, `${id}.json`), 'utf8'));
+    for (const [key, file] of Object.entries(assets))
+      item.assets[key].href = server.urlFor(`${id}/${file}.tif`);
+    items.push(item);
+  }
+  const file = path.join(dir, 'items.json');
+  await writeFile(file, JSON.stringify({ type: 'FeatureCollection', features: items }));
+  return file;
 }

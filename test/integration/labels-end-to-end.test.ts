@@ -4,7 +4,7 @@
 // independent oracle: GDAL/PROJ reprojection + shapely pixel intersections (test/interop/label_oracle.py).
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ import { noProgress, silentLog } from '../../shared/ports.ts';
 import { createLocalContext } from '../../shared/runtime/local-context.ts';
 import { runJobLocally } from '../../shared/runtime/run-job.ts';
 import { verifyDataset } from '../../shared/steps/verify-dataset.ts';
-import { type RangeServer, startRangeServer } from '../helpers/range-server.ts';
+import { type RangeServer, startRangeServer, writeFixtureItems } from '../helpers/range-server.ts';
 import { fixturesRoot, PYTHON, rasterioAvailable, sentinel2Fixture } from '../helpers/rasterio-reference.ts';
 
 const FIXTURE = 'earthsearch_v1_timeseries_T33TWL_2023-08_croatia_120m';
@@ -56,17 +56,7 @@ suite('labels end to end (Croatian parcels over Sentinel-2, 30 m labels on a 120
   beforeAll(async () => {
     server = await startRangeServer({ root: fixture as string });
     dir = await mkdtemp(path.join(tmpdir(), 'satfactory-labels-e2e-'));
-    const items = [];
-    for (const id of (await readdir(fixture as string)).filter((d) => d.startsWith('S2')).sort()) {
-      const item = JSON.parse(await readFile(path.join(fixture as string, id, `${id}.json`), 'utf8'));
-      for (const [key, file] of Object.entries(ASSETS))
-        item.assets[key].href = server.urlFor(`${id}/${file}.tif`);
-      items.push(item);
-    }
-    await writeFile(
-      path.join(dir, 'items.json'),
-      JSON.stringify({ type: 'FeatureCollection', features: items }),
-    );
+    await writeFixtureItems(fixture as string, server, dir, ASSETS);
     const job = {
       name: 'parcels',
       catalog: { kind: 'static', source: 'items.json' },

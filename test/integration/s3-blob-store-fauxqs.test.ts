@@ -5,20 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3BlobStore } from '../../shared/adapters/aws/s3-blob-store.ts';
 import { blobStoreForUri } from '../../shared/adapters/blob-store-for-uri.ts';
 import { AlreadyExistsError } from '../../shared/domain/errors.ts';
+import { FAUXQS_CLIENT, type FauxqsServer, startFauxqsForTests } from '../helpers/fauxqs-server.ts';
 
-type Server = { address: string; stop(): Promise<void> };
-
-let server: Server | undefined;
+let server: FauxqsServer | undefined;
 let skipReason = '';
 
 beforeAll(async () => {
-  try {
-    const { startFauxqs } = await import('fauxqs');
-    server = await startFauxqs({ port: 0, host: '127.0.0.1', logger: false });
-  } catch (error) {
-    skipReason = `fauxqs could not start (${(error as Error).message}); it needs Node 22+`;
-    console.warn(`SKIPPING S3 integration tests: ${skipReason}`);
-  }
+  ({ server, skipReason } = await startFauxqsForTests('S3 integration tests'));
 });
 afterAll(async () => {
   await server?.stop();
@@ -28,8 +21,7 @@ function client(): S3Client {
   return new S3Client({
     endpoint: server!.address,
     forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    ...FAUXQS_CLIENT,
   });
 }
 

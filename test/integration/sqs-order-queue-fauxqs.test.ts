@@ -9,20 +9,13 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqsOrderQueue } from '../../shared/adapters/aws/sqs-order-queue.ts';
+import { FAUXQS_CLIENT, type FauxqsServer, startFauxqsForTests } from '../helpers/fauxqs-server.ts';
 
-type Server = { address: string; stop(): Promise<void> };
-
-let server: Server | undefined;
+let server: FauxqsServer | undefined;
 let skipReason = '';
 
 beforeAll(async () => {
-  try {
-    const { startFauxqs } = await import('fauxqs');
-    server = await startFauxqs({ port: 0, host: '127.0.0.1', logger: false });
-  } catch (error) {
-    skipReason = `fauxqs could not start (${(error as Error).message}); it needs Node 22+`;
-    console.warn(`SKIPPING SQS integration tests: ${skipReason}`);
-  }
+  ({ server, skipReason } = await startFauxqsForTests('SQS integration tests'));
 });
 afterAll(async () => {
   await server?.stop();
@@ -31,8 +24,7 @@ afterAll(async () => {
 function client(): SQSClient {
   return new SQSClient({
     endpoint: server!.address,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    ...FAUXQS_CLIENT,
   });
 }
 

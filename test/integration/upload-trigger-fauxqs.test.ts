@@ -9,14 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler } from '../../lambdas/start-on-upload/index.ts';
 import { executionArnOf } from '../../shared/adapters/aws/sfn-executions.ts';
 import { ExecutionInputSchema } from '../../shared/steps/contracts.ts';
-
-type Server = { address: string; stop(): Promise<void> };
+import { type FauxqsServer, startFauxqsForTests } from '../helpers/fauxqs-server.ts';
 
 const WORK = 'satfactory-work-test';
 const SM = 'arn:aws:states:us-east-1:123456789012:stateMachine:Workflow';
 const KEY = 'ground-truth/crops-2023/parcels 2023.geojson';
 const sfn = mockClient(SFNClient);
-let server: Server | undefined;
+let server: FauxqsServer | undefined;
 let s3: S3Client;
 let skipReason = '';
 const savedEnv = { ...process.env };
@@ -48,14 +47,8 @@ const aoi = {
 };
 
 beforeAll(async () => {
-  try {
-    const { startFauxqs } = await import('fauxqs');
-    server = await startFauxqs({ port: 0, host: '127.0.0.1', logger: false });
-  } catch (error) {
-    skipReason = `fauxqs could not start (${(error as Error).message}); it needs Node 22+`;
-    console.warn(`SKIPPING upload trigger tests: ${skipReason}`);
-    return;
-  }
+  ({ server, skipReason } = await startFauxqsForTests('upload trigger tests'));
+  if (!server) return;
   Object.assign(process.env, {
     AWS_ENDPOINT_URL_S3: server.address,
     AWS_REGION: 'us-east-1',
