@@ -5,7 +5,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CdseArchive } from '../../shared/adapters/cdse-archive.ts';
 import { quotaPolicy } from '../../shared/domain/quota-ledger.ts';
-import type { BlobStore, PutOptions } from '../../shared/ports.ts';
 import { silentLog } from '../../shared/ports.ts';
 import { createLocalOrders } from '../../shared/runtime/local-orders.ts';
 import {
@@ -17,7 +16,7 @@ import type { StepContext } from '../../shared/steps/context.ts';
 import { ExecutionInputSchema, OrderStateNames, StateNames } from '../../shared/steps/contracts.ts';
 import { ensureOnline } from '../../shared/steps/ensure-online.ts';
 import { type ArchiveSim, startArchiveSim } from '../helpers/archive-sim-server.ts';
-import { MemoryBlobStore } from '../helpers/memory-blob-store.ts';
+import { CrashingBlobStore, type CrashPoint } from '../helpers/crashing-blob-store.ts';
 import { SimulatedClock } from '../helpers/simulated-clock.ts';
 
 const RUN = { runId: 'run-lta', jobKey: 'runs/run-lta/job.json' };
@@ -29,46 +28,9 @@ const INTERVAL_S = 1800;
 // Longer than the interval: the in-flight limit, not only the interval, paces the orders.
 const RESTORE_S = 2400;
 
-type Crash = { key: RegExp; when: 'before' | 'after' };
-
-/** The work store, dying once at each listed write (a consumer crash at that point). */
-class CrashingStore implements BlobStore {
-  readonly uri: string;
-  readonly fired: string[] = [];
-  readonly #inner = new MemoryBlobStore('memory://work');
-  readonly #crashes: Crash[];
-
-  constructor(crashes: Crash[]) {
-    this.uri = this.#inner.uri;
-    this.#crashes = [...crashes];
-  }
-
-  async put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<void> {
-    const index = this.#crashes.findIndex((c) => c.key.test(key));
-    const crash = this.#crashes[index];
-    if (!crash) return this.#inner.put(key, body, options);
-    this.#crashes.splice(index, 1);
-    this.fired.push(`${crash.when} ${key}`);
-    if (crash.when === 'after') await this.#inner.put(key, body, options);
-    throw new Error(`simulated consumer crash ${crash.when} writing ${key}`);
-  }
-  get(key: string) {
-    return this.#inner.get(key);
-  }
-  exists(key: string) {
-    return this.#inner.exists(key);
-  }
-  list(prefix: string) {
-    return this.#inner.list(prefix);
-  }
-  delete(key: string) {
-    return this.#inner.delete(key);
-  }
-}
-
 const productKey = (i: number) => encodeURIComponent(PRODUCTS[i] as string);
 /** One crash at each point where a lost write could lead to a second order or a lost product. */
-const CRASHES: Crash[] = [
+const CRASHES: CrashPoint[] = [
   { key: new RegExp(`${productKey(1)}/attempt-\\d+\\.json$`), when: 'after' },
   { key: /^lta\/slots\/000000000002\.json$/, when: 'after' },
   { key: new RegExp(`${productKey(4)}/order\\.json$`), when: 'before' },
@@ -94,7 +56,7 @@ describe('LTA throttle, time-scaled', () => {
       restoreSeconds: RESTORE_S,
       tokenSeconds: 600,
     });
-    const work = new CrashingStore(CRASHES);
+    const work = new CrashingBlobStore(CRASHES);
     const archive = new CdseArchive({
       credentials: { username: 'user', password: 'secret' },
       ...sim.endpoints,

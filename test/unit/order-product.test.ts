@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { InProcessOrderQueue } from '../../shared/adapters/local/in-process-order-queue.ts';
 import { ltaKeys, type OrderMessage } from '../../shared/domain/lta.ts';
 import { MAX_DELAY_SECONDS, quotaPolicy } from '../../shared/domain/quota-ledger.ts';
-import type { BlobStore, OrderQueueMessage, PutOptions } from '../../shared/ports.ts';
+import type { OrderQueueMessage } from '../../shared/ports.ts';
 import { silentLog } from '../../shared/ports.ts';
 import { LocalTaskTokens } from '../../shared/runtime/task-tokens.ts';
 import { OrderMessageSchema } from '../../shared/steps/contracts.ts';
@@ -15,56 +15,15 @@ import {
   orderProduct,
   readLedger,
 } from '../../shared/steps/order-product.ts';
+import { CrashingBlobStore, type CrashPoint } from '../helpers/crashing-blob-store.ts';
 import { FakeArchive } from '../helpers/fake-archive.ts';
 import { MemoryBlobStore } from '../helpers/memory-blob-store.ts';
 import { SimulatedClock } from '../helpers/simulated-clock.ts';
 
-class Crash extends Error {
-  override readonly name = 'Crash';
-}
-
-/** A store that dies once around the first write matching `key`: before it lands, or after. */
-class CrashingStore implements BlobStore {
-  readonly uri: string;
-  readonly #inner: MemoryBlobStore;
-  #armed: { key: RegExp; when: 'before' | 'after' } | undefined;
-  crashes = 0;
-
-  constructor(inner: MemoryBlobStore, crash?: { key: RegExp; when: 'before' | 'after' }) {
-    this.#inner = inner;
-    this.uri = inner.uri;
-    this.#armed = crash;
-  }
-
-  async put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<void> {
-    const armed = this.#armed;
-    if (armed?.key.test(key)) {
-      this.#armed = undefined;
-      this.crashes += 1;
-      if (armed.when === 'before') throw new Crash(`crash before writing ${key}`);
-      await this.#inner.put(key, body, options);
-      throw new Crash(`crash after writing ${key}`);
-    }
-    await this.#inner.put(key, body, options);
-  }
-  get(key: string) {
-    return this.#inner.get(key);
-  }
-  exists(key: string) {
-    return this.#inner.exists(key);
-  }
-  list(prefix: string) {
-    return this.#inner.list(prefix);
-  }
-  delete(key: string) {
-    return this.#inner.delete(key);
-  }
-}
-
 type World = {
   clock: SimulatedClock;
   archive: FakeArchive;
-  store: CrashingStore;
+  store: CrashingBlobStore;
   tokens: LocalTaskTokens;
   queue: InProcessOrderQueue;
   outcomes: OrderOutcome[];
@@ -72,10 +31,13 @@ type World = {
   start(productId: string): Promise<unknown>;
 };
 
-function world(options: { products: string[]; crash?: { key: RegExp; when: 'before' | 'after' } }): World {
+function world(options: { products: string[]; crash?: CrashPoint }): World {
   const clock = new SimulatedClock();
   const archive = new FakeArchive({ clock, offline: options.products, restoreSeconds: 1200 });
-  const store = new CrashingStore(new MemoryBlobStore('memory://work'), options.crash);
+  const store = new CrashingBlobStore(
+    options.crash ? [options.crash] : [],
+    new MemoryBlobStore('memory://work'),
+  );
   const tokens = new LocalTaskTokens();
   const outcomes: OrderOutcome[] = [];
   const delays: number[] = [];
