@@ -227,7 +227,8 @@ async function readSourceBytes(ctx: StepContext, source: string): Promise<Uint8A
   if (/^(file|s3):\/\//i.test(source)) {
     const cut = source.lastIndexOf('/');
     folder = source.slice(0, cut);
-    name = decodeURIComponent(source.slice(cut + 1));
+    // file:// URIs are percent-encoded; s3:// URIs carry the key as it is (as the AWS CLI writes them).
+    name = /^file:/i.test(source) ? decodeURIComponent(source.slice(cut + 1)) : source.slice(cut + 1);
   } else if (source.startsWith('/')) {
     const cut = source.lastIndexOf('/');
     folder = pathToFileURL(source.slice(0, cut) || '/').href;

@@ -8,7 +8,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler } from '../../lambdas/start-on-upload/index.ts';
 import { executionArnOf } from '../../shared/adapters/aws/sfn-executions.ts';
+import { silentLog } from '../../shared/ports.ts';
+import { createLocalContext } from '../../shared/runtime/local-context.ts';
+import { loadJob } from '../../shared/steps/context.ts';
 import { ExecutionInputSchema } from '../../shared/steps/contracts.ts';
+import { ingestLabels } from '../../shared/steps/labels-store.ts';
 import { type FauxqsServer, startFauxqsForTests } from '../helpers/fauxqs-server.ts';
 
 const WORK = 'satfactory-work-test';
@@ -173,6 +177,55 @@ describe('upload under ground-truth/<job>/ starts an execution', () => {
       expect.objectContaining({ skipped: expect.stringContaining('not under ground-truth/') }),
     ]);
     expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 2);
+  });
+
+  it("the stored job's label source is read by the label engine from S3", async (ctx) => {
+    if (!server) return ctx.skip(skipReason);
+    const key = 'ground-truth/parcels-s3/fields 2023.geojson';
+    await put(
+      'jobs/parcels-s3.json',
+      JSON.stringify({
+        ...job,
+        name: 'parcels-s3',
+        labels: { source: 'fields 2023.geojson', classProperty: 'crop' },
+      }),
+    );
+    const square = (x: number, crop: string) => ({
+      type: 'Feature',
+      properties: { crop },
+      geometry: {
+        type: 'Polygon',
+        coordinates: [
+          [
+            [x, 45.01],
+            [x + 0.01, 45.01],
+            [x + 0.01, 45.02],
+            [x, 45.02],
+            [x, 45.01],
+          ],
+        ],
+      },
+    });
+    await put(
+      key,
+      JSON.stringify({
+        type: 'FeatureCollection',
+        features: [square(15.01, 'maize'), square(15.03, 'wheat'), square(16, 'far away')],
+      }),
+    );
+    sfn.reset();
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:labels', startDate: new Date() });
+    const [started] = await handler(await s3Event(key, '04'));
+    const { runId, jobKey } = started as { runId: string; jobKey: string };
+    const work = createLocalContext({ workUri: `s3://${WORK}`, log: silentLog });
+    const summary = await ingestLabels(work, runId, await loadJob(work, jobKey));
+    expect(summary.source).toBe(`s3://${WORK}/${key}`);
+    expect(summary.read).toBe(3);
+    // The third square lies outside the job's AOI: logged and dropped, not silently lost.
+    expect(summary.features).toBe(2);
+    expect(summary.problems).toEqual({ 'outside-aoi': 1 });
+    expect(summary.classes.map((c) => c.value)).toEqual(['maize', 'wheat']);
+    expect(await getText(summary.logKey)).toContain('"problem":"outside-aoi"');
   });
 
   it('fails, naming the missing job spec, when the ground truth comes first', async (ctx) => {
