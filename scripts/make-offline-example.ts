@@ -140,20 +140,21 @@ export function syntheticParcels(): GeoJSON.FeatureCollection & { crs: unknown }
       const x0 = ORIGIN[0] + 600 + c * field;
       const y1 = ORIGIN[1] - 600 - r * field;
       const tilt = (r + c) % 3 === 0 ? 25 : 0;
+      // RFC 7946 winding: outer rings counter-clockwise, holes clockwise.
       const ring: GeoJSON.Position[] = [
         [x0, y1],
-        [x0 + field, y1 - tilt],
-        [x0 + field, y1 - field],
         [x0 + tilt, y1 - field],
+        [x0 + field, y1 - field],
+        [x0 + field, y1 - tilt],
         [x0, y1],
       ];
       const rings = [ring];
       if (r === 2 && c === 3) {
         rings.push([
           [x0 + 100, y1 - 100],
-          [x0 + 100, y1 - 180],
-          [x0 + 180, y1 - 180],
           [x0 + 180, y1 - 100],
+          [x0 + 180, y1 - 180],
+          [x0 + 100, y1 - 180],
           [x0 + 100, y1 - 100],
         ]);
       }

@@ -10,8 +10,10 @@ import { type Log, systemClock } from '../ports.ts';
 import { createLocalContext } from '../runtime/local-context.ts';
 import { runJobLocally } from '../runtime/run-job.ts';
 import { getJson, storeJob } from '../steps/context.ts';
+import { labelKeys } from '../steps/labels-store.ts';
 import { plan } from '../steps/plan.ts';
 import { planWindows, type WindowsSummary } from '../steps/plan-windows.ts';
+import { prepareLabels } from '../steps/prepare-labels.ts';
 import { verifyDataset } from '../steps/verify-dataset.ts';
 import { createLog } from './log.ts';
 import { prepareJob, workUriOf } from './prepare-job.ts';
@@ -154,11 +156,16 @@ async function planCommand(jobFile: string, log: Log): Promise<number> {
   const ctx = createLocalContext({ workUri, log });
   const input = await storeJob(ctx.work, prepared.job, prepared.runId);
   const planned = await plan(input, ctx);
+  // Windows over labels need the labels read and partitioned first; imagery is not touched.
+  const labels = await prepareLabels(input, ctx);
   const windows = await planWindows(input, ctx);
   const summary = await getJson<WindowsSummary>(ctx.work, workKeys.windowsSummary(input.runId));
   const lines = [
     `run        ${input.runId}`,
     `products   ${planned.products} on ${planned.tiles} tile(s), ${planned.offline} offline`,
+    ...(labels.labelsKey
+      ? [`labels     ${labels.features} feature(s) kept, log ${workUri}/${labelKeys.log(input.runId)}`]
+      : []),
     `windows    ${windows.windows} in ${windows.regions} region(s)`,
     `to fetch   ${mb(windows.bytesToFetch)} (COG tiles the windows need)`,
     ...Object.entries(summary?.tiles ?? {}).map(

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InvalidInputError } from '../domain/errors.ts';
+import { sha256Hex } from '../domain/hashing.ts';
 import { type JobSpec, parseJobSpec } from '../domain/job-spec.ts';
 import { runIdOf } from '../steps/context.ts';
 
@@ -53,7 +54,18 @@ export async function prepareJob(jobFile: string): Promise<PreparedJob> {
   job.output.uri = resolveLocal(job.output.uri, baseDir);
   if (job.output.work) job.output.work = resolveLocal(job.output.work, baseDir);
   delete job.$schema;
-  return { job, runId: runIdOf(job), jobFile: file };
+  // A run resumes by id: edited labels under the same path must be a new run, not a stale resume.
+  const labelsDigest = job.labels && !isUri(job.labels.source) ? await fileDigest(job.labels.source) : '';
+  return { job, runId: runIdOf(job, labelsDigest), jobFile: file };
+}
+
+/** sha256 of a local file, '' when it cannot be read (PrepareLabels then says what is wrong). */
+async function fileDigest(file: string): Promise<string> {
+  try {
+    return sha256Hex(await readFile(file));
+  } catch {
+    return '';
+  }
 }
 
 /** Where a run's scratch files go: output.work, or a hidden folder inside the dataset. */

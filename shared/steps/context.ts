@@ -60,9 +60,12 @@ export async function loadJob(ctx: StepContext, jobKey: string): Promise<JobSpec
   return parseJobSpec(raw, `${ctx.work.uri}/${jobKey}`);
 }
 
-/** Run id of a self-contained job: its name and a hash of it, so the same job is the same run. */
-export function runIdOf(job: JobSpec): string {
-  return `${job.name}-${sha256Hex(canonicalJson(job)).slice(0, 12)}`;
+/**
+ * Run id of a self-contained job: its name and a hash of it (and of the content of its local input
+ * files, when the caller read them), so the same job on the same inputs is the same run.
+ */
+export function runIdOf(job: JobSpec, inputsDigest = ''): string {
+  return `${job.name}-${sha256Hex(canonicalJson(job) + inputsDigest).slice(0, 12)}`;
 }
 
 /** Stores a job at its run's key once (a rerun finds it and resumes): the execution's input. */

@@ -71,7 +71,9 @@ export async function ingestLabels(ctx: StepContext, runId: string, job: JobSpec
     ...(aoi ? { aoi } : {}),
     source: labels.source,
   });
-  for (const entry of checked.log.slice(0, 20)) ctx.log.warn('labels: problem', { ...entry });
+  // Fixes (rewinding, closing rings) are routine; what was dropped is worth a line each (up to 20).
+  const dropped = checked.log.filter((e) => e.action === 'dropped');
+  for (const entry of dropped.slice(0, 20)) ctx.log.warn('labels: feature dropped', { ...entry });
   if (checked.features.length === 0) {
     throw new InvalidInputError(
       `${labels.source}: none of its ${raw.features.length} features is usable (${describeCounts(checked.counts)}); see the validation log at ${ctx.work.uri}/${labelKeys.log(runId)}`,

@@ -110,6 +110,19 @@ describe('satfactory CLI', () => {
     }
     expect(doubly).toBeGreaterThan(0);
 
+    // Edited labels under the same path are a new run, not a resume of the old one.
+    const runIdOf = (out: string) => /^run\s+(\S+)/m.exec(out)?.[1];
+    const planned = cli(['plan', 'labels-job.json'], dir);
+    expect(planned.stdout).toMatch(/^labels\s+28 feature\(s\) kept/m);
+    const parcels = path.join(dir, 'offline-scene/parcels.geojson');
+    const fc = JSON.parse(await readFile(parcels, 'utf8'));
+    fc.features.pop();
+    await writeFile(parcels, JSON.stringify(fc));
+    const replanned = cli(['plan', 'labels-job.json'], dir);
+    expect(runIdOf(replanned.stdout)).toBeDefined();
+    expect(runIdOf(replanned.stdout)).not.toBe(runIdOf(planned.stdout));
+    expect(replanned.stdout).toMatch(/^labels\s+27 feature\(s\) kept/m);
+
     const python = spawnSync(
       '/usr/bin/python3',
       [path.join(repo, 'test/interop/read_shards.py'), 'out/parcels'],
