@@ -132,6 +132,25 @@ export function windowBounds(grid: TileGrid, w: WindowPos): Bounds {
   return [x0, y1 - side, x0 + side, y1];
 }
 
+/** Bounds of every window of the grid together. */
+export function gridBounds(grid: TileGrid): Bounds {
+  const width = ((grid.cols - 1) * grid.stride + grid.windowSize) * grid.res;
+  const height = ((grid.rows - 1) * grid.stride + grid.windowSize) * grid.res;
+  return [grid.originX, grid.originY - height, grid.originX + width, grid.originY];
+}
+
+/** The smallest bounds holding all of them (empty input: an inverted, empty box). */
+export function extentOf(all: readonly Bounds[]): Bounds {
+  const out: Bounds = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const b of all) {
+    if (b[0] < out[0]) out[0] = b[0];
+    if (b[1] < out[1]) out[1] = b[1];
+    if (b[2] > out[2]) out[2] = b[2];
+    if (b[3] > out[3]) out[3] = b[3];
+  }
+  return out;
+}
+
 /** The window's pixels on one band's COG grid. */
 export function windowRectInBand(grid: TileGrid, cog: CogInfo, w: WindowPos): PixelRect {
   const [x0, , , y1] = windowBounds(grid, w);

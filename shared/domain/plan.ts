@@ -47,6 +47,8 @@ export type RegionPlan = {
   windows: PlannedWindow[];
   /** Dataset-relative shard path per split present in this region. */
   shards: Partial<Record<Split, string>>;
+  /** Work-store key of the label features under this region's windows (jobs with labels). */
+  labelsKey: string | null;
 };
 
 export type RegionResult = {

@@ -23,7 +23,7 @@ import type { Split } from '../domain/splits.ts';
 import type { BlobStore } from '../ports.ts';
 import { getJson, loadJob, putJson, requireJson, type StepContext } from './context.ts';
 import type { ExtractBatchEvent, ExtractBatchOutput, RegionTask } from './contracts.ts';
-import { labelWindow, loadRegionLabels, type WindowLabels } from './window-labels.ts';
+import { labelWindow, regionLabelsFor, type WindowLabels } from './window-labels.ts';
 
 export async function extractBatch(event: ExtractBatchEvent, ctx: StepContext): Promise<ExtractBatchOutput> {
   const out: ExtractBatchOutput = { regions: 0, written: 0, rejected: 0, bytesFetched: 0 };
@@ -108,12 +108,7 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
   // A few fetches in flight hide latency; decoding runs as each answer lands.
   await runLimited(jobs, 6);
 
-  const regionLabels = await loadRegionLabels(
-    ctx,
-    job,
-    tp,
-    region.windows.map((w) => windowBounds(tp.grid, w)),
-  );
+  const regionLabels = await regionLabelsFor(ctx, job, tp, region);
   const classes: NonNullable<RegionResult['classes']> = {};
   const stats: Record<string, BandStats> = Object.fromEntries(
     tp.bands.map((b) => [b.name, createBandStats()]),
@@ -372,7 +367,7 @@ function buildSample(
     validFraction: v.validFraction.map(round),
     cloudyFraction: v.cloudyFraction?.map(round) ?? null,
     usable: v.usable,
-    labels: labels?.meta ?? null,
+    ...(labels ? { labels: labels.meta } : {}),
   };
   return {
     key,

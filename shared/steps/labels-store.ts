@@ -1,28 +1,24 @@
 // The run's ground truth in the work store. Ingest reads the label file once per run, validates it
-// and keeps the valid features plus the validation log; partitioning then reprojects them into each
-// tile's CRS in cells of a fixed size, so a region worker loads only the cells under its windows.
+// and keeps the valid features plus the validation log. PlanWindows then takes each tile's features
+// into the tile's CRS once and writes every region its own chunk (the features under its windows),
+// so a region worker reads one small object and never the whole label set.
 import { pathToFileURL } from 'node:url';
-import { aoiFromGeoJson, bboxPolygon } from '../domain/aoi.ts';
-import type { Product } from '../domain/catalog.ts';
-import { type Bounds, boundsOf, projectPolygon, rectToWgs84Bounds } from '../domain/crs.ts';
-import { InvalidInputError } from '../domain/errors.ts';
+import { aoiFromGeoJson } from '../domain/aoi.ts';
+import { type Bounds, rectToWgs84Bounds } from '../domain/crs.ts';
+import { IntegrityError, InvalidInputError } from '../domain/errors.ts';
 import type { JobSpec } from '../domain/job-spec.ts';
 import { buildClassTable, type ClassEntry } from '../domain/labels/classes.ts';
 import { decodeLabelChunk, encodeLabelChunk, LabelIndex, reprojectFeatures } from '../domain/labels/index.ts';
 import { readLabelSource } from '../domain/labels/read.ts';
 import type { LabelFeature } from '../domain/labels/types.ts';
 import { validateLabels } from '../domain/labels/validate.ts';
-import { getJson, putJson, requireJson, type StepContext } from './context.ts';
-
-/** Side of a label cell in metres: about one 1024 px COG tile of a 10 m band. */
-export const LABEL_CELL_METRES = 10_240;
+import { getJson, putJson, type StepContext } from './context.ts';
 
 export const labelKeys = {
   summary: (runId: string) => `runs/${runId}/labels/summary.json`,
   features: (runId: string) => `runs/${runId}/labels/features.bin`,
   log: (runId: string) => `runs/${runId}/labels/log.jsonl`,
-  tileIndex: (runId: string, tile: string) => `runs/${runId}/labels/tiles/${tile}/index.json`,
-  cell: (runId: string, tile: string, cell: string) => `runs/${runId}/labels/tiles/${tile}/cells/${cell}.bin`,
+  region: (runId: string, regionId: string) => `runs/${runId}/labels/regions/${regionId}.bin`,
 };
 
 export type LabelSummary = {
@@ -38,14 +34,6 @@ export type LabelSummary = {
   classes: ClassEntry[];
   /** Extent of the kept features, lon/lat. */
   extentWgs84: Bounds | null;
-};
-
-export type TileLabelIndex = {
-  tile: string;
-  epsg: number;
-  cellSize: number;
-  cells: string[];
-  features: number;
 };
 
 /** Reads, validates and stores the labels once per run; later calls return the stored summary. */
@@ -109,93 +97,73 @@ export async function ingestLabels(ctx: StepContext, runId: string, job: JobSpec
 /** The labels' extent as an AOI polygon in lon/lat (`aoi: "labels"`). */
 export function labelsExtentAoi(summary: LabelSummary): GeoJSON.Polygon {
   const [x0, y0, x1, y1] = summary.extentWgs84 as Bounds;
-  return bboxPolygon({
-    type: 'Polygon',
-    coordinates: [
-      [
-        [x0, y0],
-        [x1, y1],
-      ],
-    ],
-  });
+  const ring = [
+    [x0, y0],
+    [x1, y0],
+    [x1, y1],
+    [x0, y1],
+    [x0, y0],
+  ];
+  return { type: 'Polygon', coordinates: [ring] };
 }
 
-/** Reprojects the run's features into each tile's CRS and stores them in cells. Idempotent. */
-export async function partitionLabels(
+/**
+ * The run's features that may fall on a tile, in the tile's CRS, indexed. Features are first
+ * matched by their lon/lat box (cheap), and only those are reprojected.
+ */
+export async function labelsForTile(
   ctx: StepContext,
   runId: string,
   summary: LabelSummary,
-  tiles: Record<string, Product[]>,
-): Promise<TileLabelIndex[]> {
-  let all: readonly LabelFeature[] | undefined;
-  const out: TileLabelIndex[] = [];
-  for (const tile of Object.keys(tiles).sort()) {
-    const existing = await getJson<TileLabelIndex>(ctx.work, labelKeys.tileIndex(runId, tile));
-    if (existing) {
-      out.push(existing);
-      continue;
-    }
-    const first = tiles[tile]?.[0];
-    if (!first) continue;
-    all ??= decodeLabelChunk((await ctx.work.get(labelKeys.features(runId))) ?? new Uint8Array());
-    const epsg = first.epsg;
-    const inTile = reprojectFeatures(all, summary.epsg, epsg);
-    const footprint = boundsOf(projectPolygon(first.footprint, epsg));
-    const cells = new Map<string, LabelFeature[]>();
-    let count = 0;
-    for (const f of inTile) {
-      const b = featureBounds([f]);
-      if (b[2] < footprint[0] || b[0] > footprint[2] || b[3] < footprint[1] || b[1] > footprint[3]) continue;
-      count++;
-      for (const cell of cellsOf(b)) cells.set(cell, [...(cells.get(cell) ?? []), f]);
-    }
-    for (const [cell, features] of cells) {
-      await ctx.work.put(labelKeys.cell(runId, tile, cell), encodeLabelChunk(features));
-    }
-    const index: TileLabelIndex = {
-      tile,
-      epsg,
-      cellSize: LABEL_CELL_METRES,
-      cells: [...cells.keys()].sort(),
-      features: count,
-    };
-    // The index is written last: a tile with an index has all its cells.
-    await putJson(ctx.work, labelKeys.tileIndex(runId, tile), index);
-    out.push(index);
-  }
-  return out;
+  tile: { epsg: number; bounds: Bounds },
+  all?: readonly LabelFeature[],
+): Promise<LabelIndex> {
+  const features = all ?? (await loadRunFeatures(ctx, runId));
+  const box = rectToWgs84Bounds(tile.epsg, tile.bounds);
+  const near = features.filter((f) => {
+    const b = rectToWgs84Bounds(summary.epsg, featureBounds([f]));
+    return b[0] <= box[2] && b[2] >= box[0] && b[1] <= box[3] && b[3] >= box[1];
+  });
+  return LabelIndex.build(reprojectFeatures(near, summary.epsg, tile.epsg));
 }
 
-/** The features of a tile near `bounds` (tile CRS), each once, from the cells under the bounds. */
-export async function loadLabelsNear(
+/** Every kept feature of the run, in the CRS they were read in. */
+export async function loadRunFeatures(ctx: StepContext, runId: string): Promise<LabelFeature[]> {
+  const key = labelKeys.features(runId);
+  const bytes = await ctx.work.get(key);
+  if (bytes === undefined) {
+    throw new IntegrityError(
+      `the run's labels are missing at ${ctx.work.uri}/${key}; run the job again from the start`,
+      {
+        source: `${ctx.work.uri}/${key}`,
+      },
+    );
+  }
+  return decodeLabelChunk(bytes);
+}
+
+/** Stores the features under a region's windows as the region's chunk; returns its key. */
+export async function writeRegionLabels(
   ctx: StepContext,
   runId: string,
-  tile: string,
-  bounds: Bounds,
-): Promise<LabelIndex> {
-  const index = await requireJson<TileLabelIndex>(
-    ctx.work,
-    labelKeys.tileIndex(runId, tile),
-    `the label index of tile ${tile}`,
-  );
-  const present = new Set(index.cells);
-  const byIndex = new Map<number, LabelFeature>();
-  for (const cell of cellsOf(bounds)) {
-    if (!present.has(cell)) continue;
-    const bytes = await ctx.work.get(labelKeys.cell(runId, tile, cell));
-    for (const f of decodeLabelChunk(bytes ?? new Uint8Array())) byIndex.set(f.index, f);
-  }
-  return LabelIndex.build([...byIndex.values()].sort((a, b) => a.index - b.index));
+  regionId: string,
+  index: LabelIndex,
+  extent: Bounds,
+): Promise<string> {
+  const key = labelKeys.region(runId, regionId);
+  await ctx.work.put(key, encodeLabelChunk(index.search(extent)));
+  return key;
 }
 
-function cellsOf(b: Bounds): string[] {
-  const c0 = Math.floor(b[0] / LABEL_CELL_METRES);
-  const c1 = Math.floor(b[2] / LABEL_CELL_METRES);
-  const r0 = Math.floor(b[1] / LABEL_CELL_METRES);
-  const r1 = Math.floor(b[3] / LABEL_CELL_METRES);
-  const cells: string[] = [];
-  for (let r = r0; r <= r1; r++) for (let c = c0; c <= c1; c++) cells.push(`${c}_${r}`);
-  return cells;
+/** A region's chunk, indexed for per-window lookups. */
+export async function loadRegionLabels(ctx: StepContext, key: string): Promise<LabelIndex> {
+  const bytes = await ctx.work.get(key);
+  if (bytes === undefined) {
+    throw new IntegrityError(`the region's labels are missing at ${ctx.work.uri}/${key}; run the job again`, {
+      source: `${ctx.work.uri}/${key}`,
+    });
+  }
+  return LabelIndex.build(decodeLabelChunk(bytes));
 }
 
 export function featureBounds(features: readonly LabelFeature[]): Bounds {

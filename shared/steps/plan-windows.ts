@@ -11,6 +11,8 @@ import { boundsOf, projectPolygon, toWgs84 } from '../domain/crs.ts';
 import { InvalidInputError } from '../domain/errors.ts';
 import {
   buildTileGrid,
+  extentOf,
+  gridBounds,
   regionOf,
   type WindowPos,
   windowBounds,
@@ -19,6 +21,7 @@ import {
 } from '../domain/grid.ts';
 import type { JobSpec } from '../domain/job-spec.ts';
 import { polygonCoverage } from '../domain/labels/coverage.ts';
+import type { LabelIndex } from '../domain/labels/index.ts';
 import {
   type BandGroup,
   type BandMeta,
@@ -33,7 +36,13 @@ import { SPLITS, type Split, splitOf } from '../domain/splits.ts';
 import type { RangeReader } from '../ports.ts';
 import { getJson, loadJob, putJson, requireJson, type StepContext } from './context.ts';
 import type { ExecutionInput, PlanWindowsOutput, RegionTask } from './contracts.ts';
-import { loadLabelsNear } from './labels-store.ts';
+import {
+  type LabelSummary,
+  labelKeys,
+  labelsForTile,
+  loadRunFeatures,
+  writeRegionLabels,
+} from './labels-store.ts';
 import { requiredAssets, type StoredSelection } from './plan.ts';
 
 export type WindowsSummary = PlanWindowsOutput & {
@@ -59,6 +68,12 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
     tilePlans.push(await planTile(job, input.runId, tile, selection.chosen[tile] ?? [], ctx.ranges, ctx));
   }
 
+  // The labels, read once for all tiles; each tile takes its own into its CRS, once.
+  const labelSummary = job.labels
+    ? await requireJson<LabelSummary>(ctx.work, labelKeys.summary(input.runId), 'the label summary')
+    : undefined;
+  const runFeatures = labelSummary ? await loadRunFeatures(ctx, input.runId) : undefined;
+
   // Regions of all tiles in a stable order; shards are numbered per split in that order.
   const regions: RegionPlan[] = [];
   const perTile: WindowsSummary['tiles'] = {};
@@ -66,12 +81,24 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
     const aoi = projectPolygon(selection.aoi, tp.grid.epsg);
     const keep = tiles.length > 1 ? ownership(tp.tile, tp.grid.epsg, footprints) : undefined;
     let windows = windowsIntersecting(tp.grid, aoi, boundsOf(aoi), keep);
-    if (job.windows.where === 'labels') windows = await windowsOverLabels(ctx, input.runId, tp, windows);
+    const labels =
+      labelSummary &&
+      (await labelsForTile(
+        ctx,
+        input.runId,
+        labelSummary,
+        { epsg: tp.grid.epsg, bounds: gridBounds(tp.grid) },
+        runFeatures,
+      ));
+    if (labels && job.windows.where === 'labels')
+      windows = windows.filter((w) => touchesLabels(labels, tp, w));
     const byRegion = new Map<string, WindowPos[]>();
     for (const w of windows) {
       const r = regionOf(tp.grid, w);
       const id = `${tp.tile}-r${String(r.row).padStart(3, '0')}-c${String(r.col).padStart(3, '0')}`;
-      byRegion.set(id, [...(byRegion.get(id) ?? []), w]);
+      const list = byRegion.get(id);
+      if (list) list.push(w);
+      else byRegion.set(id, [w]);
     }
     for (const id of [...byRegion.keys()].sort()) {
       const ws = byRegion.get(id) ?? [];
@@ -88,6 +115,15 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
               : splitOf(job.splits, `${tp.tile}_${w.row}_${w.col}`),
         })),
         shards: {},
+        labelsKey: labels
+          ? await writeRegionLabels(
+              ctx,
+              input.runId,
+              id,
+              labels,
+              extentOf(ws.map((w) => windowBounds(tp.grid, w))),
+            )
+          : null,
       });
     }
     perTile[tp.tile] = { windows: windows.length, regions: byRegion.size };
@@ -261,29 +297,12 @@ export function labelGrid(
   return { resolution: finest / Math.round(k), size: windowSize * Math.round(k) };
 }
 
-/** The windows that intersect at least one labelled polygon (exact area test, not bounding boxes). */
-async function windowsOverLabels(
-  ctx: StepContext,
-  runId: string,
-  tp: TilePlan,
-  windows: WindowPos[],
-): Promise<WindowPos[]> {
-  if (windows.length === 0) return windows;
-  const all = windows.map((w) => windowBounds(tp.grid, w));
-  const extent: [number, number, number, number] = [
-    Math.min(...all.map((b) => b[0])),
-    Math.min(...all.map((b) => b[1])),
-    Math.max(...all.map((b) => b[2])),
-    Math.max(...all.map((b) => b[3])),
-  ];
-  const index = await loadLabelsNear(ctx, runId, tp.tile, extent);
-  return windows.filter((_, i) => {
-    const b = all[i] as [number, number, number, number];
-    const side = b[2] - b[0];
-    // One pixel the size of the window: its coverage is the labelled share of the window.
-    const grid = { originX: b[0], originY: b[3], pixelSize: side, width: 1, height: 1 };
-    return index.search(b).some((f) => (polygonCoverage(f.polygons, grid)?.fractions[0] ?? 0) > 0);
-  });
+/** Whether a window meets a labelled polygon (an exact area test, not bounding boxes). */
+function touchesLabels(labels: LabelIndex, tp: TilePlan, w: WindowPos): boolean {
+  const b = windowBounds(tp.grid, w);
+  // One pixel the size of the window: its coverage is the labelled share of the window.
+  const grid = { originX: b[0], originY: b[3], pixelSize: b[2] - b[0], width: 1, height: 1 };
+  return labels.search(b).some((f) => (polygonCoverage(f.polygons, grid)?.fractions[0] ?? 0) > 0);
 }
 
 /** Bytes of the COG tiles a region needs, summed over its dates and assets. */

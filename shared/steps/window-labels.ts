@@ -1,7 +1,7 @@
 // The label members of one window: the region's polygons (loaded once per region from the cells
 // under it) rasterized on the window's label grid, in the styles the job asks for.
 import type { Bounds } from '../domain/crs.ts';
-import { InvalidInputError } from '../domain/errors.ts';
+import { IntegrityError } from '../domain/errors.ts';
 import type { JobSpec, LabelOutput } from '../domain/job-spec.ts';
 import { buildingMasks } from '../domain/labels/buildings.ts';
 import { classIdLookup } from '../domain/labels/classes.ts';
@@ -10,19 +10,16 @@ import type { LabelIndex } from '../domain/labels/index.ts';
 import { multiLabel } from '../domain/labels/multilabel.ts';
 import type { BurnFeature, PixelGrid } from '../domain/labels/types.ts';
 import { encodeNpy } from '../domain/npy.ts';
-import type { TilePlan } from '../domain/plan.ts';
+import type { RegionPlan, TilePlan } from '../domain/plan.ts';
 import type { ShardSample } from '../domain/shard.ts';
 import type { StepContext } from './context.ts';
 import { requireJson } from './context.ts';
-import { type LabelSummary, labelKeys, loadLabelsNear } from './labels-store.ts';
+import { type LabelSummary, labelKeys, loadRegionLabels } from './labels-store.ts';
 
 export type RegionLabels = {
   readonly index: LabelIndex;
-  readonly burn: (f: {
-    index: number;
-    classValue: string | number;
-    polygons: BurnFeature['polygons'];
-  }) => BurnFeature;
+  /** Feature position → the feature ready to burn (class id from the table, instance id). */
+  readonly burn: ReadonlyMap<number, BurnFeature>;
   readonly classIds: readonly number[];
   readonly background: number;
   readonly outputs: ReadonlySet<LabelOutput>;
@@ -34,42 +31,38 @@ export type RegionLabels = {
 export type WindowLabels = {
   readonly members: ShardSample['members'];
   readonly meta: Record<string, unknown>;
-  /** Sum of coverage fractions over the window's label pixels, over their number. */
+  /** Share of the window's label pixels covered by polygons (each pixel's winning coverage). */
   readonly labelledFraction: number;
   /** Class id → label pixels of that class in `.labels.npy`. */
   readonly classPixels: ReadonlyMap<number, number>;
 };
 
-/** The polygons near a region's windows, with the class table; null when the job has no labels. */
-export async function loadRegionLabels(
+/** The polygons under a region's windows, with the class table; null when the job has no labels. */
+export async function regionLabelsFor(
   ctx: StepContext,
   job: JobSpec,
   tp: TilePlan,
-  windowBounds: readonly Bounds[],
+  region: RegionPlan,
 ): Promise<RegionLabels | null> {
-  if (!job.labels || !tp.labels || windowBounds.length === 0) return null;
+  if (!job.labels || !tp.labels || !region.labelsKey) return null;
   const summary = await requireJson<LabelSummary>(ctx.work, labelKeys.summary(tp.runId), 'the label summary');
-  const extent: Bounds = [
-    Math.min(...windowBounds.map((b) => b[0])),
-    Math.min(...windowBounds.map((b) => b[1])),
-    Math.max(...windowBounds.map((b) => b[2])),
-    Math.max(...windowBounds.map((b) => b[3])),
-  ];
-  const index = await loadLabelsNear(ctx, tp.runId, tp.tile, extent);
+  const index = await loadRegionLabels(ctx, region.labelsKey);
   const lookup = classIdLookup(summary.classes);
+  const burn = new Map<number, BurnFeature>();
+  for (const f of index.search([-Infinity, -Infinity, Infinity, Infinity])) {
+    const classId = lookup(f.classValue);
+    if (classId === undefined) {
+      throw new IntegrityError(
+        `feature ${f.index} of ${summary.source} has class ${JSON.stringify(f.classValue)}, which is not in the run's class table; the stored labels are inconsistent: delete the run's work folder and run again`,
+        { source: summary.source },
+      );
+    }
+    // Instance ids are feature positions + 1, so 0 stays "none"; the sample .json maps them to ids.
+    burn.set(f.index, { classId, instanceId: f.index + 1, polygons: f.polygons });
+  }
   return {
     index,
-    burn: (f) => {
-      const classId = lookup(f.classValue);
-      if (classId === undefined) {
-        throw new InvalidInputError(
-          `feature ${f.index} of ${summary.source} has class ${JSON.stringify(f.classValue)}, which is not in the run's class table; the stored labels are inconsistent: delete the run's work folder and run again`,
-          { source: summary.source },
-        );
-      }
-      // Instance ids are feature positions + 1, so 0 stays "none"; the sample .json maps them to ids.
-      return { classId, instanceId: f.index + 1, polygons: f.polygons };
-    },
+    burn,
     classIds: summary.classes.map((c) => c.id),
     background: job.labels.background,
     outputs: new Set(job.labels.outputs),
@@ -88,7 +81,7 @@ export function labelWindow(rl: RegionLabels, bounds: Bounds): WindowLabels {
     height: rl.size,
   };
   const near = rl.index.search(bounds);
-  const features = near.map(rl.burn);
+  const features = near.map((f) => rl.burn.get(f.index) as BurnFeature);
   const dense = rasterizeDense(features, grid, rl.background);
   const shape = [rl.size, rl.size];
   const members: ShardSample['members'] = [];
@@ -109,19 +102,25 @@ export function labelWindow(rl: RegionLabels, bounds: Bounds): WindowLabels {
     members.push({ name: 'distance.npy', data: encodeNpy(masks.distance, shape) });
   }
   const pixels = rl.size * rl.size;
-  let covered = 0;
-  for (const v of dense.classArea.values()) covered += v;
   const multi = multiLabel(dense.classArea, pixels, rl.classIds, rl.job.multilabel.minFraction);
   if (rl.outputs.has('multilabel'))
     members.push({ name: 'multilabel.npy', data: encodeNpy(multi.multiHot, [rl.classIds.length]) });
 
+  // One pass over the pixels: label pixels per class, the instances that own a pixel, and the
+  // labelled share (the winning polygons' coverage: overlaps do not count twice).
   const classPixels = new Map<number, number>();
-  for (const id of dense.labels)
+  const present = new Set<number>();
+  let covered = 0;
+  for (let p = 0; p < pixels; p++) {
+    const id = dense.labels[p] as number;
     if (id !== rl.background) classPixels.set(id, (classPixels.get(id) ?? 0) + 1);
-  const present = new Set(dense.instances);
+    const instance = dense.instances[p] as number;
+    if (instance !== 0) present.add(instance);
+    covered += dense.coverage[p] as number;
+  }
   const instances: Record<string, string | number | null> = {};
   for (const f of near) if (present.has(f.index + 1)) instances[String(f.index + 1)] = f.id;
-  const labelledFraction = Math.min(1, covered / pixels);
+  const labelledFraction = covered / pixels;
   return {
     members,
     labelledFraction,

@@ -1,19 +1,18 @@
-// The label store's promise to region workers: after one ingest and one partition per tile, a worker
-// reads only the cells under its region (counted gets and bytes) and finds exactly the features
-// whose bounding box meets the region. 50,000 synthetic parcels over one UTM tile (EPSG:32633).
+// The label store's promise to region workers: after one ingest, a tile takes its features once and
+// writes each region its chunk; a worker then reads one object (counted gets and bytes) holding
+// exactly the features whose bounding box meets its region. 50,000 synthetic parcels, EPSG:32633.
 import { describe, expect, it } from 'vitest';
-import type { Product } from '../../shared/domain/catalog.ts';
-import { type Bounds, toWgs84 } from '../../shared/domain/crs.ts';
+import type { Bounds } from '../../shared/domain/crs.ts';
 import { parseJobSpec } from '../../shared/domain/job-spec.ts';
 import type { BlobStore, PutOptions } from '../../shared/ports.ts';
 import { silentLog, systemClock } from '../../shared/ports.ts';
 import type { StepContext } from '../../shared/steps/context.ts';
 import {
   ingestLabels,
-  LABEL_CELL_METRES,
   labelKeys,
-  loadLabelsNear,
-  partitionLabels,
+  labelsForTile,
+  loadRegionLabels,
+  writeRegionLabels,
 } from '../../shared/steps/labels-store.ts';
 import { rng } from '../helpers/label-oracle.ts';
 import { MemoryBlobStore } from '../helpers/memory-blob-store.ts';
@@ -107,31 +106,6 @@ function parcels(): { geojson: string; boxes: Parcel[] } {
   return { geojson, boxes };
 }
 
-/** A product of the tile whose footprint (lon/lat) holds the parcels with a 5 km margin. */
-function product(): Product {
-  const [x0, y0, x1, y1] = [AREA[0] - 5000, AREA[1] - 5000, AREA[2] + 5000, AREA[3] + 5000];
-  const ring = [
-    [x0, y0],
-    [x1, y0],
-    [x1, y1],
-    [x0, y1],
-    [x0, y0],
-  ].map(([x, y]) => toWgs84(EPSG, [x!, y!]));
-  return {
-    id: `S2B_${TILE}_20230801_0_L2A`,
-    collection: 'sentinel-2-c1-l2a',
-    datetime: '2023-08-01T10:00:00Z',
-    tile: TILE,
-    epsg: EPSG,
-    cloudCover: 1,
-    nodataPercent: 0,
-    footprint: { type: 'Polygon', coordinates: [ring] },
-    assets: {},
-    selfHref: null,
-    online: true,
-  };
-}
-
 function intersects(a: Bounds, b: Bounds): boolean {
   return a[0] <= b[2] && b[0] <= a[2] && a[1] <= b[3] && b[1] <= a[3];
 }
@@ -153,8 +127,8 @@ function context(work: BlobStore, source: MemoryBlobStore): StepContext {
   };
 }
 
-describe('label store: a region worker reads only the cells under its region', () => {
-  it('loads 4 of ~100 cells for a 10 km region and finds exactly the parcels whose box meets it', async () => {
+describe('label store: a region worker reads only its own chunk', () => {
+  it('writes a 10 km region exactly the parcels whose box meets it, read back in one get', async () => {
     const { geojson, boxes } = parcels();
     const source = new MemoryBlobStore('s3://labels-bucket/ground-truth');
     await source.put('parcels.geojson', geojson);
@@ -173,60 +147,28 @@ describe('label store: a region worker reads only the cells under its region', (
 
     const summary = await ingestLabels(ctx, RUN, job);
     expect(summary).toMatchObject({ epsg: EPSG, read: PARCELS, features: PARCELS, problems: {} });
-    const [index] = await partitionLabels(ctx, RUN, summary, { [TILE]: [product()] });
-    expect(index).toMatchObject({ tile: TILE, epsg: EPSG, cellSize: LABEL_CELL_METRES, features: PARCELS });
-    // 100 km over 10.24 km cells: 10 or 11 per axis.
-    expect(index!.cells.length).toBeGreaterThanOrEqual(100);
-    expect(index!.cells.length).toBeLessThanOrEqual(121);
-    const cellKeys = await work.list(labelKeys.cell(RUN, TILE, '').replace(/\.bin$/, ''));
-    expect(cellKeys).toHaveLength(index!.cells.length);
-    let storedBytes = 0;
-    for (const key of cellKeys) storedBytes += (await work.inner.get(key))!.length;
+    // A tile over the west half: only the parcels that may fall on it are taken into its CRS.
+    const tileBounds: Bounds = [AREA[0], AREA[1], 450_000, AREA[3]];
+    const tile = await labelsForTile(ctx, RUN, summary, { epsg: EPSG, bounds: tileBounds });
+    const onTile = boxes.filter((p) => intersects(p.box, tileBounds));
+    expect(tile.size).toBeGreaterThanOrEqual(onTile.length);
+    expect(tile.size).toBeLessThan(PARCELS * 0.6);
 
-    // A 10 km region off the cell lines: it spans 2 x 2 cells.
     const region: Bounds = [431_000, 5_341_000, 441_000, 5_351_000];
-    const cellsUnder: string[] = [];
-    for (
-      let r = Math.floor(region[1] / LABEL_CELL_METRES);
-      r <= Math.floor(region[3] / LABEL_CELL_METRES);
-      r++
-    )
-      for (
-        let c = Math.floor(region[0] / LABEL_CELL_METRES);
-        c <= Math.floor(region[2] / LABEL_CELL_METRES);
-        c++
-      )
-        cellsUnder.push(`${c}_${r}`);
-    expect(cellsUnder).toHaveLength(4);
+    const key = await writeRegionLabels(ctx, RUN, 'r1', tile, region);
+    expect(key).toBe(labelKeys.region(RUN, 'r1'));
 
     work.reset();
-    const near = await loadLabelsNear(ctx, RUN, TILE, region);
+    const near = await loadRegionLabels(ctx, key);
+    // One read, of the region's own chunk: a small share of the whole label set.
+    expect(work.gets).toEqual([key]);
+    expect(work.bytesRead).toBeLessThan((await work.inner.get(labelKeys.features(RUN)))!.length / 50);
 
-    // Reads: the tile's index, then the four cells, each once; nothing else (not features.bin).
-    expect(work.gets).toEqual([
-      labelKeys.tileIndex(RUN, TILE),
-      ...cellsUnder.map((cell) => labelKeys.cell(RUN, TILE, cell)),
-    ]);
-    const indexBytes = (await work.inner.get(labelKeys.tileIndex(RUN, TILE)))!.length;
-    const cellBytesRead = work.bytesRead - indexBytes;
-    expect(cellBytesRead / storedBytes).toBeLessThan(0.06);
-    expect(work.bytesRead).toBeLessThan((await work.inner.get(labelKeys.features(RUN)))!.length / 15);
-
-    // Decoded: only the parcels of those cells (each once, even when it lies in two cells).
-    const cellBox: Bounds = [
-      Math.floor(region[0] / LABEL_CELL_METRES) * LABEL_CELL_METRES,
-      Math.floor(region[1] / LABEL_CELL_METRES) * LABEL_CELL_METRES,
-      (Math.floor(region[2] / LABEL_CELL_METRES) + 1) * LABEL_CELL_METRES,
-      (Math.floor(region[3] / LABEL_CELL_METRES) + 1) * LABEL_CELL_METRES,
-    ];
-    const inCells = boxes.filter((p) => intersects(p.box, cellBox));
-    expect(near.size).toBe(inCells.length);
-    expect(near.size).toBeLessThan(PARCELS / 15);
-
-    // Searched: exactly the parcels whose bounding box meets the region, by brute force.
+    // Exactly the parcels whose bounding box meets the region, by brute force, straddlers included.
     const expected = boxes.filter((p) => intersects(p.box, region));
     const straddling = expected.filter((p) => !(p.box[0] >= region[0] && p.box[2] <= region[2]));
     expect(straddling.length).toBeGreaterThan(0);
+    expect(near.size).toBe(expected.length);
     const found = near.search(region);
     expect(found.map((f) => f.index)).toEqual(expected.map((p) => p.index));
     // Same CRS in and out: the coordinates are the file's, untouched.
@@ -236,4 +178,11 @@ describe('label store: a region worker reads only the cells under its region', (
       expect(Array.from(f.polygons[0]!.rings[0]!)).toEqual([b[0], b[1], b[2], b[1], b[2], b[3], b[0], b[3]]);
     }
   }, 60_000);
+
+  it('says so when a region chunk is missing, instead of writing a label-less sample', async () => {
+    const ctx = context(new MemoryBlobStore('memory://work'), new MemoryBlobStore('memory://src'));
+    await expect(loadRegionLabels(ctx, labelKeys.region(RUN, 'gone'))).rejects.toThrow(
+      /the region's labels are missing at memory:\/\/work\/runs\/run-labels-store\/labels\/regions\/gone\.bin/,
+    );
+  });
 });
