@@ -8,7 +8,7 @@ import { InvalidInputError } from './errors.ts';
 export type XY = [number, number];
 
 /** The EPSG → proj4 table this build ships (scraped from epsg.io by proj4js-definitions). */
-export const EPSG_DATABASE = `proj4js-definitions@${definitionsPackage.version}`;
+const EPSG_DATABASE = `proj4js-definitions@${definitionsPackage.version}`;
 
 let epsgTable: Map<number, string> | undefined;
 
@@ -55,17 +55,6 @@ export function parseEpsg(text: string | number): number | undefined {
   return Number.isInteger(code) && code > 0 ? code : undefined;
 }
 
-const converters = new Map<number, proj4.Converter>();
-
-function converter(epsg: number): proj4.Converter {
-  let c = converters.get(epsg);
-  if (!c) {
-    c = proj4(proj4Definition(4326), proj4Definition(epsg));
-    converters.set(epsg, c);
-  }
-  return c;
-}
-
 const pairConverters = new Map<string, proj4.Converter>();
 
 /** A proj4 converter between two EPSG codes, built once per pair. */
@@ -95,33 +84,43 @@ export function transformFlat(coords: Float64Array, fromEpsg: number, toEpsg: nu
   return out;
 }
 
-/** Transforms flat rings (see labels/types Ring) between two EPSG codes. */
-export function transformRings(
-  rings: readonly Float64Array[],
-  fromEpsg: number,
-  toEpsg: number,
-): Float64Array[] {
-  return rings.map((r) => transformFlat(r, fromEpsg, toEpsg));
-}
-
-export function fromWgs84(epsg: number, lonLat: XY): XY {
-  return converter(epsg).forward(lonLat) as XY;
-}
-
 export function toWgs84(epsg: number, xy: XY): XY {
-  return converter(epsg).inverse(xy) as XY;
+  return converterBetween(4326, epsg).inverse(xy);
 }
 
-type Ring = GeoJSON.Position[];
+type Line = GeoJSON.Position[];
 
-function mapRings<G extends GeoJSON.Polygon | GeoJSON.MultiPolygon>(geometry: G, f: (p: XY) => XY): G {
-  const ring = (r: Ring): Ring => r.map((p) => f([p[0] as number, p[1] as number]));
-  if (geometry.type === 'Polygon')
-    return { type: 'Polygon', coordinates: geometry.coordinates.map(ring) } as G;
+/** The (multi)polygon with every ring replaced by `f` of it. */
+function mapRings<G extends GeoJSON.Polygon | GeoJSON.MultiPolygon>(geometry: G, f: (ring: Line) => Line): G {
+  if (geometry.type === 'Polygon') return { type: 'Polygon', coordinates: geometry.coordinates.map(f) } as G;
   return {
     type: 'MultiPolygon',
-    coordinates: (geometry as GeoJSON.MultiPolygon).coordinates.map((poly) => poly.map(ring)),
+    coordinates: (geometry as GeoJSON.MultiPolygon).coordinates.map((poly) => poly.map(f)),
   } as G;
+}
+
+/**
+ * A copy of any GeoJSON geometry with every position replaced by `f` of its x, y (other ordinates
+ * and members such as `bbox` are dropped). An empty Point stays empty.
+ */
+export function mapPositions<G extends GeoJSON.Geometry>(geometry: G, f: (p: XY) => XY): G {
+  const pos = (p: GeoJSON.Position): GeoJSON.Position => f([p[0] as number, p[1] as number]);
+  const line = (l: Line): Line => l.map(pos);
+  const g: GeoJSON.Geometry = geometry;
+  switch (g.type) {
+    case 'Point':
+      return { type: 'Point', coordinates: g.coordinates.length ? pos(g.coordinates) : [] } as G;
+    case 'MultiPoint':
+    case 'LineString':
+      return { type: g.type, coordinates: line(g.coordinates) } as G;
+    case 'MultiLineString':
+      return { type: 'MultiLineString', coordinates: g.coordinates.map(line) } as G;
+    case 'Polygon':
+    case 'MultiPolygon':
+      return mapRings(g, line) as G;
+    case 'GeometryCollection':
+      return { type: 'GeometryCollection', geometries: g.geometries.map((x) => mapPositions(x, f)) } as G;
+  }
 }
 
 /** Projects a WGS84 polygon into `epsg`, densifying edges so long edges stay faithful. */
@@ -129,13 +128,14 @@ export function projectPolygon<G extends GeoJSON.Polygon | GeoJSON.MultiPolygon>
   geometry: G,
   epsg: number,
 ): G {
-  return mapRings(densify(geometry, 0.01), (p) => fromWgs84(epsg, p));
+  const c = converterBetween(4326, epsg);
+  return mapPositions(densify(geometry, 0.01), (p) => c.forward(p));
 }
 
 /** Inserts vertices so no edge is longer than `step` (in the input's units). */
-export function densify<G extends GeoJSON.Polygon | GeoJSON.MultiPolygon>(geometry: G, step: number): G {
-  const ring = (r: Ring): Ring => {
-    const out: Ring = [];
+function densify<G extends GeoJSON.Polygon | GeoJSON.MultiPolygon>(geometry: G, step: number): G {
+  return mapRings(geometry, (r) => {
+    const out: Line = [];
     for (let i = 0; i < r.length; i++) {
       const a = r[i] as GeoJSON.Position;
       out.push(a);
@@ -148,13 +148,7 @@ export function densify<G extends GeoJSON.Polygon | GeoJSON.MultiPolygon>(geomet
         out.push([(a[0] as number) + (dx * k) / n, (a[1] as number) + (dy * k) / n]);
     }
     return out;
-  };
-  if (geometry.type === 'Polygon')
-    return { type: 'Polygon', coordinates: geometry.coordinates.map(ring) } as G;
-  return {
-    type: 'MultiPolygon',
-    coordinates: (geometry as GeoJSON.MultiPolygon).coordinates.map((poly) => poly.map(ring)),
-  } as G;
+  });
 }
 
 export type Bounds = [minX: number, minY: number, maxX: number, maxY: number];

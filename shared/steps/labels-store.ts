@@ -8,7 +8,13 @@ import { type Bounds, rectToWgs84Bounds } from '../domain/crs.ts';
 import { IntegrityError, InvalidInputError } from '../domain/errors.ts';
 import type { JobSpec } from '../domain/job-spec.ts';
 import { buildClassTable, type ClassEntry } from '../domain/labels/classes.ts';
-import { decodeLabelChunk, encodeLabelChunk, LabelIndex, reprojectFeatures } from '../domain/labels/index.ts';
+import {
+  decodeLabelChunk,
+  encodeLabelChunk,
+  featureBounds,
+  LabelIndex,
+  reprojectFeatures,
+} from '../domain/labels/index.ts';
 import { readLabelSource } from '../domain/labels/read.ts';
 import type { LabelFeature } from '../domain/labels/types.ts';
 import { validateLabels } from '../domain/labels/validate.ts';
@@ -164,22 +170,6 @@ export async function loadRegionLabels(ctx: StepContext, key: string): Promise<L
     });
   }
   return LabelIndex.build(decodeLabelChunk(bytes));
-}
-
-export function featureBounds(features: readonly LabelFeature[]): Bounds {
-  const b: Bounds = [Infinity, Infinity, -Infinity, -Infinity];
-  for (const f of features)
-    for (const p of f.polygons)
-      for (const ring of p.rings)
-        for (let i = 0; i < ring.length; i += 2) {
-          const x = ring[i] as number;
-          const y = ring[i + 1] as number;
-          if (x < b[0]) b[0] = x;
-          if (y < b[1]) b[1] = y;
-          if (x > b[2]) b[2] = x;
-          if (y > b[3]) b[3] = y;
-        }
-  return b;
 }
 
 function describeCounts(counts: Record<string, number>): string {

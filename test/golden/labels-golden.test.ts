@@ -10,9 +10,10 @@ import {
   type BuildingMasks,
   buildingMasks,
 } from '../../shared/domain/labels/buildings.ts';
-import { polygonCoverage, signedArea } from '../../shared/domain/labels/coverage.ts';
+import { polygonCoverage } from '../../shared/domain/labels/coverage.ts';
 import { type DenseLabels, rasterizeDense } from '../../shared/domain/labels/dense.ts';
 import { multiLabel } from '../../shared/domain/labels/multilabel.ts';
+import { signedArea } from '../../shared/domain/labels/rings.ts';
 import type { BurnFeature, PixelGrid } from '../../shared/domain/labels/types.ts';
 import { encodeNpy } from '../../shared/domain/npy.ts';
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { polygonCoverage, signedArea } from '../../shared/domain/labels/coverage.ts';
+import { polygonCoverage } from '../../shared/domain/labels/coverage.ts';
 import { rasterizeDense } from '../../shared/domain/labels/dense.ts';
 import { multiLabel } from '../../shared/domain/labels/multilabel.ts';
+import { signedArea } from '../../shared/domain/labels/rings.ts';
 import type { PixelGrid, PolygonRings } from '../../shared/domain/labels/types.ts';
 import { oracleCoverage, rect, reverseRing, rng, starRing } from '../helpers/label-oracle.ts';
 

@@ -1,5 +1,6 @@
 // SpaceNet-style building targets: footprint, outline band, contact (gaps between buildings) and a
 // signed distance map, all computed exactly from the polygons (segment distances), not from a mask.
+import { ringBounds } from './rings.ts';
 import type { BurnFeature, PixelGrid } from './types.ts';
 
 export type BuildingMaskOptions = {
@@ -41,11 +42,12 @@ export function buildingMasks(
   for (const feature of features) {
     const segments = outlineSegments(feature);
     if (segments.length === 0) continue;
-    const b = segmentBounds(segments);
-    const colStart = Math.max(0, Math.floor((b.minX - reach - grid.originX) / ps));
-    const colEnd = Math.min(width, Math.ceil((b.maxX + reach - grid.originX) / ps));
-    const rowStart = Math.max(0, Math.floor((grid.originY - b.maxY - reach) / ps));
-    const rowEnd = Math.min(height, Math.ceil((grid.originY - b.minY + reach) / ps));
+    // The segments' endpoints, read as one flat list of vertices, are the outline's vertices.
+    const [minX, minY, maxX, maxY] = ringBounds(segments);
+    const colStart = Math.max(0, Math.floor((minX - reach - grid.originX) / ps));
+    const colEnd = Math.min(width, Math.ceil((maxX + reach - grid.originX) / ps));
+    const rowStart = Math.max(0, Math.floor((grid.originY - maxY - reach) / ps));
+    const rowEnd = Math.min(height, Math.ceil((grid.originY - minY + reach) / ps));
     for (let row = rowStart; row < rowEnd; row++) {
       const y = grid.originY - (row + 0.5) * ps;
       const crossings = rowCrossings(segments, y);
@@ -98,20 +100,6 @@ function outlineSegments(feature: BurnFeature): Float64Array {
     }
   }
   return out;
-}
-
-function segmentBounds(s: Float64Array): { minX: number; minY: number; maxX: number; maxY: number } {
-  let minX = Infinity;
-  let minY = Infinity;
-  let maxX = -Infinity;
-  let maxY = -Infinity;
-  for (let i = 0; i < s.length; i += 2) {
-    minX = Math.min(minX, s[i]!);
-    maxX = Math.max(maxX, s[i]!);
-    minY = Math.min(minY, s[i + 1]!);
-    maxY = Math.max(maxY, s[i + 1]!);
-  }
-  return { minX, minY, maxX, maxY };
 }
 
 /** Sorted x where the horizontal line at y crosses the outline (half-open rule: no double counts). */

@@ -1,5 +1,7 @@
 // Exact pixel coverage of a polygon: the fraction of each pixel's area inside it, by signed-area
 // accumulation (as in font rasterizers and exactextract), O(edges x rows + perimeter), no clipping.
+import type { Bounds } from '../crs.ts';
+import { ringBounds, signedArea } from './rings.ts';
 import type { PixelGrid, PolygonRings, Ring } from './types.ts';
 
 /** Fractions for the polygon's bounding box clipped to the grid, row-major, in [0, 1]. */
@@ -21,10 +23,11 @@ const SNAP = 1e-12;
 export function polygonCoverage(polygons: readonly PolygonRings[], grid: PixelGrid): CoverageBlock | null {
   const box = pixelBounds(polygons, grid);
   if (box === null) return null;
-  const col0 = Math.max(0, Math.floor(box.minX));
-  const row0 = Math.max(0, Math.floor(box.minY));
-  const col1 = Math.min(grid.width, Math.ceil(box.maxX));
-  const row1 = Math.min(grid.height, Math.ceil(box.maxY));
+  const [minCol, minRow, maxCol, maxRow] = box;
+  const col0 = Math.max(0, Math.floor(minCol));
+  const row0 = Math.max(0, Math.floor(minRow));
+  const col1 = Math.min(grid.width, Math.ceil(maxCol));
+  const row1 = Math.min(grid.height, Math.ceil(maxRow));
   if (col1 <= col0 || row1 <= row0) return null;
 
   const acc = new Accumulator(col0, row0, col1 - col0, row1 - row0);
@@ -40,51 +43,23 @@ export function polygonCoverage(polygons: readonly PolygonRings[], grid: PixelGr
   return acc.finish();
 }
 
-/** The ring's signed area in world units (positive counter-clockwise, y up), shoelace about vertex 0. */
-export function signedArea(ring: Ring): number {
-  const n = ring.length >> 1;
-  if (n < 3) return 0;
-  const x0 = ring[0]!;
-  const y0 = ring[1]!;
-  let sum = 0;
-  for (let i = 1; i < n - 1; i++) {
-    const ax = ring[2 * i]! - x0;
-    const ay = ring[2 * i + 1]! - y0;
-    const bx = ring[2 * i + 2]! - x0;
-    const by = ring[2 * i + 3]! - y0;
-    sum += ax * by - bx * ay;
-  }
-  return sum / 2;
-}
-
-type Bounds = { minX: number; minY: number; maxX: number; maxY: number };
-
 /** Bounds of the outer rings in pixel coordinates (x right, y down), or null if there are none. */
 function pixelBounds(polygons: readonly PolygonRings[], grid: PixelGrid): Bounds | null {
-  let minX = Infinity;
-  let minY = Infinity;
-  let maxX = -Infinity;
-  let maxY = -Infinity;
+  const world: Bounds = [Infinity, Infinity, -Infinity, -Infinity];
   for (const polygon of polygons) {
     const outer = polygon.rings[0];
-    if (outer === undefined) continue;
-    for (let i = 0; i + 1 < outer.length; i += 2) {
-      const x = outer[i]!;
-      const y = outer[i + 1]!;
-      if (x < minX) minX = x;
-      if (x > maxX) maxX = x;
-      if (y < minY) minY = y;
-      if (y > maxY) maxY = y;
-    }
+    if (outer !== undefined) ringBounds(outer, world);
   }
+  const [minX, minY, maxX, maxY] = world;
   if (!(minX <= maxX)) return null;
   const ps = grid.pixelSize;
-  return {
-    minX: (minX - grid.originX) / ps,
-    maxX: (maxX - grid.originX) / ps,
-    minY: (grid.originY - maxY) / ps,
-    maxY: (grid.originY - minY) / ps,
-  };
+  // Rows count down from originY: the world's top (maxY) is the first pixel row.
+  return [
+    (minX - grid.originX) / ps,
+    (grid.originY - maxY) / ps,
+    (maxX - grid.originX) / ps,
+    (grid.originY - minY) / ps,
+  ];
 }
 
 /**

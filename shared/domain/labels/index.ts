@@ -6,40 +6,39 @@ import { ringBounds } from './rings.ts';
 import type { LabelFeature } from './types.ts';
 
 export { decodeLabelChunk, encodeLabelChunk } from './chunk.ts';
-export { reprojectFeature, reprojectFeatures } from './reproject.ts';
+export { reprojectFeatures } from './reproject.ts';
+
+/**
+ * The bounding box of every vertex of the features (holes included), in their CRS; an inverted
+ * box [Infinity, Infinity, -Infinity, -Infinity] when there is none.
+ */
+export function featureBounds(features: readonly LabelFeature[]): Bounds {
+  const b: Bounds = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const f of features) for (const p of f.polygons) for (const ring of p.rings) ringBounds(ring, b);
+  return b;
+}
 
 export class LabelIndex {
   private readonly features: readonly LabelFeature[];
   private readonly tree: Flatbush | undefined;
-  private readonly extent: Bounds | undefined;
 
-  private constructor(
-    features: readonly LabelFeature[],
-    tree: Flatbush | undefined,
-    extent: Bounds | undefined,
-  ) {
+  private constructor(features: readonly LabelFeature[], tree: Flatbush | undefined) {
     this.features = features;
     this.tree = tree;
-    this.extent = extent;
   }
 
   /** Indexes the features' bounding boxes, in whatever CRS their coordinates are in. */
   static build(features: readonly LabelFeature[]): LabelIndex {
     // Sorted by index once, so search results come out in file order without another sort.
     const sorted = [...features].sort((a, b) => a.index - b.index);
-    if (sorted.length === 0) return new LabelIndex(sorted, undefined, undefined);
+    if (sorted.length === 0) return new LabelIndex(sorted, undefined);
     const tree = new Flatbush(sorted.length);
-    const extent: Bounds = [Infinity, Infinity, -Infinity, -Infinity];
     for (const f of sorted) {
-      const b = featureBox(f);
+      const b = featureBounds([f]);
       tree.add(b[0], b[1], b[2], b[3]);
-      extent[0] = Math.min(extent[0], b[0]);
-      extent[1] = Math.min(extent[1], b[1]);
-      extent[2] = Math.max(extent[2], b[2]);
-      extent[3] = Math.max(extent[3], b[3]);
     }
     tree.finish();
-    return new LabelIndex(sorted, tree, extent);
+    return new LabelIndex(sorted, tree);
   }
 
   get size(): number {
@@ -56,21 +55,8 @@ export class LabelIndex {
 
   /** The bounding box of all features, or undefined when there are none. */
   bounds(): Bounds | undefined {
-    return this.extent ? [...this.extent] : undefined;
+    // Flatbush keeps the extent of everything added (Float64Array boxes: exact).
+    const t = this.tree;
+    return t ? [t.minX, t.minY, t.maxX, t.maxY] : undefined;
   }
-}
-
-function featureBox(f: LabelFeature): Bounds {
-  const b: Bounds = [Infinity, Infinity, -Infinity, -Infinity];
-  for (const p of f.polygons) {
-    const outer = p.rings[0];
-    if (!outer) continue;
-    // Holes lie inside their outer ring: its box is the polygon's.
-    const r = ringBounds(outer);
-    b[0] = Math.min(b[0], r[0]);
-    b[1] = Math.min(b[1], r[1]);
-    b[2] = Math.max(b[2], r[2]);
-    b[3] = Math.max(b[3], r[3]);
-  }
-  return b;
 }

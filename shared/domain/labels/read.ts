@@ -3,7 +3,7 @@
 
 import type { HeaderMeta } from 'flatgeobuf';
 import { deserialize as deserializeFgb } from 'flatgeobuf/lib/mjs/geojson.js';
-import { converterBetween, parseEpsg, proj4Definition } from '../crs.ts';
+import { converterBetween, mapPositions, parseEpsg, proj4Definition } from '../crs.ts';
 import { InvalidInputError, SatfactoryError } from '../errors.ts';
 import { parseCsv } from './csv.ts';
 import { parseWkt, type WktResult } from './wkt.ts';
@@ -283,22 +283,5 @@ function typedCell(cell: string): string | number | null {
 function reprojectGeometry(g: GeoJSON.Geometry, from: number, to: number, source: string): GeoJSON.Geometry {
   requireKnownEpsg(from, source);
   const c = converterBetween(from, to);
-  const pos = (p: GeoJSON.Position): GeoJSON.Position => c.forward([p[0] as number, p[1] as number]);
-  switch (g.type) {
-    case 'Point':
-      return { type: 'Point', coordinates: g.coordinates.length ? pos(g.coordinates) : [] };
-    case 'MultiPoint':
-    case 'LineString':
-      return { type: g.type, coordinates: g.coordinates.map(pos) } as GeoJSON.Geometry;
-    case 'MultiLineString':
-    case 'Polygon':
-      return { type: g.type, coordinates: g.coordinates.map((r) => r.map(pos)) } as GeoJSON.Geometry;
-    case 'MultiPolygon':
-      return { type: 'MultiPolygon', coordinates: g.coordinates.map((p) => p.map((r) => r.map(pos))) };
-    case 'GeometryCollection':
-      return {
-        type: 'GeometryCollection',
-        geometries: g.geometries.map((x) => reprojectGeometry(x, from, to, source)),
-      };
-  }
+  return mapPositions(g, (p) => c.forward(p));
 }

@@ -1,16 +1,10 @@
 // Repairs self-intersecting polygons like GEOS buffer(0) would for parcels: every ring is split at
 // its crossings into simple pieces (turf unkink), shells are merged and holes cut out of them.
 import { difference, featureCollection, polygon, union, unkinkPolygon } from '@turf/turf';
+import { closedPositions } from './rings.ts';
 import type { PolygonRings, Ring } from './types.ts';
 
 type Area = GeoJSON.Feature<GeoJSON.Polygon | GeoJSON.MultiPolygon>;
-
-function closedPositions(ring: Ring): GeoJSON.Position[] {
-  const out: GeoJSON.Position[] = [];
-  for (let i = 0; i + 1 < ring.length; i += 2) out.push([ring[i] as number, ring[i + 1] as number]);
-  if (out[0]) out.push(out[0]);
-  return out;
-}
 
 function simplePieces(ring: Ring): Area[] {
   return unkinkPolygon(polygon([closedPositions(ring)])).features;

@@ -1,5 +1,6 @@
 // Planar geometry on flat rings ([x0, y0, x1, y1, ...], first vertex not repeated): area, winding,
 // point-in-ring and a sweep that finds where rings cross themselves or each other.
+import type { Bounds } from '../crs.ts';
 import type { Ring } from './types.ts';
 
 /** Signed area (shoelace), positive when counter-clockwise in an x-right, y-up frame. */
@@ -57,20 +58,28 @@ export function reverseRing(ring: Ring): Ring {
   return out;
 }
 
-export function ringBounds(ring: Ring): [number, number, number, number] {
-  let minX = Number.POSITIVE_INFINITY;
-  let minY = Number.POSITIVE_INFINITY;
-  let maxX = Number.NEGATIVE_INFINITY;
-  let maxY = Number.NEGATIVE_INFINITY;
+/**
+ * The ring's bounding box. Given `into`, grows that box to cover the ring and returns it: the one
+ * loop behind every box of flat coordinates (features, outer rings, outline segments).
+ */
+export function ringBounds(ring: Ring, into: Bounds = [Infinity, Infinity, -Infinity, -Infinity]): Bounds {
   for (let i = 0; i + 1 < ring.length; i += 2) {
     const x = ring[i] as number;
     const y = ring[i + 1] as number;
-    if (x < minX) minX = x;
-    if (x > maxX) maxX = x;
-    if (y < minY) minY = y;
-    if (y > maxY) maxY = y;
+    if (x < into[0]) into[0] = x;
+    if (x > into[2]) into[2] = x;
+    if (y < into[1]) into[1] = y;
+    if (y > into[3]) into[3] = y;
   }
-  return [minX, minY, maxX, maxY];
+  return into;
+}
+
+/** The ring as GeoJSON positions, closed (first vertex repeated at the end), for turf. */
+export function closedPositions(ring: Ring): GeoJSON.Position[] {
+  const out: GeoJSON.Position[] = [];
+  for (let i = 0; i + 1 < ring.length; i += 2) out.push([ring[i] as number, ring[i + 1] as number]);
+  if (out[0]) out.push(out[0]);
+  return out;
 }
 
 /** Even-odd test; points on the boundary may go either way. */

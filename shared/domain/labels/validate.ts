@@ -2,11 +2,12 @@
 // counter-clockwise, holes clockwise). Nothing is dropped or changed silently: each problem found
 // becomes one log entry saying what was seen and what was done.
 import { booleanIntersects } from '@turf/turf';
-import { boundsOf, projectPolygon } from '../crs.ts';
+import { type Bounds, boundsOf, projectPolygon } from '../crs.ts';
 import { InvalidInputError } from '../errors.ts';
 import type { RawFeature, RawLabelSet } from './read.ts';
 import { repairPolygon } from './repair.ts';
 import {
+  closedPositions,
   findRingIntersection,
   isCollinear,
   pointInRing,
@@ -376,7 +377,7 @@ function orient(part: PolygonRings): { polygon: PolygonRings; rewound: number } 
 }
 
 type PreparedAoi = {
-  bounds: [number, number, number, number];
+  bounds: Bounds;
   geometry: GeoJSON.Polygon | GeoJSON.MultiPolygon;
 };
 
@@ -393,13 +394,6 @@ function touchesAoi(polygons: readonly PolygonRings[], aoi: PreparedAoi): boolea
     if (x1 >= ax0 && x0 <= ax1 && y1 >= ay0 && y0 <= ay1) boxHit = true;
   }
   if (!boxHit) return false;
-  const coordinates = polygons.map((p) =>
-    p.rings.map((ring) => {
-      const out: GeoJSON.Position[] = [];
-      for (let i = 0; i + 1 < ring.length; i += 2) out.push([ring[i] as number, ring[i + 1] as number]);
-      out.push(out[0] as GeoJSON.Position);
-      return out;
-    }),
-  );
+  const coordinates = polygons.map((p) => p.rings.map(closedPositions));
   return booleanIntersects({ type: 'MultiPolygon', coordinates }, aoi.geometry);
 }
