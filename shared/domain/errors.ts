@@ -42,7 +42,11 @@ export class TransientError extends SatfactoryError {
 }
 
 export class HttpStatusError extends SatfactoryError {
-  override readonly name = 'HttpStatusError';
+  /**
+   * Step Functions retries by error name alone, so a permanent answer (4xx other than 429: not
+   * found, forbidden) carries its own name, HttpRejectedError, and is never retried there.
+   */
+  override readonly name: 'HttpStatusError' | 'HttpRejectedError';
   override readonly retryable: boolean;
   readonly status: number;
   readonly retryAfterMs: number | undefined;
@@ -50,6 +54,7 @@ export class HttpStatusError extends SatfactoryError {
     super(`${status} from ${url}: ${detail}`, { source: url, status });
     this.status = status;
     this.retryable = status === 429 || status >= 500;
+    this.name = this.retryable ? 'HttpStatusError' : 'HttpRejectedError';
     this.retryAfterMs = retryAfterMs;
   }
 }

@@ -1,5 +1,6 @@
 // The checked-in ASL is exactly what CDK synthesizes today, valid ASL, JSONPath only, and shaped the
 // way the local runtime and the AWS console expect: a Distributed Map, Retry and Catch on every Task.
+
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import {
   WorkflowStateNames,
 } from '../../infra/workflow-definition.ts';
 import { ASL_PATH, Placeholders, renderAsl, synthesizeWorkflowAsl } from '../../scripts/generate-asl.ts';
+import { HttpStatusError } from '../../shared/domain/errors.ts';
 import { OrderStateNames, StateNames } from '../../shared/steps/contracts.ts';
 
 type State = Record<string, unknown> & { Type: string };
@@ -236,3 +238,12 @@ function expectRetries(state: State): void {
     expect(r.MaxAttempts).toBeGreaterThan(1);
   }
 }
+
+describe('retry by name', () => {
+  it('retries the HTTP answers that may succeed later, never a permanent one', () => {
+    const names = (status: number) => new HttpStatusError('https://example.com/a.tif', status, 'x').name;
+    const retried = (name: string) => (RETRYABLE_ERRORS as readonly string[]).includes(name);
+    for (const status of [429, 500, 502, 503]) expect(retried(names(status))).toBe(true);
+    for (const status of [400, 403, 404, 410]) expect(retried(names(status))).toBe(false);
+  });
+});
