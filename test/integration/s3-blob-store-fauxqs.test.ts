@@ -1,11 +1,16 @@
 // The S3 store against a real S3-compatible server (fauxqs, in-process on 127.0.0.1, random port):
-// put, create-only conflict, get, paginated list, delete, and blobStoreForUri's endpoint handling.
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+// put, create-only conflict, get, paginated list, delete, blobStoreForUri's endpoint handling, and
+// range reads of a COG (header, then one tile) through the S3 range reader.
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3BlobStore } from '../../shared/adapters/aws/s3-blob-store.ts';
+import { S3RangeReader } from '../../shared/adapters/aws/s3-range-reader.ts';
 import { blobStoreForUri } from '../../shared/adapters/blob-store-for-uri.ts';
+import { readCogInfo } from '../../shared/domain/cog-header.ts';
+import { readRect } from '../../shared/domain/cog-tiles.ts';
 import { AlreadyExistsError } from '../../shared/domain/errors.ts';
 import { FAUXQS_CLIENT, type FauxqsServer, startFauxqsForTests } from '../helpers/fauxqs-server.ts';
+import { buildTiff } from '../helpers/tiff-builder.ts';
 
 let server: FauxqsServer | undefined;
 let skipReason = '';
@@ -94,5 +99,41 @@ describe('S3BlobStore on fauxqs', () => {
         else process.env[k] = v;
       }
     }
+  });
+
+  it('reads a COG in S3 with range requests: the header, then only the tiles a window needs', async (ctx) => {
+    if (!server) return ctx.skip(skipReason);
+    const s3 = client();
+    await s3.send(new CreateBucketCommand({ Bucket: 'cogs' }));
+    const n = 512;
+    const data = new Uint16Array(n * n).map((_, i) => (i * 7919) % 65_000);
+    const tiff = buildTiff([
+      {
+        width: n,
+        height: n,
+        data,
+        tileWidth: 128,
+        tileHeight: 128,
+        compression: 8,
+        predictor: 2,
+        geo: { originX: 500_000, originY: 5_000_000, resX: 10, resY: 10, epsg: 32633 },
+      },
+    ]);
+    await s3.send(new PutObjectCommand({ Bucket: 'cogs', Key: 'scene/B04.tif', Body: tiff }));
+    const reader = new S3RangeReader({ client: s3 });
+    const url = 's3://cogs/scene/B04.tif';
+
+    expect(await reader.read(url, 1000, 17)).toEqual(tiff.subarray(1000, 1017));
+    const cog = await readCogInfo(reader, url);
+    expect([cog.width, cog.tileWidth, cog.epsg]).toEqual([n, 128, 32633]);
+    const before = { ...reader.stats };
+    // A 24 px window inside one 128 px tile: one request, exactly that tile's bytes.
+    const rect = { x: 130, y: 260, width: 24, height: 24 };
+    const pixels = (await readRect(reader, cog, rect)) as Uint16Array;
+    expect(reader.stats.requests - before.requests).toBe(1);
+    expect(reader.stats.bytes - before.bytes).toBe(cog.tileByteCounts[2 * 4 + 1]);
+    for (let r = 0; r < 24; r++)
+      for (let c = 0; c < 24; c++) expect(pixels[r * 24 + c]).toBe(data[(rect.y + r) * n + rect.x + c]);
+    s3.destroy();
   });
 });
