@@ -1,11 +1,12 @@
-// Lambda behind the work bucket's S3 notifications: an upload under ground-truth/<job>/ starts that
-// job's execution (shared/steps/start-from-upload.ts). Env: STATE_MACHINE_ARN, WORK_BUCKET, and
-// optionally DATASETS_BUCKET (where relative output URIs go).
+// Lambda behind the work bucket's "Object Created" events (an EventBridge rule invokes it
+// asynchronously; S3 notification records are accepted too): an upload under ground-truth/<job>/
+// starts that job's execution (shared/steps/start-from-upload.ts). Env: STATE_MACHINE_ARN,
+// WORK_BUCKET, and optionally DATASETS_BUCKET (where relative output URIs go).
 import { requireEnv } from '../../shared/adapters/aws/lambda-handler.ts';
 import { sfnExecutions } from '../../shared/adapters/aws/sfn-executions.ts';
 import { blobStoreForUri } from '../../shared/adapters/blob-store-for-uri.ts';
 import { createLog } from '../../shared/cli/log.ts';
-import { describeError } from '../../shared/domain/errors.ts';
+import { describeError, InvalidInputError } from '../../shared/domain/errors.ts';
 import {
   type StartFromUploadDeps,
   startFromUpload,
@@ -28,7 +29,13 @@ export function uploadDeps(env: NodeJS.ProcessEnv = process.env): StartFromUploa
   return deps;
 }
 
-/** Every record is handled; the first error is rethrown after all ran, so S3 retries the event. */
+/**
+ * Every record is handled. A permanent input error (no job spec yet, an invalid one: an
+ * InvalidInputError, JobSpecError included) is logged as an error and its record skipped, since
+ * retrying the same event cannot fix it; the user uploads the ground truth again once the job is
+ * right. Any other error is rethrown after all records ran, so that Lambda's asynchronous invocation
+ * retries the event (then its dead-letter queue takes it).
+ */
 export async function handleUpload(event: unknown, ports: StartFromUploadDeps): Promise<UploadOutcome[]> {
   const outcomes: UploadOutcome[] = [];
   let failure: unknown;
@@ -36,8 +43,15 @@ export async function handleUpload(event: unknown, ports: StartFromUploadDeps): 
     try {
       outcomes.push(await startFromUpload(object, ports));
     } catch (error) {
-      ports.log.error('upload could not start a run', { key: object.key, error: describeError(error) });
-      failure ??= error;
+      const permanent = error instanceof InvalidInputError;
+      ports.log.error(
+        permanent
+          ? 'upload could not start a run: fix the job spec, then upload the ground truth again'
+          : 'upload could not start a run',
+        { key: object.key, error: describeError(error), retried: !permanent },
+      );
+      if (permanent) outcomes.push({ skipped: describeError(error), key: object.key });
+      else failure ??= error;
     }
   }
   if (failure !== undefined) throw failure;

@@ -1,7 +1,8 @@
 // The Copernicus Data Space Ecosystem (CDSE) as the long-term archive: availability from the OData
 // catalogue's `Online` flag, orders through the On-Demand Production (ODP) OData API, OAuth tokens
 // from CDSE's identity service, refreshed before they expire (they live 10 minutes). CDSE answers a
-// 5th concurrent connection with 429, so every request passes one semaphore of 4.
+// 5th concurrent connection with 429, so every request passes one semaphore of 4. GETs go through
+// fetchJson (per-attempt timeout, jittered backoff, capped Retry-After); an order is sent once.
 //
 // Endpoints:
 // - catalogue: https://catalogue.dataspace.copernicus.eu/odata/v1/Products?$filter=Name eq '<name>'
@@ -19,8 +20,18 @@ import {
   type ArchiveOrderStatus,
   type ArchiveOrders,
   type Clock,
+  type Log,
+  silentLog,
   systemClock,
 } from '../ports.ts';
+import {
+  DEFAULT_RETRY,
+  errorDetail,
+  type FetchLike,
+  fetchJson,
+  parseRetryAfter,
+  type RetryOptions,
+} from './http-json.ts';
 
 export const CDSE_ENDPOINTS = {
   catalogue: 'https://catalogue.dataspace.copernicus.eu/odata/v1',
@@ -41,10 +52,14 @@ export type CdseArchiveOptions = {
   readonly workflowName?: string;
   /** Concurrent connections, at most 4 for CDSE. */
   readonly maxConnections?: number;
-  /** Retries of a GET answered 429/5xx (orders are never retried here: the quota decides). */
-  readonly maxRetries?: number;
+  /**
+   * Retries of a GET (429, 5xx, timeouts, dropped connections): fetchJson's options. Orders are never
+   * retried here (the quota decides); their timeout is `timeoutMs` too.
+   */
+  readonly retry?: RetryOptions;
   readonly clock?: Clock;
-  readonly fetch?: typeof fetch;
+  readonly log?: Log;
+  readonly fetch?: FetchLike;
 };
 
 /** Refresh this long before the access token expires: a request must not outlive its token. */
@@ -64,7 +79,8 @@ export class CdseArchive implements ArchiveOrders {
   readonly #options: CdseArchiveOptions;
   readonly #urls: { catalogue: string; odp: string; token: string };
   readonly #clock: Clock;
-  readonly #fetch: typeof fetch;
+  readonly #log: Log;
+  readonly #fetch: FetchLike;
   readonly #connections: Semaphore;
   #token: Token | undefined;
   #tokenRequest: Promise<Token> | undefined;
@@ -79,7 +95,8 @@ export class CdseArchive implements ArchiveOrders {
       token: options.tokenUrl ?? CDSE_ENDPOINTS.token,
     };
     this.#clock = options.clock ?? systemClock;
-    this.#fetch = options.fetch ?? fetch;
+    this.#log = options.log ?? silentLog;
+    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
     this.#connections = new Semaphore(Math.min(4, options.maxConnections ?? 4));
     this.description = `CDSE (${this.#urls.catalogue})`;
   }
@@ -94,28 +111,54 @@ export class CdseArchive implements ArchiveOrders {
 
   async order(productId: string): Promise<{ orderId: string }> {
     const url = `${this.#urls.odp}/ProductionOrder/OData.CSC.Order`;
-    const response = await this.#request(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        WorkflowName: this.#options.workflowName ?? 'sentinel2_l2a_restore',
-        InputProductReference: { Reference: safeName(productId) },
-        Priority: 1,
-      }),
-    });
+    const timeoutMs = this.#options.retry?.timeoutMs ?? DEFAULT_RETRY.timeoutMs;
+    let response: Response;
+    try {
+      response = await this.#authorizedFetch(url, {
+        method: 'POST',
+        headers: { accept: 'application/json', 'content-type': 'application/json' },
+        body: JSON.stringify({
+          WorkflowName: this.#options.workflowName ?? 'sentinel2_l2a_restore',
+          InputProductReference: { Reference: safeName(productId) },
+          Priority: 1,
+        }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (cause) {
+      // No answer (timeout, reset): the order may or may not exist, and the consumer treats it so.
+      throw new TransientError(
+        `POST ${url} got no answer: ${String(cause)}`,
+        { source: url, productId },
+        { cause },
+      );
+    }
+    const text = await response.text();
     if (response.status === 404) {
       throw new ProductUnknownError(`CDSE has no product ${productId} to order`, { source: url, productId });
     }
-    if (response.status === 429 || response.status >= 500) throw await statusError(url, response);
-    if (!response.ok) {
-      const error = await statusError(url, response);
-      throw new OrderRejectedError(`CDSE refused to order ${productId}: ${error.message}`, {
-        source: url,
-        productId,
-        status: response.status,
-      });
+    if (response.status === 429 || response.status >= 500) {
+      // The archive's quota (429, with its Retry-After, uncapped: the consumer waits through the queue,
+      // not in this process) or an outage; nothing is retried here.
+      const retryAfter = parseRetryAfter(response.headers.get('retry-after'), this.#clock.now());
+      throw new HttpStatusError(url, response.status, errorDetail(text) || response.statusText, retryAfter);
     }
-    const order = unwrap((await response.json()) as ProductionOrder | { value: ProductionOrder });
+    if (!response.ok) {
+      throw new OrderRejectedError(
+        `CDSE refused to order ${productId}: ${response.status} ${errorDetail(text) || response.statusText}`,
+        { source: url, productId, status: response.status },
+      );
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (cause) {
+      throw new TransientError(
+        `CDSE answered an order of ${productId} with a body that is not JSON`,
+        { source: url, productId },
+        { cause },
+      );
+    }
+    const order = unwrap(body as ProductionOrder | { value: ProductionOrder });
     if (!order.Id)
       throw new TransientError(`CDSE answered an order without an Id`, { source: url, productId });
     return { orderId: order.Id };
@@ -153,32 +196,31 @@ export class CdseArchive implements ArchiveOrders {
     }
   }
 
-  /** GET with retries on 429 and 5xx, honouring Retry-After. */
+  /** GET through fetchJson: retries on 429, 5xx, timeouts and dropped connections. */
   async #getJson(url: string): Promise<unknown> {
-    const maxRetries = this.#options.maxRetries ?? 4;
-    for (let attempt = 0; ; attempt++) {
-      const response = await this.#request(url, { method: 'GET' });
-      if (response.ok) return response.json();
-      const error = await statusError(url, response);
-      if (!error.retryable || attempt >= maxRetries) throw error;
-      await this.#clock.sleep(error.retryAfterMs ?? 1000 * 2 ** attempt);
-    }
+    const response = await fetchJson(
+      { method: 'GET', url, headers: { accept: 'application/json' } },
+      { ...this.#options.retry, clock: this.#clock, log: this.#log, fetch: this.#authorizedFetch },
+    );
+    return response.body;
   }
 
-  /** One authorized request inside the connection limit; a 401 renews the token once. */
-  async #request(url: string, init: RequestInit): Promise<Response> {
-    return this.#connections.use(async () => {
+  /**
+   * One authorized request inside the connection limit; a 401 renews the token once. The body is
+   * read inside the limit too, so a connection counts until its answer is in.
+   */
+  readonly #authorizedFetch: FetchLike = (url, init) =>
+    this.#connections.use(async () => {
       for (let renewed = false; ; renewed = true) {
         const token = await this.#accessToken(renewed);
         const response = await this.#fetch(url, {
           ...init,
           headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${token}` },
         });
-        if (response.status !== 401 || renewed) return response;
+        if (response.status !== 401 || renewed) return buffered(response);
         await response.body?.cancel();
       }
     });
-  }
 
   async #accessToken(forceNew: boolean): Promise<string> {
     const now = this.#clock.now().getTime();
@@ -215,7 +257,13 @@ export class CdseArchive implements ArchiveOrders {
         this.#token = undefined;
         return this.#grant(now);
       }
-      throw await statusError(this.#urls.token, response);
+      const text = await response.text().catch(() => '');
+      throw new HttpStatusError(
+        this.#urls.token,
+        response.status,
+        errorDetail(text) || response.statusText,
+        parseRetryAfter(response.headers.get('retry-after'), this.#clock.now()),
+      );
     }
     this.tokenGrants[canRefresh ? 'refresh' : 'password'] += 1;
     const body = (await response.json()) as TokenResponse;
@@ -251,14 +299,13 @@ function trimSlash(url: string): string {
   return url.replace(/\/+$/, '');
 }
 
-async function statusError(url: string, response: Response): Promise<HttpStatusError> {
-  const text = (await response.text().catch(() => '')).slice(0, 300);
-  const retryAfter = response.headers.get('retry-after');
-  const seconds = retryAfter === null ? Number.NaN : Number(retryAfter);
-  return new HttpStatusError(
-    url,
-    response.status,
-    text || response.statusText,
-    Number.isFinite(seconds) ? seconds * 1000 : undefined,
-  );
+/** The response with its body read, so that the connection is done with when it is returned. */
+async function buffered(response: Response): Promise<Response> {
+  const body = await response.arrayBuffer();
+  const empty = response.status === 204 || response.status === 304;
+  return new Response(empty ? null : body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
 }

@@ -1,7 +1,7 @@
 // The order consumer's settings from environment variables, read once and checked: the quota
 // (interval, in-flight limit), the poll delay and the attempt lease. Shared by Lambda and local runs.
 import { InvalidInputError } from '../domain/errors.ts';
-import { type QuotaPolicy, quotaPolicy } from '../domain/quota-ledger.ts';
+import { DEFAULT_QUOTA, MAX_DELAY_SECONDS, type QuotaPolicy, quotaPolicy } from '../domain/quota-ledger.ts';
 import { DEFAULT_LEASE_SECONDS, DEFAULT_POLL_SECONDS } from '../steps/order-product.ts';
 
 export type OrderSettings = { policy: QuotaPolicy; pollSeconds: number; leaseSeconds: number };
@@ -27,10 +27,11 @@ export function orderSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Orde
   };
   return {
     policy: quotaPolicy({
-      minIntervalSeconds: number(ORDER_ENV.interval, 1800, 0, 86_400),
-      maxInFlight: number(ORDER_ENV.maxInFlight, 1, 1, 100),
+      minIntervalSeconds: number(ORDER_ENV.interval, DEFAULT_QUOTA.minIntervalSeconds, 0, 86_400),
+      maxInFlight: number(ORDER_ENV.maxInFlight, DEFAULT_QUOTA.maxInFlight, 1, 100),
     }),
-    pollSeconds: number(ORDER_ENV.poll, DEFAULT_POLL_SECONDS, 1, 900),
+    // One poll is one SQS delay.
+    pollSeconds: number(ORDER_ENV.poll, DEFAULT_POLL_SECONDS, 1, MAX_DELAY_SECONDS),
     leaseSeconds: number(ORDER_ENV.lease, DEFAULT_LEASE_SECONDS, 1, 86_400),
   };
 }

@@ -36,14 +36,19 @@ export const ltaKeys = {
   /** Written when slot n's order is online, failed, or was never placed: it is no longer in flight. */
   slotDone: (n: number) => `lta/slots/${String(n).padStart(12, '0')}.done.json`,
   productPrefix: (productId: string) => `lta/products/${encodeURIComponent(productId)}/`,
-  /** Attempt k to order a product: a per-product lock, held for a lease. */
+  /**
+   * Attempt k to order a product: a per-product lock, held for a lease. k is also the order's
+   * generation: a product restored once and gone offline again (or whose order the archive purged)
+   * is ordered again as attempt k+1, after attempt k is released.
+   */
   attempt: (productId: string, k: number) =>
     `lta/products/${encodeURIComponent(productId)}/attempt-${String(k).padStart(6, '0')}.json`,
-  /** Attempt k placed no order (quota answer, lost lease with no order at the archive). */
+  /** Attempt k is over: it placed no order (quota answer, lost lease), or its order is finished. */
   attemptReleased: (productId: string, k: number) =>
     `lta/products/${encodeURIComponent(productId)}/attempt-${String(k).padStart(6, '0')}.released.json`,
-  /** The product was ordered: its order id and slot. Exists at most once per product. */
-  order: (productId: string) => `lta/products/${encodeURIComponent(productId)}/order.json`,
+  /** Attempt k ordered the product: its order id and slot. At most one per attempt. */
+  order: (productId: string, k: number) =>
+    `lta/products/${encodeURIComponent(productId)}/order-${String(k).padStart(6, '0')}.json`,
 } as const;
 
 /** Parses a slot key back to its index and kind; undefined for foreign keys. */
@@ -61,6 +66,12 @@ export function parseAttemptKey(key: string): { attempt: number; released: boole
 /** The archive does not know the product (wrong id, withdrawn): ordering can never succeed. */
 export class ProductUnknownError extends SatfactoryError {
   override readonly name = 'ProductUnknownError';
+}
+
+/** Parses an order record key of a product prefix listing to its attempt. */
+export function parseOrderKey(key: string): { attempt: number } | undefined {
+  const match = /\/order-(\d{6})\.json$/.exec(key);
+  return match ? { attempt: Number(match[1]) } : undefined;
 }
 
 /** The archive refused the order for good (4xx other than 429), or the order ended failed. */

@@ -1,5 +1,6 @@
 // The archive quota as a pure decision: from the ledger (slots taken, orders in flight) and the time,
 // either "order now in slot n" or "wait N seconds". Waits become SQS delays, which stop at 900 s.
+import { IntegrityError, InvalidInputError } from './errors.ts';
 
 /** SQS DelaySeconds ceiling for standard queues: longer waits hop through several messages. */
 export const MAX_DELAY_SECONDS = 900;
@@ -26,7 +27,11 @@ export const DEFAULT_QUOTA: QuotaPolicy = {
 export function quotaPolicy(settings: Partial<QuotaPolicy> = {}): QuotaPolicy {
   const policy = { ...DEFAULT_QUOTA, ...settings };
   const check = (ok: boolean, what: string) => {
-    if (!ok) throw new RangeError(`quota ${what}`);
+    if (!ok) {
+      throw new InvalidInputError(`the archive quota's ${what}; fix the order settings`, {
+        policy: { ...policy },
+      });
+    }
   };
   check(
     Number.isFinite(policy.minIntervalSeconds) && policy.minIntervalSeconds >= 0,
@@ -70,7 +75,9 @@ export function inFlightSlots(policy: QuotaPolicy, state: LedgerState, now: Date
 export function decide(policy: QuotaPolicy, state: LedgerState, now: Date): QuotaDecision {
   const last = state.slots.find((s) => s.slot === state.lastSlot);
   if (state.lastSlot >= 0 && last === undefined) {
-    throw new Error(`the ledger state lacks its last slot ${state.lastSlot}`);
+    throw new IntegrityError(`the ledger state lacks its last slot ${state.lastSlot}`, {
+      slot: state.lastSlot,
+    });
   }
   if (last) {
     const readyAt = Date.parse(last.claimedAt) + policy.minIntervalSeconds * 1000;

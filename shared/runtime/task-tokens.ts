@@ -2,15 +2,22 @@
 // issues a token per state entry and waits; SendTaskSuccess/Failure/Heartbeat arrive through
 // TaskCallbacks, so the order consumer answers the local runtime exactly as it answers AWS.
 import { randomUUID } from 'node:crypto';
+import { SatfactoryError } from '../domain/errors.ts';
 import { TaskGoneError } from '../domain/lta.ts';
 import type { TaskCallbacks } from '../ports.ts';
 
-/** A task answered with SendTaskFailure: `name` is the error the state fails with. */
-export class TaskFailedError extends Error {
+/**
+ * A task answered with SendTaskFailure. Its `name` is the error given there (e.g. OrderRejectedError),
+ * deliberately not 'TaskFailedError': the state fails with that error, and Retry/Catch match on it,
+ * exactly as on AWS. Match the class with instanceof; `error` repeats the name.
+ */
+export class TaskFailedError extends SatfactoryError {
   override readonly name: string;
+  readonly error: string;
   constructor(error: string, cause: string) {
-    super(cause);
+    super(cause, { error });
     this.name = error;
+    this.error = error;
   }
 }
 

@@ -2,15 +2,28 @@
 // quota, keeps polling until it is online, then answers the waiting state through its task token.
 //
 // Idempotence: messages are delivered at least once and consumers crash. A product is ordered only
-// by the holder of a create-only attempt lock (leased), in a create-only quota slot, and order.json
-// records the order. A redelivery after a lost lease asks the archive before ever ordering again.
+// by the holder of a create-only attempt lock (leased), in a create-only quota slot, and
+// order-<attempt>.json records the order. A redelivery after a lost lease asks the archive before
+// ever ordering again. A recorded order is never trusted on its own: the archive's availability is
+// asked first, and an order that is over (restored long ago and offline again, purged by the archive,
+// or failed for another task) releases its attempt, so the next attempt orders again under the quota.
+//
+// Duplicate message chains: a consumer that dies after sending its follow-up message but before the
+// message it received is deleted (SQS delivers that one again), or a Step Functions retry after a
+// HeartbeatTimeout (a fresh message, while the old chain still circulates), leaves two chains polling
+// one product. That is safe: the decisions that matter (attempt lock, quota slot, order record,
+// release) are create-only writes that exactly one chain wins, so the product is still ordered once,
+// and a chain whose task was answered or has ended gets TaskGoneError at its next heartbeat or answer
+// and drops out. The cost is extra archive calls (availability, status) and messages until then.
 import { AlreadyExistsError, describeError, HttpStatusError } from '../domain/errors.ts';
+import { sha256Hex } from '../domain/hashing.ts';
 import {
   ltaKeys,
   type OrderMessage,
   OrderRejectedError,
   ProductUnknownError,
   parseAttemptKey,
+  parseOrderKey,
   parseSlotKey,
   TaskGoneError,
 } from '../domain/lta.ts';
@@ -22,7 +35,15 @@ import {
   nextHop,
   type QuotaPolicy,
 } from '../domain/quota-ledger.ts';
-import type { ArchiveOrders, BlobStore, Clock, Log, OrderQueue, TaskCallbacks } from '../ports.ts';
+import type {
+  ArchiveAvailability,
+  ArchiveOrders,
+  BlobStore,
+  Clock,
+  Log,
+  OrderQueue,
+  TaskCallbacks,
+} from '../ports.ts';
 import { getJson, putJson } from './context.ts';
 import type { OrderResult } from './contracts.ts';
 
@@ -42,6 +63,11 @@ export type OrderPorts = {
 
 export const DEFAULT_POLL_SECONDS = 600;
 export const DEFAULT_LEASE_SECONDS = 960;
+/**
+ * How long a completed order vouches for its product when the catalogue still says offline (its
+ * Online flag may lag behind the order); after that the product has gone back to the archive.
+ */
+export const COMPLETED_ORDER_TRUST_SECONDS = 24 * 3600;
 /** How many recent slots the ledger reads: older ones are done or stale long ago. */
 const LEDGER_WINDOW = 64;
 
@@ -56,15 +82,24 @@ export type OrderOutcome =
   | 'dropped'; // the task is gone (execution ended): nothing left to do
 
 type SlotRecord = { slot: number; productId: string; runId: string; attempt: number; claimedAt: string };
-type AttemptRecord = { attempt: number; runId: string; claimedAt: string };
+type AttemptRecord = { attempt: number; runId: string; claimedAt: string; task?: string };
 type OrderRecord = {
   productId: string;
   orderId: string | null;
   slot: number | null;
   orderedAt: string;
+  /** The attempt (generation) that placed the order. */
+  attempt: number;
+  /** The task the order was placed for (taskId): its failure fails that task, and only that one. */
+  task: string | null;
   /** True when a redelivery learnt of the order from the archive (its orderer crashed). */
   recovered: boolean;
 };
+
+/** A short, stable id of a task token: enough to tell tasks apart without storing the token. */
+function taskId(token: string): string {
+  return sha256Hex(token).slice(0, 16);
+}
 
 export async function orderProduct(message: OrderMessage, ports: OrderPorts): Promise<OrderOutcome> {
   try {
@@ -101,38 +136,37 @@ async function handle(message: OrderMessage, ports: OrderPorts): Promise<OrderOu
     return 'waiting';
   }
 
-  const recorded = await getJson<OrderRecord>(work, ltaKeys.order(productId));
-  if (recorded) return poll(message, recorded, ports, later);
-
-  const lock = await lastAttempt(work, productId);
-  if (lock && !lock.released) {
-    const age = (now.getTime() - Date.parse(lock.claimedAt)) / 1000;
-    if (age < ports.leaseSeconds) {
-      await later(ports.leaseSeconds - age + 1);
-      return 'busy';
+  const current = await lastAttempt(work, productId);
+  let availability: ArchiveAvailability | undefined;
+  if (current && !current.released) {
+    let order = current.order;
+    if (!order) {
+      const age = (now.getTime() - Date.parse(current.claimedAt)) / 1000;
+      if (age < ports.leaseSeconds) {
+        await later(ports.leaseSeconds - age + 1);
+        return 'busy';
+      }
+      // The holder died somewhere between its lock and its order record: only the archive knows
+      // whether order() went through. Its latest order may be one of an earlier attempt, which is over.
+      const status = await archive.status(productId);
+      const earlier =
+        status.orderId !== undefined && (await earlierOrderIds(work, productId, current)).has(status.orderId);
+      if (status.state !== 'none' && !earlier) {
+        order = await recoverOrder(productId, current, status.orderId ?? null, ports);
+        ports.log.warn('recovered an order its consumer did not record', { productId, state: status.state });
+      } else {
+        await release(work, productId, current.attempt, now);
+        await releaseSlotsOf(work, await readLedger(work), productId, now, 'abandoned');
+      }
     }
-    // The holder died somewhere between its lock and order.json: only the archive knows whether
-    // order() went through.
-    const status = await archive.status(productId);
-    if (status.state !== 'none') {
-      const ledger = await readLedger(work);
-      const slot = ledger.slots.filter((s) => s.productId === productId && !s.done).at(-1)?.slot ?? null;
-      const order: OrderRecord = {
-        productId,
-        orderId: status.orderId ?? null,
-        slot,
-        orderedAt: now.toISOString(),
-        recovered: true,
-      };
-      await putCreateOnly(work, ltaKeys.order(productId), order);
-      ports.log.warn('recovered an order its consumer did not record', { productId, state: status.state });
-      return poll(message, order, ports, later);
+    if (order) {
+      const outcome = await follow(message, order, ports, later);
+      if (outcome !== 'over') return outcome;
+      availability = 'offline';
     }
-    await putCreateOnly(work, ltaKeys.attemptReleased(productId, lock.attempt), { at: now.toISOString() });
-    await releaseSlotsOf(work, await readLedger(work), productId, now, 'abandoned');
   }
 
-  const availability = await archive.availability(productId);
+  availability ??= await archive.availability(productId);
   if (availability === 'online') return finish(message, { productId, orderId: null }, null, ports);
   if (availability === 'unknown') {
     const error = new ProductUnknownError(`${archive.description} does not know product ${productId}`, {
@@ -150,8 +184,9 @@ async function handle(message: OrderMessage, ports: OrderPorts): Promise<OrderOu
     return 'waiting';
   }
 
-  const attempt = (lock?.attempt ?? -1) + 1;
-  const attemptRecord: AttemptRecord = { attempt, runId: message.runId, claimedAt: now.toISOString() };
+  const attempt = (current?.attempt ?? -1) + 1;
+  const task = taskId(message.taskToken);
+  const attemptRecord: AttemptRecord = { attempt, runId: message.runId, claimedAt: now.toISOString(), task };
   if (!(await putCreateOnly(work, ltaKeys.attempt(productId, attempt), attemptRecord))) {
     await later(ports.leaseSeconds);
     return 'busy';
@@ -165,7 +200,7 @@ async function handle(message: OrderMessage, ports: OrderPorts): Promise<OrderOu
   };
   if (!(await putCreateOnly(work, ltaKeys.slot(decision.slot), slotRecord))) {
     // Another product took this slot first: give the lock back and look at the quota again.
-    await putCreateOnly(work, ltaKeys.attemptReleased(productId, attempt), { at: now.toISOString() });
+    await release(work, productId, attempt, now);
     await later(1);
     return 'waiting';
   }
@@ -178,7 +213,7 @@ async function handle(message: OrderMessage, ports: OrderPorts): Promise<OrderOu
       // The archive's own count disagrees with ours (other clients of the account): nothing was
       // ordered, so the slot is done and the lock free; try again after its Retry-After.
       await markSlotDone(work, decision.slot, productId, now, 'refused');
-      await putCreateOnly(work, ltaKeys.attemptReleased(productId, attempt), { at: now.toISOString() });
+      await release(work, productId, attempt, now);
       const retryAfter = (error.retryAfterMs ?? ports.policy.inFlightPollSeconds * 1000) / 1000;
       await later(retryAfter, new Date(now.getTime() + retryAfter * 1000));
       return 'waiting';
@@ -201,37 +236,68 @@ async function handle(message: OrderMessage, ports: OrderPorts): Promise<OrderOu
     orderId,
     slot: decision.slot,
     orderedAt: clock.now().toISOString(),
+    attempt,
+    task,
     recovered: false,
   };
-  await putCreateOnly(work, ltaKeys.order(productId), order);
+  await putCreateOnly(work, ltaKeys.order(productId, attempt), order);
   ports.log.info('ordered from the archive', { productId, orderId, slot: decision.slot });
   await later(ports.pollSeconds);
   return 'ordered';
 }
 
-async function poll(
+/**
+ * Follows a recorded order: the archive's availability first (a product restored once may be offline
+ * again by now), then the order's status. 'over' when the order can no longer bring the product
+ * online: its attempt is released, and the caller orders again as the next attempt.
+ */
+async function follow(
   message: OrderMessage,
   order: OrderRecord,
   ports: OrderPorts,
   later: (seconds: number) => Promise<void>,
-): Promise<OrderOutcome> {
-  const status = await ports.archive.status(order.productId, order.orderId ?? undefined);
-  switch (status.state) {
-    case 'online':
-      return finish(message, { productId: order.productId, orderId: order.orderId }, order.slot, ports);
-    case 'pending':
-      await later(ports.pollSeconds);
-      return 'pending';
-    case 'failed':
-    case 'none': {
-      const what = status.state === 'failed' ? 'failed' : 'is unknown to the archive';
-      const error = new OrderRejectedError(
-        `the order ${order.orderId ?? '(unrecorded)'} of ${order.productId} ${what}${status.detail ? `: ${status.detail}` : ''}`,
-        { productId: order.productId, orderId: order.orderId },
-      );
-      return fail(message, error, order.slot, ports);
-    }
+): Promise<OrderOutcome | 'over'> {
+  const { archive, work } = ports;
+  const { productId } = order;
+  const availability = await archive.availability(productId);
+  if (availability === 'online')
+    return finish(message, { productId, orderId: order.orderId }, order.slot, ports);
+  if (availability === 'unknown') {
+    const error = new ProductUnknownError(`${archive.description} does not know product ${productId}`, {
+      productId,
+    });
+    return fail(message, error, order.slot, ports);
   }
+  const status = await archive.status(productId, order.orderId ?? undefined);
+  const mine = order.task === taskId(message.taskToken);
+  if (status.state === 'pending') {
+    await later(ports.pollSeconds);
+    return 'pending';
+  }
+  // An order completed for this task, or lately for another one: trust it over the catalogue.
+  const age = (ports.clock.now().getTime() - Date.parse(order.orderedAt)) / 1000;
+  if (status.state === 'online' && (mine || age < COMPLETED_ORDER_TRUST_SECONDS)) {
+    return finish(message, { productId, orderId: order.orderId }, order.slot, ports);
+  }
+  if (status.state === 'failed' && mine) {
+    const error = new OrderRejectedError(
+      `the order ${order.orderId ?? '(unrecorded)'} of ${productId} failed${status.detail ? `: ${status.detail}` : ''}`,
+      { productId, orderId: order.orderId },
+    );
+    return fail(message, error, order.slot, ports);
+  }
+  // Over: restored long ago and offline again, failed for another task, or forgotten by the archive. Releasing is create-only, so concurrent deliveries agree; one of them wins the next
+  // attempt's lock and orders.
+  const now = ports.clock.now();
+  ports.log.info('the last order of an offline product is over: ordering it again', {
+    productId,
+    orderId: order.orderId,
+    attempt: order.attempt,
+    state: status.state,
+  });
+  if (order.slot !== null) await markSlotDone(work, order.slot, productId, now, 'over');
+  await release(work, productId, order.attempt, now);
+  return 'over';
 }
 
 async function finish(
@@ -292,20 +358,84 @@ async function releaseSlotsOf(
   }
 }
 
-async function lastAttempt(
-  store: BlobStore,
-  productId: string,
-): Promise<{ attempt: number; released: boolean; claimedAt: string } | undefined> {
-  const parsed = (await store.list(ltaKeys.productPrefix(productId))).flatMap((key) => {
+type Attempt = {
+  readonly attempt: number;
+  readonly released: boolean;
+  readonly claimedAt: string;
+  readonly task: string | null;
+  /** The order this attempt placed, once recorded. */
+  readonly order: OrderRecord | undefined;
+  /** Attempts that recorded an order, this one included. */
+  readonly ordered: readonly number[];
+};
+
+/** The product's last attempt: its lock, whether it is released, and its order. */
+async function lastAttempt(store: BlobStore, productId: string): Promise<Attempt | undefined> {
+  const keys = await store.list(ltaKeys.productPrefix(productId));
+  const parsed = keys.flatMap((key) => {
     const p = parseAttemptKey(key);
     return p ? [p] : [];
+  });
+  const ordered = keys.flatMap((key) => {
+    const p = parseOrderKey(key);
+    return p ? [p.attempt] : [];
   });
   const attempt = Math.max(-1, ...parsed.map((p) => p.attempt));
   if (attempt < 0) return undefined;
   const released = parsed.some((p) => p.attempt === attempt && p.released);
   const record = await getJson<AttemptRecord>(store, ltaKeys.attempt(productId, attempt));
-  // A released marker without its attempt cannot happen; an epoch claimedAt makes the lease lapse.
-  return { attempt, released, claimedAt: record?.claimedAt ?? new Date(0).toISOString() };
+  const order = ordered.includes(attempt)
+    ? await getJson<OrderRecord>(store, ltaKeys.order(productId, attempt))
+    : undefined;
+  return {
+    attempt,
+    released,
+    // A released marker without its attempt cannot happen; an epoch claimedAt makes the lease lapse.
+    claimedAt: record?.claimedAt ?? new Date(0).toISOString(),
+    task: record?.task ?? null,
+    order,
+    ordered,
+  };
+}
+
+/** The order ids that attempts before the current one recorded: those orders are over. */
+async function earlierOrderIds(store: BlobStore, productId: string, current: Attempt): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (const k of current.ordered) {
+    if (k >= current.attempt) continue;
+    const record = await getJson<OrderRecord>(store, ltaKeys.order(productId, k));
+    if (record?.orderId) ids.add(record.orderId);
+  }
+  return ids;
+}
+
+/** Records an order found at the archive for an attempt whose holder died before recording it. */
+async function recoverOrder(
+  productId: string,
+  current: Attempt,
+  orderId: string | null,
+  ports: OrderPorts,
+): Promise<OrderRecord> {
+  const ledger = await readLedger(ports.work);
+  const slot = ledger.slots.filter((s) => s.productId === productId && !s.done).at(-1)?.slot ?? null;
+  const order: OrderRecord = {
+    productId,
+    orderId,
+    slot,
+    orderedAt: ports.clock.now().toISOString(),
+    attempt: current.attempt,
+    task: current.task,
+    recovered: true,
+  };
+  const key = ltaKeys.order(productId, current.attempt);
+  if (await putCreateOnly(ports.work, key, order)) return order;
+  // Another delivery recovered it first: follow its record.
+  return (await getJson<OrderRecord>(ports.work, key)) ?? order;
+}
+
+/** Ends an attempt: it placed no order, or its order is over. Repeats are harmless. */
+async function release(store: BlobStore, productId: string, attempt: number, at: Date): Promise<void> {
+  await putCreateOnly(store, ltaKeys.attemptReleased(productId, attempt), { at: at.toISOString() });
 }
 
 /** Reads the recent slots of the account's ledger. */

@@ -1,5 +1,6 @@
 // An in-memory long-term archive for unit tests: products come online `restoreSeconds` after their
-// order, on the injected clock; every order() is recorded so a test can count duplicates.
+// order, on the injected clock; every order() is recorded so a test can count duplicates. A test can
+// send a restored product back offline (evict) and make the archive forget its orders (purge).
 import { HttpStatusError } from '../../shared/domain/errors.ts';
 import { OrderRejectedError } from '../../shared/domain/lta.ts';
 import type { ArchiveAvailability, ArchiveOrderStatus, ArchiveOrders, Clock } from '../../shared/ports.ts';
@@ -14,6 +15,12 @@ export class FakeArchive implements ArchiveOrders {
   readonly #clock: Clock;
   readonly #offline: Set<string>;
   readonly #restoreMs: number;
+  /** When each product was last evicted: restores done before then no longer count. */
+  readonly #evictedAt = new Map<string, number>();
+  /** Orders the archive no longer knows (still counted in `orders`). */
+  readonly #purged = new Set<string>();
+  /** Orders that ended failed. */
+  readonly #failed = new Set<string>();
 
   constructor(options: { clock: Clock; offline: string[]; restoreSeconds?: number }) {
     this.#clock = options.clock;
@@ -25,10 +32,34 @@ export class FakeArchive implements ArchiveOrders {
     return this.orders.filter((o) => o.productId === productId).length;
   }
 
+  /** The product goes back to the long-term archive: offline until ordered again. */
+  evict(productId: string): void {
+    this.#evictedAt.set(productId, this.#clock.now().getTime());
+  }
+
+  /** The archive forgets the product's orders, as CDSE purges old ones. */
+  purge(productId: string): void {
+    for (const o of this.orders) if (o.productId === productId) this.#purged.add(o.orderId);
+  }
+
+  /** The product's latest order ends failed (the restore went wrong at the archive). */
+  failLatest(productId: string): void {
+    const order = this.orders.filter((o) => o.productId === productId).at(-1);
+    if (order) this.#failed.add(order.orderId);
+  }
+
   async availability(productId: string): Promise<ArchiveAvailability> {
     if (!this.#offline.has(productId)) return 'unknown';
-    const status = await this.status(productId);
-    return status.state === 'online' ? 'online' : 'offline';
+    const now = this.#clock.now().getTime();
+    const evictedAt = this.#evictedAt.get(productId) ?? Number.NEGATIVE_INFINITY;
+    const restored = this.orders.some(
+      (o) =>
+        o.productId === productId &&
+        !this.#failed.has(o.orderId) &&
+        o.readyAt <= now &&
+        o.readyAt > evictedAt,
+    );
+    return restored ? 'online' : 'offline';
   }
 
   async order(productId: string): Promise<{ orderId: string }> {
@@ -48,10 +79,13 @@ export class FakeArchive implements ArchiveOrders {
   }
 
   async status(productId: string, orderId?: string): Promise<ArchiveOrderStatus> {
+    const known = this.orders.filter((o) => !this.#purged.has(o.orderId));
     const order = orderId
-      ? this.orders.find((o) => o.orderId === orderId)
-      : this.orders.filter((o) => o.productId === productId).at(-1);
+      ? known.find((o) => o.orderId === orderId)
+      : known.filter((o) => o.productId === productId).at(-1);
     if (!order) return { state: 'none' };
+    if (this.#failed.has(order.orderId))
+      return { state: 'failed', orderId: order.orderId, detail: 'restore failed' };
     const state = order.readyAt <= this.#clock.now().getTime() ? 'online' : 'pending';
     return { state, orderId: order.orderId };
   }

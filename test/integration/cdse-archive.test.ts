@@ -3,6 +3,7 @@
 // revocation, and never more than 4 connections at once.
 import { afterEach, describe, expect, it } from 'vitest';
 import { CdseArchive } from '../../shared/adapters/cdse-archive.ts';
+import type { FetchLike } from '../../shared/adapters/http-json.ts';
 import { HttpStatusError } from '../../shared/domain/errors.ts';
 import { type Clock, systemClock } from '../../shared/ports.ts';
 import { type ArchiveSim, type ArchiveSimOptions, startArchiveSim } from '../helpers/archive-sim-server.ts';
@@ -110,5 +111,51 @@ describe('CdseArchive against the archive simulator', () => {
     const answers = await Promise.all(Array.from({ length: 8 }, () => archive.availability('S2A_ONLINE')));
     expect(answers.every((a) => a === 'online')).toBe(true);
     expect(sim.stats.connectionsRefused).toBeGreaterThan(0);
+  });
+
+  it('retries a GET through fetchJson: HTTP-date Retry-After, per-request timeout; reads a 429 order’s HTTP date', async () => {
+    const clock = new SimulatedClock('2026-01-01T00:00:00Z');
+    const calls: string[] = [];
+    let catalogueCalls = 0;
+    const stub: FetchLike = async (url, init) => {
+      calls.push(`${init.method} ${url.split('?')[0]}`);
+      if (url.startsWith('http://token')) {
+        return Response.json({ access_token: 'a', expires_in: 600 });
+      }
+      if (url.startsWith('http://catalogue')) {
+        catalogueCalls += 1;
+        if (catalogueCalls === 1) {
+          // Hangs until the per-request timeout aborts it.
+          return new Promise((_, reject) =>
+            init.signal?.addEventListener('abort', () => reject(init.signal?.reason)),
+          );
+        }
+        if (catalogueCalls === 2) {
+          const at = new Date(Date.parse('2026-01-01T00:00:07Z')).toUTCString();
+          return new Response('busy', { status: 503, headers: { 'retry-after': at } });
+        }
+        return Response.json({ value: [{ Online: true }] });
+      }
+      const at = new Date(clock.now().getTime() + 1_800_000).toUTCString();
+      return Response.json({ error: 'quota' }, { status: 429, headers: { 'retry-after': at } });
+    };
+    const archive = new CdseArchive({
+      credentials: { username: 'user', password: 'secret' },
+      catalogueUrl: 'http://catalogue',
+      odpUrl: 'http://odp',
+      tokenUrl: 'http://token',
+      clock,
+      fetch: stub,
+      retry: { timeoutMs: 50, random: () => 0.5 },
+    });
+    const before = clock.now().getTime();
+    expect(await archive.availability('S2B_X')).toBe('online');
+    expect(catalogueCalls).toBe(3);
+    // The timeout's backoff (jittered: 0.5 x 500 ms), then a wait until the 503's Retry-After date.
+    expect(clock.now().getTime() - before).toBe(7000);
+    expect(calls.filter((c) => c.startsWith('GET http://catalogue'))).toHaveLength(3);
+    const error = await archive.order('S2B_X').catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'HttpStatusError', status: 429, retryAfterMs: 1_800_000 });
+    expect(calls.filter((c) => c.startsWith('POST http://odp'))).toHaveLength(1);
   });
 });

@@ -33,8 +33,8 @@ const productKey = (i: number) => encodeURIComponent(PRODUCTS[i] as string);
 const CRASHES: CrashPoint[] = [
   { key: new RegExp(`${productKey(1)}/attempt-\\d+\\.json$`), when: 'after' },
   { key: /^lta\/slots\/000000000002\.json$/, when: 'after' },
-  { key: new RegExp(`${productKey(4)}/order\\.json$`), when: 'before' },
-  { key: new RegExp(`${productKey(6)}/order\\.json$`), when: 'after' },
+  { key: new RegExp(`${productKey(4)}/order-\\d+\\.json$`), when: 'before' },
+  { key: new RegExp(`${productKey(6)}/order-\\d+\\.json$`), when: 'after' },
   { key: /^lta\/slots\/000000000008\.done\.json$/, when: 'after' },
 ];
 

@@ -6,14 +6,16 @@ import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } fr
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { handler } from '../../lambdas/start-on-upload/index.ts';
+import { handler, handleUpload, uploadDeps } from '../../lambdas/start-on-upload/index.ts';
 import { executionArnOf } from '../../shared/adapters/aws/sfn-executions.ts';
+import { TransientError } from '../../shared/domain/errors.ts';
 import { silentLog } from '../../shared/ports.ts';
 import { createLocalContext } from '../../shared/runtime/local-context.ts';
 import { loadJob } from '../../shared/steps/context.ts';
 import { ExecutionInputSchema } from '../../shared/steps/contracts.ts';
 import { ingestLabels } from '../../shared/steps/labels-store.ts';
 import { type FauxqsServer, startFauxqsForTests } from '../helpers/fauxqs-server.ts';
+import { MemoryBlobStore } from '../helpers/memory-blob-store.ts';
 
 const WORK = 'satfactory-work-test';
 const SM = 'arn:aws:states:us-east-1:123456789012:stateMachine:Workflow';
@@ -228,11 +230,46 @@ describe('upload under ground-truth/<job>/ starts an execution', () => {
     expect(await getText(summary.logKey)).toContain('"problem":"outside-aoi"');
   });
 
-  it('fails, naming the missing job spec, when the ground truth comes first', async (ctx) => {
+  it('logs the missing job spec as an error and skips the upload, when the ground truth comes first', async (ctx) => {
     if (!server) return ctx.skip(skipReason);
     await put('ground-truth/no-job/parcels.geojson', '{}');
-    await expect(handler(await s3Event('ground-truth/no-job/parcels.geojson', '03'))).rejects.toThrow(
-      /no job spec at s3:\/\/satfactory-work-test\/jobs\/no-job\.json/,
-    );
+    // A permanent input error: the invocation succeeds (Lambda's async retries could not fix it),
+    // and the error is logged, naming the missing job spec and what to do.
+    const errors: Array<{ message: string; fields: Record<string, unknown> | undefined }> = [];
+    const log = {
+      ...silentLog,
+      error: (message: string, fields?: Record<string, unknown>) => void errors.push({ message, fields }),
+    };
+    sfn.reset();
+    const outcomes = await handleUpload(await s3Event('ground-truth/no-job/parcels.geojson', '03'), {
+      ...uploadDeps(),
+      log,
+    });
+    expect(outcomes).toEqual([
+      {
+        skipped: expect.stringMatching(/no job spec at s3:\/\/satfactory-work-test\/jobs\/no-job\.json/),
+        key: 'ground-truth/no-job/parcels.geojson',
+      },
+    ]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.fields).toMatchObject({
+      key: 'ground-truth/no-job/parcels.geojson',
+      error: expect.stringMatching(
+        /^InvalidInputError: no job spec at s3:\/\/satfactory-work-test\/jobs\/no-job\.json/,
+      ),
+      retried: false,
+    });
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+
+    // A transient error still fails the invocation, so that Lambda retries the event.
+    const deps = uploadDeps();
+    const flaky = new (class extends MemoryBlobStore {
+      override get(): Promise<Uint8Array | undefined> {
+        return Promise.reject(new TransientError('S3 answered SlowDown', { source: this.uri }));
+      }
+    })(deps.work.uri);
+    await expect(
+      handleUpload(await s3Event('ground-truth/no-job/parcels.geojson', '04'), { ...deps, work: flaky, log }),
+    ).rejects.toMatchObject({ name: 'TransientError' });
   });
 });

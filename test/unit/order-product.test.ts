@@ -3,6 +3,7 @@
 // waiting state is answered. Messages travel through the in-process queue on a simulated clock.
 import { describe, expect, it } from 'vitest';
 import { InProcessOrderQueue } from '../../shared/adapters/local/in-process-order-queue.ts';
+import { SatfactoryError } from '../../shared/domain/errors.ts';
 import { ltaKeys, type OrderMessage } from '../../shared/domain/lta.ts';
 import { MAX_DELAY_SECONDS, quotaPolicy } from '../../shared/domain/quota-ledger.ts';
 import type { OrderQueueMessage } from '../../shared/ports.ts';
@@ -125,8 +126,8 @@ describe('orderProduct', () => {
   const crashPoints: Array<[string, { key: RegExp; when: 'before' | 'after' }]> = [
     ['after claiming the attempt lock', { key: /attempt-\d+\.json$/, when: 'after' }],
     ['after claiming the quota slot, before order()', { key: /^lta\/slots\/\d+\.json$/, when: 'after' }],
-    ['after order(), before recording it', { key: /order\.json$/, when: 'before' }],
-    ['after recording the order, before re-sending', { key: /order\.json$/, when: 'after' }],
+    ['after order(), before recording it', { key: /order-\d+\.json$/, when: 'before' }],
+    ['after recording the order, before re-sending', { key: /order-\d+\.json$/, when: 'after' }],
     ['after releasing the slot, before answering the task', { key: /\.done\.json$/, when: 'after' }],
   ];
   for (const [where, crash] of crashPoints) {
@@ -151,11 +152,13 @@ describe('orderProduct', () => {
     w.archive.failNext.set('P1', ['ambiguous-after-order']);
     await expect(w.start('P1')).resolves.toEqual({ productId: 'P1', orderId: 'o-1' });
     expect(w.archive.ordersOf('P1')).toBe(1);
-    const record = JSON.parse(Buffer.from((await w.store.get(ltaKeys.order('P1')))!).toString());
+    const record = JSON.parse(Buffer.from((await w.store.get(ltaKeys.order('P1', 0)))!).toString());
     expect(record).toMatchObject({ recovered: true, orderId: 'o-1' });
   });
 
-  it('delivered twice at once (SQS at-least-once), orders once and answers once', async () => {
+  it('delivered twice (SQS at-least-once), orders once and answers once', async () => {
+    // The in-process queue delivers one message at a time: this is the sequential duplicate. The
+    // concurrent ones are below.
     const w = world({ products: ['P1'] });
     const { token, result } = w.tokens.issue();
     const message = {
@@ -182,4 +185,174 @@ describe('orderProduct', () => {
     const ledger = await readLedger(w.store);
     expect(ledger.slots.filter((s) => !s.done)).toEqual([]);
   });
+
+  it('orders a product restored earlier and offline again once more, exactly once', async () => {
+    const w = concurrentWorld(['P1']);
+    const first = w.start('P1', 'run-1');
+    await w.drain();
+    await expect(first).resolves.toEqual({ productId: 'P1', orderId: 'o-1' });
+    // Months later the product is back in the long-term archive; its old order is still 'completed'.
+    w.clock.advance(90 * 86_400_000);
+    w.archive.evict('P1');
+    const again = [w.start('P1', 'run-2'), w.start('P1', 'run-3')];
+    await w.drain();
+    await expect(Promise.all(again)).resolves.toEqual([
+      { productId: 'P1', orderId: 'o-2' },
+      { productId: 'P1', orderId: 'o-2' },
+    ]);
+    expect(w.archive.ordersOf('P1')).toBe(2);
+    expect(await w.store.exists(ltaKeys.order('P1', 0))).toBe(true);
+    expect(await w.store.exists(ltaKeys.attemptReleased('P1', 0))).toBe(true);
+    expect(await w.store.exists(ltaKeys.order('P1', 1))).toBe(true);
+    expect((await readLedger(w.store)).slots.filter((s) => !s.done)).toEqual([]);
+  });
+
+  it('orders again, exactly once, a product whose order the archive forgot', async () => {
+    const w = concurrentWorld(['P1']);
+    const first = w.start('P1', 'run-1');
+    await w.drain();
+    await first;
+    w.clock.advance(30 * 86_400_000);
+    w.archive.evict('P1');
+    w.archive.purge('P1');
+    const again = [w.start('P1', 'run-1'), w.start('P1', 'run-2')];
+    await w.drain();
+    await expect(Promise.all(again)).resolves.toEqual([
+      { productId: 'P1', orderId: 'o-2' },
+      { productId: 'P1', orderId: 'o-2' },
+    ]);
+    expect(w.archive.ordersOf('P1')).toBe(2);
+  });
+
+  it('answers a product restored earlier and still online without ordering it again', async () => {
+    const w = concurrentWorld(['P1']);
+    const first = w.start('P1', 'run-1');
+    await w.drain();
+    await first;
+    w.clock.advance(86_400_000);
+    const again = w.start('P1', 'run-2');
+    await w.drain();
+    await expect(again).resolves.toEqual({ productId: 'P1', orderId: 'o-1' });
+    expect(w.archive.ordersOf('P1')).toBe(1);
+  });
+
+  it('trusts a lately completed order over a lagging catalogue, even for another task', async () => {
+    const w = concurrentWorld(['P1']);
+    const first = w.start('P1', 'run-1');
+    await w.drain();
+    await first;
+    w.clock.advance(3600_000);
+    w.archive.evict('P1'); // the catalogue says offline, one hour after the restore
+    const again = w.start('P1', 'run-2');
+    await w.drain();
+    await expect(again).resolves.toEqual({ productId: 'P1', orderId: 'o-1' });
+    expect(w.archive.ordersOf('P1')).toBe(1);
+  });
+
+  it('fails the task whose own order failed, and orders again for a later task', async () => {
+    const w = concurrentWorld(['P1']);
+    const first = w.start('P1', 'run-1');
+    await w.drain(1);
+    w.archive.failLatest('P1');
+    await w.drain();
+    await expect(first).rejects.toMatchObject({ name: 'OrderRejectedError' });
+    await expect(first).rejects.toBeInstanceOf(SatfactoryError);
+    expect(w.archive.ordersOf('P1')).toBe(1);
+    // A later run (or a redrive: a new task) gets its own order, not the failed one's verdict.
+    const again = w.start('P1', 'run-1');
+    await w.drain();
+    await expect(again).resolves.toEqual({ productId: 'P1', orderId: 'o-2' });
+    expect(w.archive.ordersOf('P1')).toBe(2);
+  });
+
+  it('handling many deliveries at once, orders each product exactly once, within the quota', async () => {
+    const w = concurrentWorld(['P1', 'P2']);
+    // Five copies of each message (at-least-once delivery), and a second run waiting on P1 too, all
+    // handled concurrently over one store and one archive.
+    const results = [w.start('P1', 'run-1', 5), w.start('P2', 'run-1', 5), w.start('P1', 'run-2', 5)];
+    const firstRound = await w.drain(1);
+    expect(firstRound.filter((o) => o === 'ordered')).toHaveLength(1);
+    expect(w.archive.orders).toHaveLength(1);
+    await w.drain();
+    await expect(Promise.all(results)).resolves.toEqual([
+      { productId: 'P1', orderId: expect.any(String) },
+      { productId: 'P2', orderId: expect.any(String) },
+      { productId: 'P1', orderId: expect.any(String) },
+    ]);
+    expect([w.archive.ordersOf('P1'), w.archive.ordersOf('P2')]).toEqual([1, 1]);
+    const [a, b] = w.archive.orders;
+    expect(b!.orderedAt - a!.orderedAt).toBeGreaterThanOrEqual(1800_000);
+    // One in flight: the second order waits until the first is online.
+    expect(b!.orderedAt).toBeGreaterThanOrEqual(a!.readyAt);
+    expect(w.tokens.waiting).toBe(0);
+    expect(w.maxConcurrent).toBeGreaterThanOrEqual(15);
+  });
 });
+
+type ConcurrentWorld = {
+  clock: SimulatedClock;
+  archive: FakeArchive;
+  store: MemoryBlobStore;
+  tokens: LocalTaskTokens;
+  /** The most deliveries handled at the same time. */
+  readonly maxConcurrent: number;
+  /** Issues a task for the product and queues `copies` identical messages of it. */
+  start(productId: string, runId: string, copies?: number): Promise<unknown>;
+  /** Delivers every due message at once (Promise.all), then the next due batch; `rounds` bounds it. */
+  drain(rounds?: number): Promise<OrderOutcome[]>;
+};
+
+/** Consumers running side by side, as several Lambda instances do: no one-at-a-time queue. */
+function concurrentWorld(products: string[]): ConcurrentWorld {
+  const clock = new SimulatedClock();
+  const archive = new FakeArchive({ clock, offline: products, restoreSeconds: 1200 });
+  const store = new MemoryBlobStore('memory://work');
+  const tokens = new LocalTaskTokens();
+  const pending: Array<{ message: OrderMessage; dueAt: number }> = [];
+  let maxConcurrent = 0;
+  const ports: OrderPorts = {
+    work: store,
+    archive,
+    queue: {
+      send: async (raw, o) => {
+        const message = OrderMessageSchema.parse(raw) as OrderMessage;
+        pending.push({ message, dueAt: clock.now().getTime() + (o?.delaySeconds ?? 0) * 1000 });
+      },
+    },
+    callbacks: tokens,
+    clock,
+    log: silentLog,
+    policy: quotaPolicy({ minIntervalSeconds: 1800, maxInFlight: 1 }),
+    pollSeconds: 300,
+    leaseSeconds: 960,
+  };
+  return {
+    clock,
+    archive,
+    store,
+    tokens,
+    get maxConcurrent() {
+      return maxConcurrent;
+    },
+    start(productId, runId, copies = 1) {
+      const { token, result } = tokens.issue();
+      const product = { id: productId, collection: 'c', tile: 't', datetime: 'd' };
+      for (let i = 0; i < copies; i++) {
+        pending.push({ message: { runId, taskToken: token, product }, dueAt: clock.now().getTime() });
+      }
+      return result;
+    },
+    async drain(rounds = Number.POSITIVE_INFINITY) {
+      const outcomes: OrderOutcome[] = [];
+      for (let round = 0; round < rounds && pending.length > 0; round++) {
+        const due = Math.min(...pending.map((p) => p.dueAt));
+        if (due > clock.now().getTime()) clock.advance(due - clock.now().getTime());
+        const batch = pending.filter((p) => p.dueAt <= due);
+        pending.splice(0, pending.length, ...pending.filter((p) => p.dueAt > due));
+        maxConcurrent = Math.max(maxConcurrent, batch.length);
+        outcomes.push(...(await Promise.all(batch.map((p) => orderProduct(p.message, ports)))));
+      }
+      return outcomes;
+    },
+  };
+}

@@ -1,6 +1,7 @@
 // The quota as a pure decision: the interval between slot claims, the in-flight limit, stale slots,
 // and waits split into SQS-sized hops.
 import { describe, expect, it } from 'vitest';
+import { InvalidInputError } from '../../shared/domain/errors.ts';
 import {
   DEFAULT_QUOTA,
   decide,
@@ -54,8 +55,13 @@ describe('decide', () => {
 
   it('refuses a ledger without its last slot and a policy that would stall', () => {
     expect(() => decide(policy, { lastSlot: 4, slots: [] }, at(0))).toThrow(/last slot 4/);
-    expect(() => quotaPolicy({ maxInFlight: 0 })).toThrow(RangeError);
-    expect(() => quotaPolicy({ minIntervalSeconds: -1 })).toThrow(RangeError);
+    expect(() => quotaPolicy({ maxInFlight: 0 })).toThrow(InvalidInputError);
+    expect(() => quotaPolicy({ minIntervalSeconds: -1 })).toThrow(
+      expect.objectContaining({
+        name: 'InvalidInputError',
+        message: expect.stringMatching(/minIntervalSeconds/),
+      }),
+    );
   });
 });
 

@@ -63,6 +63,7 @@ async function buildPorts(env: NodeJS.ProcessEnv): Promise<OrderPorts> {
   const archive: ArchiveOrders = new CdseArchive({
     credentials,
     clock: systemClock,
+    log,
     ...(workflowName ? { workflowName } : {}),
   });
   return {

@@ -1,6 +1,8 @@
 // The LTA order queue on this machine: SQS semantics that the consumer relies on (delivery after
 // DelaySeconds, redelivery after a visibility timeout when the consumer throws, a dead-letter after
 // maxReceiveCount), timed on the injected Clock so that tests can run hours of quota in seconds.
+import { InvalidInputError } from '../../domain/errors.ts';
+import { MAX_DELAY_SECONDS } from '../../domain/quota-ledger.ts';
 import type { Clock, Log, OrderQueue, OrderQueueMessage } from '../../ports.ts';
 import { silentLog } from '../../ports.ts';
 
@@ -38,8 +40,11 @@ export class InProcessOrderQueue implements OrderQueue {
 
   async send(message: OrderQueueMessage, options: { delaySeconds?: number } = {}): Promise<void> {
     const delay = options.delaySeconds ?? 0;
-    if (!Number.isInteger(delay) || delay < 0 || delay > 900) {
-      throw new RangeError(`DelaySeconds must be an integer 0..900, got ${delay}`);
+    if (!Number.isInteger(delay) || delay < 0 || delay > MAX_DELAY_SECONDS) {
+      // As SQS answers an out-of-range DelaySeconds: a bug of the sender, never retried.
+      throw new InvalidInputError(`DelaySeconds must be an integer 0..${MAX_DELAY_SECONDS}, got ${delay}`, {
+        delaySeconds: delay,
+      });
     }
     // A copy, as SQS keeps the serialized body: the sender may not change what gets delivered.
     const body = JSON.parse(JSON.stringify(message)) as OrderQueueMessage;
