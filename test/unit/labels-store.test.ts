@@ -61,7 +61,6 @@ class CountingStore implements BlobStore {
 }
 
 const EPSG = 32633;
-const TILE = '33UVP';
 /** The parcels' area: 100 km x 100 km of zone 33N. */
 const AREA: Bounds = [400_000, 5_300_000, 500_000, 5_400_000];
 const PARCELS = 50_000;
