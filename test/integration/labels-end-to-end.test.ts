@@ -70,7 +70,7 @@ suite('labels end to end (Croatian parcels over Sentinel-2, 30 m labels on a 120
         classProperty: 'land_use_id',
         idProperty: 'jpaid',
         resolution: 30,
-        outputs: ['labels', 'instances', 'coverage', 'double', 'multilabel'],
+        outputs: ['labels', 'instances', 'coverage', 'double', 'buildings', 'multilabel'],
       },
       splits: { method: 'random', train: 0.6, validate: 0.2, test: 0.2, seed: 3 },
       output: { uri: 'out/parcels' },
@@ -121,6 +121,16 @@ suite('labels end to end (Croatian parcels over Sentinel-2, 30 m labels on a 120
       const labels = decodeNpy(member(s, 'labels.npy'));
       const coverage = decodeNpy(member(s, 'coverage.npy'));
       expect(labels.shape).toEqual([32, 32]);
+      // Building-style masks of the same polygons: footprint (pixel centre inside) only where the
+      // class map has a class, and the signed distance positive exactly on the footprint.
+      const masks = decodeNpy(member(s, 'buildings.npy'));
+      const distance = decodeNpy(member(s, 'distance.npy')).data as Float32Array;
+      expect(masks.shape).toEqual([3, 32, 32]);
+      const footprint = (masks.data as Uint8Array).subarray(0, 32 * 32);
+      footprint.forEach((inside, p) => {
+        if (inside) expect((labels.data as Uint16Array)[p]).not.toBe(0);
+        expect((distance[p] as number) > 0).toBe(inside === 1);
+      });
       expect(Math.max(...(coverage.data as Float32Array))).toBeGreaterThan(0);
       const seen = new Set<number>();
       for (const v of labels.data as Uint16Array) {
