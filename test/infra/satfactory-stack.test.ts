@@ -502,7 +502,8 @@ describe('parseStageConfig', () => {
       orderConsumer: { memoryMb: 256, timeoutSeconds: 60 },
     });
     expect(config.alarmEmail).toBeUndefined();
-    expect(functionSettings(config, 'Plan')).toEqual({ memoryMb: 1024, timeoutSeconds: 300 });
+    expect(functionSettings(config, 'RecordFailure')).toEqual({ memoryMb: 1024, timeoutSeconds: 300 });
+    expect(functionSettings(config, 'PrepareLabels')).toEqual({ memoryMb: 4096, timeoutSeconds: 900 });
     expect(functionSettings(config, 'ExtractRegion')).toEqual({ memoryMb: 3008, timeoutSeconds: 900 });
   });
 
