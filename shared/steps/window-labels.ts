@@ -1,5 +1,5 @@
-// The label members of one window: the region's polygons (loaded once per region from the cells
-// under it) rasterized on the window's label grid, in the styles the job asks for.
+// The label members of one window: the region's polygons (its own chunk, loaded once per region)
+// rasterized on the window's label grid, in the styles the job asks for.
 import type { Bounds } from '../domain/crs.ts';
 import { IntegrityError } from '../domain/errors.ts';
 import type { JobSpec, LabelOutput } from '../domain/job-spec.ts';
@@ -12,8 +12,7 @@ import type { BurnFeature, PixelGrid } from '../domain/labels/types.ts';
 import { encodeNpy } from '../domain/npy.ts';
 import type { RegionPlan, TilePlan } from '../domain/plan.ts';
 import type { ShardSample } from '../domain/shard.ts';
-import type { StepContext } from './context.ts';
-import { requireJson } from './context.ts';
+import { requireJson, type StepContext } from './context.ts';
 import { type LabelSummary, labelKeys, loadRegionLabels } from './labels-store.ts';
 
 export type RegionLabels = {
