@@ -156,7 +156,7 @@ async function planCommand(jobFile: string, log: Log): Promise<number> {
   const ctx = createLocalContext({ workUri, log });
   const input = await storeJob(ctx.work, prepared.job, prepared.runId);
   const planned = await plan(input, ctx);
-  // Windows over labels need the labels read and partitioned first; imagery is not touched.
+  // Windows over labels need the labels read and validated first; imagery is not touched.
   const labels = await prepareLabels(input, ctx);
   const windows = await planWindows(input, ctx);
   const summary = await getJson<WindowsSummary>(ctx.work, workKeys.windowsSummary(input.runId));
