@@ -172,18 +172,27 @@ export function boundsOf(geometry: GeoJSON.Polygon | GeoJSON.MultiPolygon): Boun
   return [minX, minY, maxX, maxY];
 }
 
-/** WGS84 bounds of a projected rectangle (its four corners). */
-export function rectToWgs84Bounds(epsg: number, b: Bounds): Bounds {
-  const corners = [
-    toWgs84(epsg, [b[0], b[1]]),
-    toWgs84(epsg, [b[0], b[3]]),
-    toWgs84(epsg, [b[2], b[1]]),
-    toWgs84(epsg, [b[2], b[3]]),
-  ];
-  return [
-    Math.min(...corners.map((c) => c[0])),
-    Math.min(...corners.map((c) => c[1])),
-    Math.max(...corners.map((c) => c[0])),
-    Math.max(...corners.map((c) => c[1])),
-  ];
+/**
+ * WGS84 bounds of a projected rectangle. Its straight edges are curves in lon/lat (a UTM tile's top
+ * edge bulges past its corners' latitude by hundreds of metres), so large rectangles want `steps`
+ * points along each edge; the four corners (steps = 1) suit a window.
+ */
+export function rectToWgs84Bounds(epsg: number, b: Bounds, steps = 1): Bounds {
+  const out: Bounds = [Infinity, Infinity, -Infinity, -Infinity];
+  const add = (x: number, y: number) => {
+    const [lon, lat] = toWgs84(epsg, [x, y]);
+    if (lon < out[0]) out[0] = lon;
+    if (lat < out[1]) out[1] = lat;
+    if (lon > out[2]) out[2] = lon;
+    if (lat > out[3]) out[3] = lat;
+  };
+  for (let i = 0; i <= steps; i++) {
+    const x = b[0] + ((b[2] - b[0]) * i) / steps;
+    const y = b[1] + ((b[3] - b[1]) * i) / steps;
+    add(x, b[1]);
+    add(x, b[3]);
+    add(b[0], y);
+    add(b[2], y);
+  }
+  return out;
 }

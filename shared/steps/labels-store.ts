@@ -20,6 +20,9 @@ import type { LabelFeature } from '../domain/labels/types.ts';
 import { validateLabels } from '../domain/labels/validate.ts';
 import { getJson, putJson, type StepContext } from './context.ts';
 
+/** Points per edge when a large rectangle (a tile, the labels' extent) is taken to lon/lat. */
+const EDGE_STEPS = 32;
+
 export const labelKeys = {
   summary: (runId: string) => `runs/${runId}/labels/summary.json`,
   features: (runId: string) => `runs/${runId}/labels/features.bin`,
@@ -89,7 +92,7 @@ export async function ingestLabels(ctx: StepContext, runId: string, job: JobSpec
       checked.features.map((f) => f.classValue),
       labels.background,
     ),
-    extentWgs84: rectToWgs84Bounds(raw.epsg, featureBounds(checked.features)),
+    extentWgs84: rectToWgs84Bounds(raw.epsg, featureBounds(checked.features), EDGE_STEPS),
   };
   await putJson(ctx.work, key, summary);
   ctx.log.info('labels: ingested', {
@@ -125,7 +128,7 @@ export async function labelsForTile(
   all?: readonly LabelFeature[],
 ): Promise<LabelIndex> {
   const features = all ?? (await loadRunFeatures(ctx, runId));
-  const box = rectToWgs84Bounds(tile.epsg, tile.bounds);
+  const box = rectToWgs84Bounds(tile.epsg, tile.bounds, EDGE_STEPS);
   const near = features.filter((f) => {
     const b = rectToWgs84Bounds(summary.epsg, featureBounds([f]));
     return b[0] <= box[2] && b[2] >= box[0] && b[1] <= box[3] && b[3] >= box[1];
