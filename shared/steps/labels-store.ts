@@ -128,7 +128,9 @@ export async function labelsForTile(
   all?: readonly LabelFeature[],
 ): Promise<LabelIndex> {
   const features = all ?? (await loadRunFeatures(ctx, runId));
-  const box = rectToWgs84Bounds(tile.epsg, tile.bounds, EDGE_STEPS);
+  // Padded by about 10 m: between sampled points an edge may still reach a few centimetres further.
+  const [w, south, e, north] = rectToWgs84Bounds(tile.epsg, tile.bounds, EDGE_STEPS);
+  const box: Bounds = [w - 1e-4, south - 1e-4, e + 1e-4, north + 1e-4];
   const near = features.filter((f) => {
     const b = rectToWgs84Bounds(summary.epsg, featureBounds([f]));
     return b[0] <= box[2] && b[2] >= box[0] && b[1] <= box[3] && b[3] >= box[1];
