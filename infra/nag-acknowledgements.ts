@@ -4,7 +4,7 @@
 // Wildcard findings are acknowledged one by one (`AwsSolutions-IAM5[Resource::...]`), never per rule.
 import { type CfnElement, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import { OrderStateNames, StateNames } from '../shared/steps/contracts.ts';
+import { OrderStateNames, StateNames } from '../shared/workflow/contracts.ts';
 import type { NodeFunction } from './constructs/node-function.ts';
 import { ORDER_CONSUMER_ACCESS } from './constructs/order-queue.ts';
 import type { ObjectAccess } from './constructs/s3-access.ts';

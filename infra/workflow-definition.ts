@@ -8,7 +8,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2 } from 'aws-cdk-lib/cx-api';
 import type { Construct } from 'constructs';
-import { OrderStateNames, StateNames } from '../shared/steps/contracts.ts';
+import { OrderStateNames, StateNames } from '../shared/workflow/contracts.ts';
 
 /** Every state of the workflow: the Task states of the contracts, the LTA branch, the terminal states. */
 export const WorkflowStateNames = {

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { lambdaHandler } from '../../shared/adapters/aws/lambda-handler.ts';
 import { workKeys } from '../../shared/domain/plan.ts';
-import { putJson } from '../../shared/steps/context.ts';
+import { putJson } from '../../shared/work/context.ts';
 
 const FailureSchema = z.object({ runId: z.string(), error: z.unknown() }).loose();
 

@@ -5,14 +5,14 @@
 import { requireEnv } from '../../shared/adapters/aws/lambda-handler.ts';
 import { sfnExecutions } from '../../shared/adapters/aws/sfn-executions.ts';
 import { blobStoreForUri } from '../../shared/adapters/blob-store-for-uri.ts';
-import { createLog } from '../../shared/cli/log.ts';
+import { createLog } from '../../shared/adapters/local/console-log.ts';
 import { describeError, InvalidInputError } from '../../shared/domain/errors.ts';
 import {
   type StartFromUploadDeps,
   startFromUpload,
   type UploadOutcome,
   uploadedObjects,
-} from '../../shared/steps/start-from-upload.ts';
+} from '../../shared/triggers/start-from-upload.ts';
 
 let deps: StartFromUploadDeps | undefined;
 

@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { InvalidInputError } from '../domain/errors.ts';
 import { sha256Hex } from '../domain/hashing.ts';
 import { type JobSpec, parseJobSpec } from '../domain/job-spec.ts';
-import { runIdOf } from '../steps/context.ts';
+import { runIdOf } from '../work/context.ts';
 
 export type PreparedJob = { job: JobSpec; runId: string; jobFile: string };
 

@@ -9,7 +9,7 @@ import { InvalidInputError } from '../domain/errors.ts';
 import { sha256Hex } from '../domain/hashing.ts';
 import type { JobSpec } from '../domain/job-spec.ts';
 import type { BlobStore, Clock, Executions } from '../ports.ts';
-import { runIdOf, storeJob } from '../steps/context.ts';
+import { runIdOf, storeJob } from '../work/context.ts';
 import { readStackOutputs, type StackOutputs } from './cdk-outputs.ts';
 import { followExecution, isFinished, outcomeLines, progressLine } from './follow-execution.ts';
 import { prepareJob } from './prepare-job.ts';

@@ -1,13 +1,13 @@
 // Worker-thread entry of the local runtime: runs ExtractRegion batches off the main thread, one
 // context (range reader, stores) per worker, so decoding uses every core.
-import { createLog } from '../cli/log.ts';
-import type { StepContext } from '../steps/context.ts';
+import { createLog } from '../adapters/local/console-log.ts';
+import { extractBatch } from '../steps/extract-region.ts';
+import type { StepContext } from '../work/context.ts';
 import {
   type ExtractBatchEvent,
   ExtractBatchEventSchema,
   type ExtractBatchOutput,
-} from '../steps/contracts.ts';
-import { extractBatch } from '../steps/extract-region.ts';
+} from '../workflow/contracts.ts';
 import { createLocalContext } from './local-context.ts';
 
 export type ExtractWorkerTask = {

@@ -4,7 +4,7 @@ import { blobStoreForUri } from '../adapters/blob-store-for-uri.ts';
 import { catalogForSpec } from '../adapters/catalog-for-spec.ts';
 import { rangeReaderForUrl } from '../adapters/range-reader-for-url.ts';
 import { type BlobStore, type Log, systemClock } from '../ports.ts';
-import type { StepContext } from '../steps/context.ts';
+import type { StepContext } from '../work/context.ts';
 
 export function createLocalContext(options: { workUri: string; log: Log }): StepContext {
   const stores = new Map<string, BlobStore>();

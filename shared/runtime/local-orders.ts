@@ -7,13 +7,13 @@ import type { OrderSettings } from '../adapters/order-settings.ts';
 import { describeError, InvalidInputError } from '../domain/errors.ts';
 import { quotaPolicy } from '../domain/quota-ledger.ts';
 import type { ArchiveOrders, BlobStore, Clock, Log, OrderQueueMessage } from '../ports.ts';
-import { OrderMessageSchema } from '../steps/contracts.ts';
 import {
   DEFAULT_LEASE_SECONDS,
   DEFAULT_POLL_SECONDS,
   type OrderPorts,
   orderProduct,
 } from '../steps/order-product.ts';
+import { OrderMessageSchema } from '../workflow/contracts.ts';
 import type { TaskHandler } from './local-runtime.ts';
 import { LocalTaskTokens } from './task-tokens.ts';
 

@@ -8,7 +8,11 @@ import type { JobSpec } from '../domain/job-spec.ts';
 import { workKeys } from '../domain/plan.ts';
 import type { ArchiveOrders, Progress } from '../ports.ts';
 import { commit } from '../steps/commit.ts';
-import { putJson, type StepContext, storeJob } from '../steps/context.ts';
+import { ensureOnline } from '../steps/ensure-online.ts';
+import { plan } from '../steps/plan.ts';
+import { planWindows } from '../steps/plan-windows.ts';
+import { prepareLabels } from '../steps/prepare-labels.ts';
+import { putJson, type StepContext, storeJob } from '../work/context.ts';
 import {
   type CommitOutput,
   type ExecutionInput,
@@ -18,11 +22,7 @@ import {
   OrderStateNames,
   type PlanWindowsOutput,
   StateNames,
-} from '../steps/contracts.ts';
-import { ensureOnline } from '../steps/ensure-online.ts';
-import { plan } from '../steps/plan.ts';
-import { planWindows } from '../steps/plan-windows.ts';
-import { prepareLabels } from '../steps/prepare-labels.ts';
+} from '../workflow/contracts.ts';
 import type { ExtractWorkerTask } from './extract-worker.ts';
 import { createLocalOrders, offlineWithoutArchive } from './local-orders.ts';
 import { runLocalWorkflow } from './local-runtime.ts';

@@ -9,9 +9,9 @@ import { checkManifestTotals, type Manifest } from '../domain/manifest.ts';
 import { datasetKeys, type RegionResult, type TilePlan, workKeys } from '../domain/plan.ts';
 import { SPLITS, type Split } from '../domain/splits.ts';
 import type { BlobStore } from '../ports.ts';
-import { getJson, loadJob, requireJson, type StepContext } from './context.ts';
-import type { CommitOutput, ExecutionInput, RegionTask } from './contracts.ts';
-import { type LabelSummary, labelKeys } from './labels-store.ts';
+import { getJson, loadJob, requireJson, type StepContext } from '../work/context.ts';
+import { type LabelSummary, labelKeys } from '../work/labels-store.ts';
+import type { CommitOutput, ExecutionInput, RegionTask } from '../workflow/contracts.ts';
 import type { StoredSelection } from './plan.ts';
 import type { WindowsSummary } from './plan-windows.ts';
 

@@ -2,8 +2,8 @@
 // long-term archive) as the orders JSONL that the OrderProducts map feeds to the LTA throttle queue.
 import type { OrderItem } from '../domain/lta.ts';
 import { workKeys } from '../domain/plan.ts';
-import { requireJson, type StepContext } from './context.ts';
-import type { EnsureOnlineOutput, ExecutionInput } from './contracts.ts';
+import { requireJson, type StepContext } from '../work/context.ts';
+import type { EnsureOnlineOutput, ExecutionInput } from '../workflow/contracts.ts';
 import type { StoredSelection } from './plan.ts';
 
 export async function ensureOnline(input: ExecutionInput, ctx: StepContext): Promise<EnsureOnlineOutput> {

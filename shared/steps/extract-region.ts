@@ -21,9 +21,9 @@ import {
 import { buildShard, type ShardSample } from '../domain/shard.ts';
 import type { Split } from '../domain/splits.ts';
 import type { BlobStore } from '../ports.ts';
-import { getJson, loadJob, putJson, requireJson, type StepContext } from './context.ts';
-import type { ExtractBatchEvent, ExtractBatchOutput, RegionTask } from './contracts.ts';
-import { labelWindow, regionLabelsFor, type WindowLabels } from './window-labels.ts';
+import { getJson, loadJob, putJson, requireJson, type StepContext } from '../work/context.ts';
+import { labelWindow, regionLabelsFor, type WindowLabels } from '../work/window-labels.ts';
+import type { ExtractBatchEvent, ExtractBatchOutput, RegionTask } from '../workflow/contracts.ts';
 
 export async function extractBatch(event: ExtractBatchEvent, ctx: StepContext): Promise<ExtractBatchOutput> {
   const out: ExtractBatchOutput = { regions: 0, written: 0, rejected: 0, bytesFetched: 0 };

@@ -44,8 +44,8 @@ import type {
   OrderQueue,
   TaskCallbacks,
 } from '../ports.ts';
-import { getJson, putJson } from './context.ts';
-import type { OrderResult } from './contracts.ts';
+import { getJson, putJson } from '../work/context.ts';
+import type { OrderResult } from '../workflow/contracts.ts';
 
 export type OrderPorts = {
   readonly work: BlobStore;

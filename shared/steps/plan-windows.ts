@@ -34,15 +34,15 @@ import {
 } from '../domain/plan.ts';
 import { SPLITS, type Split, splitOf } from '../domain/splits.ts';
 import type { RangeReader } from '../ports.ts';
-import { getJson, loadJob, putJson, requireJson, type StepContext } from './context.ts';
-import type { ExecutionInput, PlanWindowsOutput, RegionTask } from './contracts.ts';
+import { getJson, loadJob, putJson, requireJson, type StepContext } from '../work/context.ts';
 import {
   type LabelSummary,
   labelKeys,
   labelsForTile,
   loadRunFeatures,
   writeRegionLabels,
-} from './labels-store.ts';
+} from '../work/labels-store.ts';
+import type { ExecutionInput, PlanWindowsOutput, RegionTask } from '../workflow/contracts.ts';
 import { requiredAssets, type StoredSelection } from './plan.ts';
 
 export type WindowsSummary = PlanWindowsOutput & {

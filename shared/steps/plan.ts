@@ -6,9 +6,9 @@ import { InvalidInputError, NothingToDoError } from '../domain/errors.ts';
 import type { JobSpec } from '../domain/job-spec.ts';
 import { datasetKeys, workKeys } from '../domain/plan.ts';
 import { type Candidate, selectProducts } from '../domain/selection.ts';
-import { getJson, loadJob, putJson, type StepContext } from './context.ts';
-import type { ExecutionInput, PlanOutput } from './contracts.ts';
-import { ingestLabels, labelsExtentAoi } from './labels-store.ts';
+import { getJson, loadJob, putJson, type StepContext } from '../work/context.ts';
+import { ingestLabels, labelsExtentAoi } from '../work/labels-store.ts';
+import type { ExecutionInput, PlanOutput } from '../workflow/contracts.ts';
 
 export type StoredSelection = {
   runId: string;

@@ -1,9 +1,9 @@
 // PrepareLabels: read, validate and store the ground truth once per run (the Plan step may have
 // read it already for `aoi: "labels"`). PlanWindows takes it from there into each tile's CRS.
 import { InvalidInputError } from '../domain/errors.ts';
-import { loadJob, type StepContext } from './context.ts';
-import type { ExecutionInput, PrepareLabelsOutput } from './contracts.ts';
-import { ingestLabels, labelKeys } from './labels-store.ts';
+import { loadJob, type StepContext } from '../work/context.ts';
+import { ingestLabels, labelKeys } from '../work/labels-store.ts';
+import type { ExecutionInput, PrepareLabelsOutput } from '../workflow/contracts.ts';
 
 export async function prepareLabels(input: ExecutionInput, ctx: StepContext): Promise<PrepareLabelsOutput> {
   const job = await loadJob(ctx, input.jobKey);

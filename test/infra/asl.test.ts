@@ -14,7 +14,7 @@ import {
 } from '../../infra/workflow-definition.ts';
 import { ASL_PATH, Placeholders, renderAsl, synthesizeWorkflowAsl } from '../../scripts/generate-asl.ts';
 import { HttpStatusError } from '../../shared/domain/errors.ts';
-import { OrderStateNames, StateNames } from '../../shared/steps/contracts.ts';
+import { OrderStateNames, StateNames } from '../../shared/workflow/contracts.ts';
 
 type State = Record<string, unknown> & { Type: string };
 type Definition = { StartAt: string; States: Record<string, State>; QueryLanguage?: string };

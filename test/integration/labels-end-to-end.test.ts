@@ -10,13 +10,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsBlobStore } from '../../shared/adapters/local/fs-blob-store.ts';
 import { prepareJob, workUriOf } from '../../shared/cli/prepare-job.ts';
+import { verifyDataset } from '../../shared/dataset/verify.ts';
 import type { Manifest } from '../../shared/domain/manifest.ts';
 import { decodeNpy } from '../../shared/domain/npy.ts';
 import { readShard, type ShardSample } from '../../shared/domain/shard.ts';
 import { noProgress, silentLog } from '../../shared/ports.ts';
 import { createLocalContext } from '../../shared/runtime/local-context.ts';
 import { runJobLocally } from '../../shared/runtime/run-job.ts';
-import { verifyDataset } from '../../shared/steps/verify-dataset.ts';
 import { type RangeServer, startRangeServer, writeFixtureItems } from '../helpers/range-server.ts';
 import { fixturesRoot, PYTHON, rasterioAvailable, sentinel2Fixture } from '../helpers/rasterio-reference.ts';
 

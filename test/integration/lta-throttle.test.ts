@@ -12,9 +12,9 @@ import {
   runLocalWorkflow,
   type TaskHandler,
 } from '../../shared/runtime/local-runtime.ts';
-import type { StepContext } from '../../shared/steps/context.ts';
-import { ExecutionInputSchema, OrderStateNames, StateNames } from '../../shared/steps/contracts.ts';
 import { ensureOnline } from '../../shared/steps/ensure-online.ts';
+import type { StepContext } from '../../shared/work/context.ts';
+import { ExecutionInputSchema, OrderStateNames, StateNames } from '../../shared/workflow/contracts.ts';
 import { type ArchiveSim, startArchiveSim } from '../helpers/archive-sim-server.ts';
 import { CrashingBlobStore, type CrashPoint } from '../helpers/crashing-blob-store.ts';
 import { SimulatedClock } from '../helpers/simulated-clock.ts';

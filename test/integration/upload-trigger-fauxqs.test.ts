@@ -11,9 +11,9 @@ import { executionArnOf } from '../../shared/adapters/aws/sfn-executions.ts';
 import { TransientError } from '../../shared/domain/errors.ts';
 import { silentLog } from '../../shared/ports.ts';
 import { createLocalContext } from '../../shared/runtime/local-context.ts';
-import { loadJob } from '../../shared/steps/context.ts';
-import { ExecutionInputSchema } from '../../shared/steps/contracts.ts';
-import { ingestLabels } from '../../shared/steps/labels-store.ts';
+import { loadJob } from '../../shared/work/context.ts';
+import { ingestLabels } from '../../shared/work/labels-store.ts';
+import { ExecutionInputSchema } from '../../shared/workflow/contracts.ts';
 import { type FauxqsServer, startFauxqsForTests } from '../helpers/fauxqs-server.ts';
 import { MemoryBlobStore } from '../helpers/memory-blob-store.ts';
 

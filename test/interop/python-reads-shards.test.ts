@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsBlobStore } from '../../shared/adapters/local/fs-blob-store.ts';
+import { verifyDataset } from '../../shared/dataset/verify.ts';
 import { jobSha256Of, type Manifest, ManifestSchema } from '../../shared/domain/manifest.ts';
 import { encodeNpy } from '../../shared/domain/npy.ts';
 import { buildShard, type ShardSample } from '../../shared/domain/shard.ts';
 import type { Split } from '../../shared/domain/splits.ts';
-import { verifyDataset } from '../../shared/steps/verify-dataset.ts';
 
 const run = promisify(execFile);
 const PYTHON = '/usr/bin/python3';

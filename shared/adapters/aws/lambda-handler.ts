@@ -2,12 +2,12 @@
 // (S3 work bucket from WORK_BUCKET), log structured JSON, and rethrow errors with their `name`,
 // which Lambda reports as errorType and Step Functions Retry/Catch match on.
 import type { z } from 'zod';
-import { createLog } from '../../cli/log.ts';
 import { describeError, InvalidInputError } from '../../domain/errors.ts';
 import { systemClock } from '../../ports.ts';
-import type { StepContext } from '../../steps/context.ts';
+import type { StepContext } from '../../work/context.ts';
 import { blobStoreForUri } from '../blob-store-for-uri.ts';
 import { catalogForSpec } from '../catalog-for-spec.ts';
+import { createLog } from '../local/console-log.ts';
 import { rangeReaderForUrl } from '../range-reader-for-url.ts';
 
 /** Reads a required environment variable once, naming it when it is missing. */

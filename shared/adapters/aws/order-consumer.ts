@@ -4,13 +4,13 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { createLog } from '../../cli/log.ts';
 import { describeError, InvalidInputError } from '../../domain/errors.ts';
 import { type ArchiveOrders, type Log, systemClock } from '../../ports.ts';
-import { OrderMessageSchema } from '../../steps/contracts.ts';
 import { type OrderPorts, orderProduct } from '../../steps/order-product.ts';
+import { OrderMessageSchema } from '../../workflow/contracts.ts';
 import { blobStoreForUri } from '../blob-store-for-uri.ts';
 import { CdseArchive, type CdseCredentials } from '../cdse-archive.ts';
+import { createLog } from '../local/console-log.ts';
 import { orderSettingsFromEnv } from '../order-settings.ts';
 import { requireEnv } from './lambda-handler.ts';
 import { SfnTaskCallbacks } from './sfn-task-callbacks.ts';

@@ -1,0 +1,160 @@
+// The local blob store: atomic puts (no half-written file visible, no temp file listed), create-only
+// with exactly one winner, sorted recursive listing by prefix, and keys that cannot escape the root.
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { S3BlobStore } from '../../../shared/adapters/aws/s3-blob-store.ts';
+import { blobStoreForUri } from '../../../shared/adapters/blob-store-for-uri.ts';
+import { FsBlobStore } from '../../../shared/adapters/local/fs-blob-store.ts';
+import { AlreadyExistsError, InvalidInputError } from '../../../shared/domain/errors.ts';
+
+let dir: string;
+let store: FsBlobStore;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fs-blob-store-'));
+  store = new FsBlobStore(join(dir, 'root'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : Buffer.from(b).toString('utf8'));
+
+describe('FsBlobStore', () => {
+  it('names its root as a file:// URI', () => {
+    expect(store.uri).toBe(`file://${join(dir, 'root')}`);
+  });
+
+  it('puts and gets bytes and strings, creating folders; a missing key is undefined', async () => {
+    await store.put('a/b/c.bin', new Uint8Array([1, 2, 3]));
+    await store.put('x.json', '{"é":1}');
+    expect([...(await store.get('a/b/c.bin'))!]).toEqual([1, 2, 3]);
+    expect(text(await store.get('x.json'))).toBe('{"é":1}');
+    expect(await store.get('nope.json')).toBeUndefined();
+    expect(await store.get('a/b')).toBeUndefined();
+    expect(await store.exists('x.json')).toBe(true);
+    expect(await store.exists('a/b')).toBe(false);
+    expect(await store.exists('x.json/deeper')).toBe(false);
+  });
+
+  it('overwrites on a plain put and leaves no temp file behind', async () => {
+    await store.put('k', 'one');
+    await store.put('k', 'two');
+    expect(text(await store.get('k'))).toBe('two');
+    expect(await readdir(join(dir, 'root'))).toEqual(['k']);
+  });
+
+  it('refuses a create-only put of an existing key with AlreadyExistsError naming it, and keeps the old bytes', async () => {
+    await store.put('train/s-000000.tar', 'first', { createOnly: true });
+    const second = store.put('train/s-000000.tar', 'second', { createOnly: true });
+    await expect(second).rejects.toThrow(AlreadyExistsError);
+    await expect(store.put('train/s-000000.tar', 'x', { createOnly: true })).rejects.toThrow(
+      /train\/s-000000\.tar/,
+    );
+    expect(text(await store.get('train/s-000000.tar'))).toBe('first');
+    expect(await readdir(join(dir, 'root', 'train'))).toEqual(['s-000000.tar']);
+  });
+
+  it('lets exactly one of many concurrent create-only writers win', async () => {
+    const results = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, i) => store.put('manifest.json', `writer ${i}`, { createOnly: true })),
+    );
+    const won = results.filter((r) => r.status === 'fulfilled');
+    expect(won).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(AlreadyExistsError);
+    expect(text(await store.get('manifest.json'))).toMatch(/^writer \d+$/);
+  });
+
+  it('never shows a half-written file to a reader or a lister', async () => {
+    const big = new Uint8Array(8 * 1024 * 1024).fill(7);
+    let reading = true;
+    const seen = new Set<number>();
+    const reader = (async () => {
+      while (reading) {
+        const got = await store.get('big.bin');
+        seen.add(got?.length ?? -1);
+        const keys = await store.list('');
+        expect(keys.every((k) => k === 'big.bin')).toBe(true);
+      }
+    })();
+    for (let i = 0; i < 4; i++) await store.put('big.bin', big);
+    reading = false;
+    await reader;
+    for (const n of seen) expect([-1, big.length]).toContain(n);
+  });
+
+  it('lists keys under a prefix recursively, sorted by code unit, with / separators', async () => {
+    for (const k of [
+      'train/b.tar',
+      'train/a.tar',
+      'train-x/z',
+      'runs/r1/results/0002.json',
+      'runs/r1/results/0001.json',
+      'B',
+      'a',
+    ]) {
+      await store.put(k, k);
+    }
+    expect(await store.list('')).toEqual([
+      'B',
+      'a',
+      'runs/r1/results/0001.json',
+      'runs/r1/results/0002.json',
+      'train-x/z',
+      'train/a.tar',
+      'train/b.tar',
+    ]);
+    expect(await store.list('train/')).toEqual(['train/a.tar', 'train/b.tar']);
+    expect(await store.list('train')).toEqual(['train-x/z', 'train/a.tar', 'train/b.tar']);
+    expect(await store.list('runs/r1/res')).toEqual([
+      'runs/r1/results/0001.json',
+      'runs/r1/results/0002.json',
+    ]);
+    expect(await store.list('nothing/here/')).toEqual([]);
+  });
+
+  it('deletes, and deleting a missing key is fine', async () => {
+    await store.put('d/k', 'v');
+    await store.delete('d/k');
+    await store.delete('d/k');
+    expect(await store.exists('d/k')).toBe(false);
+    expect(await store.list('d/')).toEqual([]);
+  });
+
+  it('refuses keys that could escape the root', async () => {
+    for (const key of ['../x', 'a/../../x', '/etc/passwd', 'a//b', './a', '', 'a\\b', 'a/.sf-tmp-x']) {
+      await expect(store.put(key, 'v')).rejects.toThrow(InvalidInputError);
+      await expect(store.get(key)).rejects.toThrow(InvalidInputError);
+    }
+    await expect(store.list('../')).rejects.toThrow(InvalidInputError);
+  });
+});
+
+describe('blobStoreForUri', () => {
+  it('opens folders, relative paths against baseDir, and file:// URIs locally', () => {
+    expect(blobStoreForUri('/data/ds').uri).toBe('file:///data/ds');
+    expect(blobStoreForUri('datasets/ds', '/data/here').uri).toBe('file:///data/here/datasets/ds');
+    expect(blobStoreForUri('./ds', '/base').uri).toBe('file:///base/ds');
+    expect(blobStoreForUri('file:///data/my%20ds').uri).toBe('file:///data/my%20ds');
+    expect(blobStoreForUri('file:///data/ds')).toBeInstanceOf(FsBlobStore);
+  });
+
+  it('opens s3:// URIs as S3 stores with the prefix as root', () => {
+    const s = blobStoreForUri('s3://my-bucket/datasets/crops/', undefined, {
+      env: { AWS_REGION: 'eu-west-1' },
+    });
+    expect(s).toBeInstanceOf(S3BlobStore);
+    expect(s.uri).toBe('s3://my-bucket/datasets/crops');
+    expect(blobStoreForUri('s3://my-bucket', undefined, { env: { AWS_REGION: 'eu-west-1' } }).uri).toBe(
+      's3://my-bucket',
+    );
+  });
+
+  it('refuses other schemes and malformed buckets', () => {
+    expect(() => blobStoreForUri('https://example.com/x')).toThrow(InvalidInputError);
+    expect(() => blobStoreForUri('s3:///prefix')).toThrow(/valid S3 bucket/);
+    expect(() => blobStoreForUri('')).toThrow(InvalidInputError);
+  });
+});

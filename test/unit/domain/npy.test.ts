@@ -1,0 +1,98 @@
+// .npy encoding: the header layout numpy expects (magic, 1.0, 64-byte alignment, tuple syntax) and
+// round trips for every dtype a sample uses. Python reading them is proven in test/interop.
+import { describe, expect, it } from 'vitest';
+import { InvalidInputError } from '../../../shared/domain/errors.ts';
+import { decodeNpy, encodeNpy, readNpyHeader } from '../../../shared/domain/npy.ts';
+
+function headerOf(bytes: Uint8Array): string {
+  const length = bytes[8]! | (bytes[9]! << 8);
+  return Buffer.from(bytes.subarray(10, 10 + length)).toString('latin1');
+}
+
+describe('encodeNpy', () => {
+  it('writes magic, version 1.0 and a space-padded header ending in \\n on a 64-byte boundary', () => {
+    const bytes = encodeNpy(new Uint16Array([1, 2, 3, 4, 5, 6]), [2, 3]);
+    expect([...bytes.subarray(0, 8)]).toEqual([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+    const header = headerOf(bytes);
+    expect((10 + header.length) % 64).toBe(0);
+    expect(header.endsWith(' \n')).toBe(true);
+    expect(header.trimEnd()).toBe("{'descr': '<u2', 'fortran_order': False, 'shape': (2, 3), }");
+    expect(bytes.length).toBe(10 + header.length + 12);
+    // Little-endian values right after the header.
+    expect([...bytes.subarray(10 + header.length, 10 + header.length + 4)]).toEqual([1, 0, 2, 0]);
+  });
+
+  it('writes 1-d shapes with the trailing comma and scalars as ()', () => {
+    expect(headerOf(encodeNpy(new Float32Array(5), [5]))).toContain("'shape': (5,)");
+    expect(headerOf(encodeNpy(new Float64Array([1.5]), []))).toContain("'shape': ()");
+  });
+
+  it('names each dtype as numpy does', () => {
+    const cases: Array<[Parameters<typeof encodeNpy>[0], string]> = [
+      [new Uint8Array(1), '|u1'],
+      [new Int8Array(1), '|i1'],
+      [new Uint16Array(1), '<u2'],
+      [new Int16Array(1), '<i2'],
+      [new Uint32Array(1), '<u4'],
+      [new Int32Array(1), '<i4'],
+      [new Float32Array(1), '<f4'],
+      [new Float64Array(1), '<f8'],
+    ];
+    for (const [data, descr] of cases) {
+      expect(headerOf(encodeNpy(data, [1]))).toContain(`'descr': '${descr}'`);
+      expect(decodeNpy(encodeNpy(data, [1])).dtype).toBe(descr);
+    }
+  });
+
+  it('round-trips values and shape, including a view into a larger buffer', () => {
+    const backing = new Uint16Array([9, 9, 10, 65535, 0, 300, 9]);
+    const view = backing.subarray(2, 6);
+    const decoded = decodeNpy(encodeNpy(view, [1, 2, 2]));
+    expect(decoded.shape).toEqual([1, 2, 2]);
+    expect([...decoded.data]).toEqual([10, 65535, 0, 300]);
+    expect(decoded.data).toBeInstanceOf(Uint16Array);
+
+    const f = decodeNpy(encodeNpy(new Float32Array([0.25, -1, Number.NaN]), [3]));
+    expect([...f.data]).toEqual([0.25, -1, Number.NaN]);
+  });
+
+  it('refuses a shape that does not hold the data', () => {
+    expect(() => encodeNpy(new Uint8Array(6), [2, 2])).toThrow(InvalidInputError);
+    expect(() => encodeNpy(new Uint8Array(6), [2, 2])).toThrow(/holds 4 values but the data has 6/);
+    expect(() => encodeNpy(new Uint8Array(0), [-1])).toThrow(/not a count/);
+    expect(() => encodeNpy(new Uint8Array(2), [1.5, 2])).toThrow(InvalidInputError);
+  });
+
+  it('encodes empty arrays', () => {
+    const decoded = decodeNpy(encodeNpy(new Uint16Array(0), [0, 3, 24, 24]));
+    expect(decoded.shape).toEqual([0, 3, 24, 24]);
+    expect(decoded.data.length).toBe(0);
+  });
+});
+
+describe('decodeNpy', () => {
+  const valid = encodeNpy(new Uint16Array([1, 2]), [2]);
+
+  it('reads the header alone, with the data offset on a 64-byte boundary', () => {
+    expect(readNpyHeader(encodeNpy(new Uint8Array(24), [2, 3, 4]))).toEqual({
+      dtype: '|u1',
+      shape: [2, 3, 4],
+      dataOffset: 128,
+    });
+  });
+
+  it('refuses other files, versions, byte orders and layouts', () => {
+    expect(() => decodeNpy(new Uint8Array([1, 2, 3]))).toThrow(/bad magic/);
+    const v2 = valid.slice();
+    v2[6] = 2;
+    expect(() => decodeNpy(v2)).toThrow(/version 2.0/);
+    const swap = (from: string, to: string) => {
+      const copy = valid.slice();
+      const text = Buffer.from(copy).toString('latin1').replace(from, to);
+      return new Uint8Array(Buffer.from(text, 'latin1'));
+    };
+    expect(() => decodeNpy(swap("'<u2'", "'>u2'"))).toThrow(/not supported/);
+    expect(() => decodeNpy(swap('False', 'True '))).toThrow(/fortran_order/);
+    expect(() => decodeNpy(valid.subarray(0, valid.length - 1))).toThrow(/needs 4/);
+  });
+});

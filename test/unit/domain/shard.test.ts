@@ -1,0 +1,138 @@
+// WebDataset shards: determinism (same samples → same bytes, pinned by a golden hash), tar header
+// fields, member naming and order, key rules, and that readShard refuses what a reader would misgroup.
+import tar from 'tar-stream';
+import { describe, expect, it } from 'vitest';
+import { IntegrityError, InvalidInputError } from '../../../shared/domain/errors.ts';
+import { sha256Hex } from '../../../shared/domain/hashing.ts';
+import { encodeNpy } from '../../../shared/domain/npy.ts';
+import { buildShard, readShard, type ShardSample, splitMemberPath } from '../../../shared/domain/shard.ts';
+
+function sample(key: string, seed: number): ShardSample {
+  const pixels = new Uint16Array(2 * 3 * 4 * 4).map((_, i) => (i * 7 + seed) % 65536);
+  return {
+    key,
+    members: [
+      { name: 'json', data: new TextEncoder().encode(JSON.stringify({ id: key, split: 'train' })) },
+      { name: '10m.npy', data: encodeNpy(pixels, [2, 3, 4, 4]) },
+      { name: 'scl.npy', data: encodeNpy(new Uint8Array(2 * 2 * 2).fill(4), [2, 2, 2]) },
+    ],
+  };
+}
+
+async function rawEntries(bytes: Uint8Array): Promise<tar.Header[]> {
+  const extract = tar.extract();
+  extract.end(Buffer.from(bytes));
+  const headers: tar.Header[] = [];
+  for await (const entry of extract) {
+    headers.push(entry.header);
+    entry.resume();
+  }
+  return headers;
+}
+
+async function tarOf(entries: Array<{ name: string; type?: 'file' | 'directory'; body?: string }>) {
+  const pack = tar.pack();
+  for (const e of entries) pack.entry({ name: e.name, type: e.type ?? 'file' }, e.body ?? '');
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack) chunks.push(c as Buffer);
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+describe('buildShard', () => {
+  const samples = [sample('33twl_0012_0040', 1), sample('33twl_0012_0041', 2)];
+
+  it('is byte-identical for the same input, and its sha256 is of those bytes', async () => {
+    const a = await buildShard(samples);
+    const b = await buildShard(structuredClone(samples));
+    expect(Buffer.from(a.bytes).equals(Buffer.from(b.bytes))).toBe(true);
+    expect(a.sha256).toBe(sha256Hex(a.bytes));
+    expect(a.samples).toBe(2);
+    expect(a.bytes.length % 512).toBe(0);
+  });
+
+  it('keeps producing the same bytes across releases (golden hash)', async () => {
+    // If this changes, shards of a rerun would no longer match earlier datasets: find out why.
+    const { sha256, bytes } = await buildShard([
+      { key: 'golden_0000_0000', members: [{ name: 'json', data: new TextEncoder().encode('{"id":"g"}') }] },
+    ]);
+    expect(bytes.length).toBe(2048);
+    expect(sha256).toBe('93175c1cb442c1f33465db8ce3c312a001653f9883fd113693539978cb7df469');
+  });
+
+  it('names members <key>.<name> in the given order with fixed owner, mode and mtime', async () => {
+    const headers = await rawEntries((await buildShard(samples)).bytes);
+    expect(headers.map((h) => h.name)).toEqual([
+      '33twl_0012_0040.json',
+      '33twl_0012_0040.10m.npy',
+      '33twl_0012_0040.scl.npy',
+      '33twl_0012_0041.json',
+      '33twl_0012_0041.10m.npy',
+      '33twl_0012_0041.scl.npy',
+    ]);
+    for (const h of headers) {
+      expect(h.mtime?.getTime()).toBe(0);
+      expect(h.uid).toBe(0);
+      expect(h.gid).toBe(0);
+      expect(h.uname).toBe('');
+      expect(h.gname).toBe('');
+      expect(h.mode).toBe(0o644);
+      expect(h.type).toBe('file');
+    }
+  });
+
+  it('round-trips through readShard', async () => {
+    const back = await readShard((await buildShard(samples)).bytes);
+    expect(back.map((s) => s.key)).toEqual(samples.map((s) => s.key));
+    back.forEach((s, i) => {
+      expect(s.members.map((m) => m.name)).toEqual(['json', '10m.npy', 'scl.npy']);
+      s.members.forEach((m, j) => {
+        expect(Buffer.from(m.data).equals(Buffer.from(samples[i]!.members[j]!.data))).toBe(true);
+      });
+    });
+  });
+
+  it('writes an empty shard as a valid empty tar', async () => {
+    const empty = await buildShard([]);
+    expect(empty.samples).toBe(0);
+    expect(await readShard(empty.bytes)).toEqual([]);
+  });
+
+  it('refuses keys a WebDataset reader would split wrongly, and duplicates', async () => {
+    const one = (key: string, names = ['json']): ShardSample => ({
+      key,
+      members: names.map((name) => ({ name, data: new Uint8Array(1) })),
+    });
+    await expect(buildShard([one('33TWL_0001_0001')])).rejects.toThrow(InvalidInputError);
+    await expect(buildShard([one('a.b')])).rejects.toThrow(/no dots/);
+    await expect(buildShard([one('a/b')])).rejects.toThrow(InvalidInputError);
+    await expect(buildShard([one('')])).rejects.toThrow(InvalidInputError);
+    await expect(buildShard([one('a'), one('a')])).rejects.toThrow(/appears twice/);
+    await expect(buildShard([one('a', ['json', 'json'])])).rejects.toThrow(/appears twice/);
+    await expect(buildShard([one('a', ['.npy'])])).rejects.toThrow(InvalidInputError);
+    await expect(buildShard([one('a', [])])).rejects.toThrow(/no members/);
+  });
+});
+
+describe('readShard', () => {
+  it('refuses a key split into non-adjacent runs, entries without a key, and directories', async () => {
+    await expect(
+      readShard(await tarOf([{ name: 'a.json' }, { name: 'b.json' }, { name: 'a.npy' }])),
+    ).rejects.toThrow(/non-adjacent/);
+    await expect(readShard(await tarOf([{ name: 'noext' }]))).rejects.toThrow(IntegrityError);
+    await expect(readShard(await tarOf([{ name: 'dir/', type: 'directory' }]))).rejects.toThrow(/directory/);
+  });
+
+  it('reports a truncated or garbage tar as IntegrityError', async () => {
+    const { bytes } = await buildShard([sample('k_1', 1)]);
+    await expect(readShard(bytes.subarray(0, 700))).rejects.toThrow(IntegrityError);
+    await expect(readShard(new Uint8Array(1024).fill(65))).rejects.toThrow(IntegrityError);
+  });
+
+  it('splits member paths at the first dot of the basename, as WebDataset does', () => {
+    expect(splitMemberPath('33twl_0001_0002.10m.npy')).toEqual({ key: '33twl_0001_0002', name: '10m.npy' });
+    expect(splitMemberPath('dir.x/k.json')).toEqual({ key: 'dir.x/k', name: 'json' });
+    expect(splitMemberPath('.json')).toBeUndefined();
+    expect(splitMemberPath('k.')).toBeUndefined();
+  });
+});
