@@ -9,6 +9,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2 } from 'aws-cdk-lib/cx-api';
 import type { Construct } from 'constructs';
 import { OrderStateNames, StateNames } from '../shared/workflow/contracts.ts';
+import { LambdaTaskNames } from '../shared/workflow/tasks.ts';
 
 /** Every state of the workflow: the Task states of the contracts, the LTA branch, the terminal states. */
 export const WorkflowStateNames = {
@@ -18,17 +19,9 @@ export const WorkflowStateNames = {
   failed: 'Failed',
 } as const;
 
-/** The Task states that run a Lambda (ExtractRegions is the Distributed Map around ExtractRegion). */
-export const TaskNames = [
-  StateNames.plan,
-  StateNames.ensureOnline,
-  StateNames.prepareLabels,
-  StateNames.planWindows,
-  StateNames.extractRegion,
-  StateNames.commit,
-  StateNames.recordFailure,
-] as const;
-export type TaskName = (typeof TaskNames)[number];
+/** The Task states that run a Lambda, from the one task table (ExtractRegions is the map around ExtractRegion). */
+export const TaskNames = LambdaTaskNames;
+export type TaskName = (typeof LambdaTaskNames)[number];
 
 /** Errors of the Lambda service itself: the invocation may never have reached our code. */
 export const LAMBDA_SERVICE_ERRORS = [

@@ -71,6 +71,17 @@ export interface Log {
   error(message: string, fields?: LogFields): void;
 }
 
+export type MetricUnit = 'Count' | 'Bytes' | 'Milliseconds';
+
+/**
+ * Figures of the work a step did, for dashboards and alarms: CloudWatch EMF on Lambda. Steps also
+ * return them in their results, so a local run reports the same figures in the manifest and the CLI.
+ */
+export interface Metrics {
+  /** Adds `value` to the metric `name`; `dimensions` split it (e.g. a reject reason). */
+  add(name: string, unit: MetricUnit, value: number, dimensions?: Readonly<Record<string, string>>): void;
+}
+
 /** Progress of long work, for a CLI bar or structured logs. */
 export interface Progress {
   start(phase: string, total: number): void;
@@ -79,6 +90,7 @@ export interface Progress {
 }
 
 export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
+export const noMetrics: Metrics = { add() {} };
 export const noProgress: Progress = { start() {}, advance() {}, finish() {} };
 export const systemClock: Clock = {
   now: () => new Date(),

@@ -20,8 +20,10 @@ export function handlerEntry(name: string): string {
 }
 
 export type NodeFunctionProps = {
-  /** PascalCase handler name; the entry is lambdas/<kebab-name>/index.ts. */
+  /** PascalCase handler name; the entry is lambdas/<kebab-name>/index.ts unless `entry` names it. */
   readonly name: string;
+  /** The folder under lambdas/ (the task table's `entry`). */
+  readonly entry?: string;
   readonly config: StageConfig;
   readonly settings: FunctionSettings;
   readonly environment: Readonly<Record<string, string>>;
@@ -49,7 +51,7 @@ export class NodeFunction extends Construct {
     this.logGroup.grantWrite(this.role);
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: handlerEntry(props.name),
+      entry: props.entry ? `${PROJECT_ROOT}lambdas/${props.entry}/index.ts` : handlerEntry(props.name),
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,

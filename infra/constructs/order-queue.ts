@@ -8,19 +8,18 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { OrderStateNames } from '../../shared/workflow/contracts.ts';
+import { Tasks } from '../../shared/workflow/tasks.ts';
 import type { StageConfig } from '../stage-config.ts';
 import { NodeFunction } from './node-function.ts';
 import { grantObjects, type ObjectAccess } from './s3-access.ts';
-import { WorkPrefixes } from './storage.ts';
+import { grantsOf } from './task-functions.ts';
 
 /** SQS guidance: a message stays invisible for at least 6x the consumer's timeout. */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
 
 /** Order state (what is in flight, when the last order went out) lives under lta/ in the work bucket. */
-export const ORDER_CONSUMER_ACCESS: ObjectAccess = {
-  read: [`${WorkPrefixes.lta}*`],
-  write: [`${WorkPrefixes.lta}*`],
-};
+export const ORDER_CONSUMER_ACCESS: ObjectAccess = grantsOf(Tasks[OrderStateNames.orderProduct].access).work;
 
 export type OrderQueueProps = {
   readonly config: StageConfig;

@@ -1,45 +1,39 @@
-// One Lambda per Task state of the workflow, each allowed exactly the keys its step reads and
-// writes (shared/steps/*.ts): run scratch under runs/, job specs under jobs/, ground truth under
-// ground-truth/ (or inputs/, from `satfactory start`), and the datasets bucket, which a job's output.uri may name (s3://<datasets>/...).
+// One Lambda per Task state of the workflow (the task table, shared/workflow/tasks.ts), each allowed
+// exactly the work files its step reads and writes, the uploaded inputs it reads (jobs/,
+// ground-truth/, inputs/), and the datasets bucket, where a job's output.uri picks the prefix.
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { type TaskAccess as TableAccess, Tasks, workPatterns } from '../../shared/workflow/tasks.ts';
 import { functionSettings, type StageConfig } from '../stage-config.ts';
 import { type TaskName, TaskNames } from '../workflow-definition.ts';
 import { NodeFunction } from './node-function.ts';
 import { grantObjects, type ObjectAccess } from './s3-access.ts';
-import { WorkPrefixes } from './storage.ts';
-
-const RUNS = `${WorkPrefixes.runs}*`;
-const JOBS = `${WorkPrefixes.jobs}*`;
-const GROUND_TRUTH = `${WorkPrefixes.groundTruth}*`;
-const INPUTS = `${WorkPrefixes.inputs}*`;
-const ALL_KEYS = '*';
 
 type TaskAccess = { readonly work: ObjectAccess; readonly datasets: ObjectAccess };
 
-/**
- * What each step touches. The job spec is stored at runs/<run>/job.json (the CLI and StartOnUpload
- * put it there). Dataset keys are open below the bucket because a job's output.uri picks the prefix.
- */
-export const TASK_ACCESS: Readonly<Record<TaskName, TaskAccess>> = {
-  // Catalog pages and the selection in runs/, selection.json next to the dataset; the AOI may be the
-  // uploaded labels, and a static catalog a file under jobs/.
-  Plan: {
-    work: { read: [RUNS, JOBS, GROUND_TRUTH, INPUTS], write: [RUNS] },
-    datasets: { write: [ALL_KEYS] },
-  },
-  // Writes the offline products as runs/<run>/orders.jsonl for the order map.
-  EnsureOnline: { work: { read: [RUNS], write: [RUNS] }, datasets: {} },
-  // Reads the uploaded ground truth, writes the validated, tiled label store under runs/<run>/labels/.
-  PrepareLabels: { work: { read: [RUNS, GROUND_TRUTH, INPUTS], write: [RUNS] }, datasets: {} },
-  PlanWindows: { work: { read: [RUNS], write: [RUNS] }, datasets: {} },
-  // Results and rejects in runs/; create-only shards (HEAD first, GET on conflict) in the dataset.
-  ExtractRegion: { work: { read: [RUNS], write: [RUNS] }, datasets: { read: [ALL_KEYS], write: [ALL_KEYS] } },
-  // Reads every region result; writes rejects and, last, the manifest (reading an existing one first).
-  Commit: { work: { read: [RUNS] }, datasets: { read: [ALL_KEYS], write: [ALL_KEYS] } },
-  RecordFailure: { work: { write: [`${WorkPrefixes.runs}*/failure*`] }, datasets: {} },
-};
+/** Dataset keys are open below the bucket: a job's output.uri picks the prefix at run time. */
+const ALL_KEYS = '*';
+
+/** The grants of a task, derived from the task table (shared/workflow/tasks.ts). */
+export function grantsOf(access: TableAccess): TaskAccess {
+  const work = workPatterns(access);
+  return {
+    work: {
+      ...(work.read.length ? { read: work.read } : {}),
+      ...(work.write.length ? { write: work.write } : {}),
+    },
+    datasets: {
+      ...(access.dataset.reads.length ? { read: [ALL_KEYS] } : {}),
+      ...(access.dataset.writes.length ? { write: [ALL_KEYS] } : {}),
+    },
+  };
+}
+
+/** What each Lambda task may touch: exactly the work files, inputs and dataset files of its table entry. */
+export const TASK_ACCESS: Readonly<Record<TaskName, TaskAccess>> = Object.fromEntries(
+  TaskNames.map((task) => [task, grantsOf(Tasks[task].access)]),
+) as Record<TaskName, TaskAccess>;
 
 export type TaskFunctionsProps = {
   readonly config: StageConfig;
@@ -58,6 +52,7 @@ export class TaskFunctions extends Construct {
     for (const task of TaskNames) {
       const fn = new NodeFunction(this, task, {
         name: task,
+        entry: Tasks[task].entry,
         config,
         settings: functionSettings(config, task),
         // The handlers read the work bucket once per container (shared/adapters/aws/lambda-handler.ts).

@@ -9,12 +9,13 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { WorkFiles } from '../../shared/work/files.ts';
 import type { StageConfig } from '../stage-config.ts';
 import { NodeFunction } from './node-function.ts';
 import { grantObjects, type ObjectAccess } from './s3-access.ts';
 import { WorkPrefixes } from './storage.ts';
 
-const STORED_JOB = `${WorkPrefixes.runs}*/job.json`;
+const STORED_JOB = WorkFiles.job.pattern;
 
 /**
  * The job spec (and its AOI file) under jobs/, the upload under ground-truth/; the resolved job is

@@ -1,6 +1,6 @@
 // Lambda of the Commit state: accounting checks, statistics, and manifest.json written last.
-import { lambdaHandler } from '../../shared/adapters/aws/lambda-handler.ts';
-import { commit } from '../../shared/steps/commit.ts';
-import { ExecutionInputSchema } from '../../shared/workflow/contracts.ts';
+// Everything else (schemas, step, grants) is its entry in the task table, shared/workflow/tasks.ts.
+import { lambdaTaskHandler } from '../../shared/adapters/aws/lambda-handler.ts';
+import { Tasks } from '../../shared/workflow/tasks.ts';
 
-export const handler = lambdaHandler('Commit', ExecutionInputSchema.loose(), commit);
+export const handler = lambdaTaskHandler(Tasks.Commit);

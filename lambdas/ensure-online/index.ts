@@ -1,6 +1,6 @@
-// Lambda of the EnsureOnline state: every selected product must be readable.
-import { lambdaHandler } from '../../shared/adapters/aws/lambda-handler.ts';
-import { ensureOnline } from '../../shared/steps/ensure-online.ts';
-import { ExecutionInputSchema } from '../../shared/workflow/contracts.ts';
+// Lambda of the EnsureOnline state: offline products become LTA orders.
+// Everything else (schemas, step, grants) is its entry in the task table, shared/workflow/tasks.ts.
+import { lambdaTaskHandler } from '../../shared/adapters/aws/lambda-handler.ts';
+import { Tasks } from '../../shared/workflow/tasks.ts';
 
-export const handler = lambdaHandler('EnsureOnline', ExecutionInputSchema.loose(), ensureOnline);
+export const handler = lambdaTaskHandler(Tasks.EnsureOnline);

@@ -1,6 +1,6 @@
 // Lambda of the ExtractRegion state: one ItemBatcher batch of regions from the Distributed Map.
-import { lambdaHandler } from '../../shared/adapters/aws/lambda-handler.ts';
-import { extractBatch } from '../../shared/steps/extract-region.ts';
-import { ExtractBatchEventSchema } from '../../shared/workflow/contracts.ts';
+// Everything else (schemas, step, grants) is its entry in the task table, shared/workflow/tasks.ts.
+import { lambdaTaskHandler } from '../../shared/adapters/aws/lambda-handler.ts';
+import { Tasks } from '../../shared/workflow/tasks.ts';
 
-export const handler = lambdaHandler('ExtractRegion', ExtractBatchEventSchema, extractBatch);
+export const handler = lambdaTaskHandler(Tasks.ExtractRegion);

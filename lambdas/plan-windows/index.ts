@@ -1,6 +1,6 @@
 // Lambda of the PlanWindows state: window grid, regions and the regions JSONL for the map.
-import { lambdaHandler } from '../../shared/adapters/aws/lambda-handler.ts';
-import { planWindows } from '../../shared/steps/plan-windows.ts';
-import { ExecutionInputSchema } from '../../shared/workflow/contracts.ts';
+// Everything else (schemas, step, grants) is its entry in the task table, shared/workflow/tasks.ts.
+import { lambdaTaskHandler } from '../../shared/adapters/aws/lambda-handler.ts';
+import { Tasks } from '../../shared/workflow/tasks.ts';
 
-export const handler = lambdaHandler('PlanWindows', ExecutionInputSchema.loose(), planWindows);
+export const handler = lambdaTaskHandler(Tasks.PlanWindows);

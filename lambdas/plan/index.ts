@@ -1,6 +1,6 @@
 // Lambda of the Plan state: catalog search and product selection.
-import { lambdaHandler } from '../../shared/adapters/aws/lambda-handler.ts';
-import { plan } from '../../shared/steps/plan.ts';
-import { ExecutionInputSchema } from '../../shared/workflow/contracts.ts';
+// Everything else (schemas, step, grants) is its entry in the task table, shared/workflow/tasks.ts.
+import { lambdaTaskHandler } from '../../shared/adapters/aws/lambda-handler.ts';
+import { Tasks } from '../../shared/workflow/tasks.ts';
 
-export const handler = lambdaHandler('Plan', ExecutionInputSchema.loose(), plan);
+export const handler = lambdaTaskHandler(Tasks.Plan);

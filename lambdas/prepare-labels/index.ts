@@ -1,6 +1,6 @@
 // Lambda of the PrepareLabels state: ground truth read, validated and indexed once per run.
-import { lambdaHandler } from '../../shared/adapters/aws/lambda-handler.ts';
-import { prepareLabels } from '../../shared/steps/prepare-labels.ts';
-import { ExecutionInputSchema } from '../../shared/workflow/contracts.ts';
+// Everything else (schemas, step, grants) is its entry in the task table, shared/workflow/tasks.ts.
+import { lambdaTaskHandler } from '../../shared/adapters/aws/lambda-handler.ts';
+import { Tasks } from '../../shared/workflow/tasks.ts';
 
-export const handler = lambdaHandler('PrepareLabels', ExecutionInputSchema.loose(), prepareLabels);
+export const handler = lambdaTaskHandler(Tasks.PrepareLabels);

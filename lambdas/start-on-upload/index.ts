@@ -3,9 +3,9 @@
 // starts that job's execution (shared/steps/start-from-upload.ts). Env: STATE_MACHINE_ARN,
 // WORK_BUCKET, and optionally DATASETS_BUCKET (where relative output URIs go).
 import { requireEnv } from '../../shared/adapters/aws/lambda-handler.ts';
+import { createPowertools } from '../../shared/adapters/aws/powertools.ts';
 import { sfnExecutions } from '../../shared/adapters/aws/sfn-executions.ts';
 import { blobStoreForUri } from '../../shared/adapters/blob-store-for-uri.ts';
-import { createLog } from '../../shared/adapters/local/console-log.ts';
 import { describeError, InvalidInputError } from '../../shared/domain/errors.ts';
 import {
   type StartFromUploadDeps,
@@ -23,7 +23,7 @@ export function uploadDeps(env: NodeJS.ProcessEnv = process.env): StartFromUploa
   deps = {
     work: blobStoreForUri(`s3://${requireEnv('WORK_BUCKET', env)}`),
     executions: sfnExecutions(requireEnv('STATE_MACHINE_ARN', env)),
-    log: createLog({ json: true, verbose: env['SATFACTORY_DEBUG'] === '1' }),
+    log: createPowertools('StartOnUpload', env).log,
     ...(datasets ? { datasetsUri: `s3://${datasets}` } : {}),
   };
   return deps;

@@ -6,16 +6,17 @@ import { sfnExecutions } from '../adapters/aws/sfn-executions.ts';
 import { blobStoreForUri } from '../adapters/blob-store-for-uri.ts';
 import { createLog } from '../adapters/local/console-log.ts';
 import { verifyDataset } from '../dataset/verify.ts';
+import { datasetKeys } from '../domain/dataset-layout.ts';
 import { describeError, InvalidInputError, SatfactoryError } from '../domain/errors.ts';
-import { workKeys } from '../domain/plan.ts';
+import { ManifestSchema } from '../domain/manifest.ts';
 import { type Log, systemClock } from '../ports.ts';
 import { createLocalContext } from '../runtime/local-context.ts';
 import { runJobLocally } from '../runtime/run-job.ts';
-import { plan } from '../steps/plan.ts';
-import { planWindows, type WindowsSummary } from '../steps/plan-windows.ts';
-import { prepareLabels } from '../steps/prepare-labels.ts';
-import { getJson, storeJob } from '../work/context.ts';
-import { labelKeys } from '../work/labels-store.ts';
+import { storeJob } from '../work/context.ts';
+import { readWork, WorkFiles } from '../work/files.ts';
+import { StateNames } from '../workflow/contracts.ts';
+import { runTask } from '../workflow/run-task.ts';
+import { Tasks } from '../workflow/tasks.ts';
 import { prepareJob, workUriOf } from './prepare-job.ts';
 import { createProgress } from './progress.ts';
 import { type AwsCliDeps, startCommand, statusCommand } from './start-command.ts';
@@ -155,16 +156,23 @@ async function planCommand(jobFile: string, log: Log): Promise<number> {
   const workUri = workUriOf(prepared.job);
   const ctx = createLocalContext({ workUri, log });
   const input = await storeJob(ctx.work, prepared.job, prepared.runId);
-  const planned = await plan(input, ctx);
-  // Windows over labels need the labels read and validated first; imagery is not touched.
-  const labels = await prepareLabels(input, ctx);
-  const windows = await planWindows(input, ctx);
-  const summary = await getJson<WindowsSummary>(ctx.work, workKeys.windowsSummary(input.runId));
+  // The first states of the workflow, as they run in it; imagery is not touched (headers only).
+  const planned = await runTask(Tasks[StateNames.plan], input, ctx);
+  // Windows over labels need the labels read and validated first.
+  const labels = await runTask(Tasks[StateNames.prepareLabels], input, ctx);
+  const windows = await runTask(Tasks[StateNames.planWindows], input, ctx);
+  const summary = await readWork(
+    ctx.work,
+    WorkFiles.windowsSummary,
+    WorkFiles.windowsSummary.key(input.runId),
+  );
   const lines = [
     `run        ${input.runId}`,
     `products   ${planned.products} on ${planned.tiles} tile(s), ${planned.offline} offline`,
     ...(labels.labelsKey
-      ? [`labels     ${labels.features} feature(s) kept, log ${workUri}/${labelKeys.log(input.runId)}`]
+      ? [
+          `labels     ${labels.features} feature(s) kept, log ${workUri}/${WorkFiles.labelsLog.key(input.runId)}`,
+        ]
       : []),
     `windows    ${windows.windows} in ${windows.regions} region(s)`,
     `to fetch   ${mb(windows.bytesToFetch)} (COG tiles the windows need)`,
@@ -199,10 +207,37 @@ async function runCommand(
   });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   process.stdout.write(
-    `${summary.commit.samples} samples in ${summary.commit.shards} shard(s), ${summary.commit.rejected} rejected, ${seconds} s\n` +
+    `${runSummaryLines(await readManifestOf(prepared.job.output.uri), summary.commit, seconds).join('\n')}\n` +
       `manifest   ${prepared.job.output.uri}/${summary.commit.manifestKey}\n`,
   );
   return 0;
+}
+
+async function readManifestOf(uri: string) {
+  const bytes = await blobStoreForUri(uri).get(datasetKeys.manifest);
+  return bytes ? ManifestSchema.parse(JSON.parse(Buffer.from(bytes).toString('utf8'))) : undefined;
+}
+
+/** What a finished run did: samples and rejects by reason, and the bytes it fetched for them. */
+export function runSummaryLines(
+  manifest: ReturnType<typeof ManifestSchema.parse> | undefined,
+  commit: { samples: number; shards: number; rejected: number },
+  seconds: string,
+): string[] {
+  const reasons = Object.entries(manifest?.totals.rejectedByReason ?? {})
+    .map(([reason, n]) => `${reason} ${n}`)
+    .join(', ');
+  const lines = [
+    `${commit.samples} samples in ${commit.shards} shard(s), ${commit.rejected} rejected${reasons ? ` (${reasons})` : ''}, ${seconds} s`,
+  ];
+  const io = manifest?.io;
+  if (io) {
+    const ratio = io.bytesNeeded > 0 ? ` = ${(io.bytesFetched / io.bytesNeeded).toFixed(3)}x` : '';
+    lines.push(
+      `fetched    ${mb(io.bytesFetched)} in ${io.requests} range requests (COG tiles needed: ${mb(io.bytesNeeded)}${ratio})`,
+    );
+  }
+  return lines;
 }
 
 async function verifyCommand(uri: string): Promise<number> {

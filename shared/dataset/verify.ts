@@ -1,5 +1,7 @@
 // verify: re-derive a dataset's books from its bytes. Re-hashes and re-counts every shard, checks
 // the manifest's splits and totals against them, and returns every problem found, not just the first.
+
+import { datasetKeys } from '../domain/dataset-layout.ts';
 import { InvalidInputError } from '../domain/errors.ts';
 import { sha256Hex } from '../domain/hashing.ts';
 import {
@@ -10,7 +12,6 @@ import {
   manifestTotalsProblems,
 } from '../domain/manifest.ts';
 import { type NpyHeader, readNpyHeader } from '../domain/npy.ts';
-import { datasetKeys } from '../domain/plan.ts';
 import { readShard, type ShardSample } from '../domain/shard.ts';
 import { SPLITS } from '../domain/splits.ts';
 import type { BlobStore } from '../ports.ts';

@@ -1,8 +1,16 @@
 // The area of interest as one WGS84 Polygon/MultiPolygon, from whatever the job spec gives: an
 // inline Geometry/Feature/FeatureCollection, or a GeoJSON document read by the caller.
+import { z } from 'zod';
 import { InvalidInputError } from './errors.ts';
 
 export type AreaGeometry = GeoJSON.Polygon | GeoJSON.MultiPolygon;
+
+const position = z.array(z.number()).min(2);
+/** A GeoJSON Polygon or MultiPolygon as stored in work files (AOIs, footprints), coordinates checked. */
+export const AreaGeometrySchema: z.ZodType<AreaGeometry> = z.union([
+  z.object({ type: z.literal('Polygon'), coordinates: z.array(z.array(position)) }).loose(),
+  z.object({ type: z.literal('MultiPolygon'), coordinates: z.array(z.array(z.array(position))) }).loose(),
+]) as z.ZodType<AreaGeometry>;
 
 /** Collects the polygons of any GeoJSON object into one geometry; `source` names it in errors. */
 export function aoiFromGeoJson(value: unknown, source: string): AreaGeometry {

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 
 /** Mergeable state; plain JSON so a region result can carry it. min/max are null while count is 0. */
-export const BandStatsSchema = z.object({
+export const BandStatsSchema = z.strictObject({
   /** Valid pixels (not nodata, not NaN). */
   count: z.int().min(0),
   /** Pixels skipped as nodata or NaN. */
@@ -15,7 +15,7 @@ export const BandStatsSchema = z.object({
 });
 export type BandStats = z.infer<typeof BandStatsSchema>;
 
-export const BandSummarySchema = z.object({
+export const BandSummarySchema = z.strictObject({
   count: z.int().min(0),
   mean: z.number().nullable(),
   /** Population standard deviation (numpy's default, ddof=0). */

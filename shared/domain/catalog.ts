@@ -1,5 +1,7 @@
 // Catalog types: STAC items as they arrive, and the normalized Product the pipeline works on.
 // normalizeItem is the single place that reads STAC property names (eo:, s2:, proj:, mgrs:).
+import { z } from 'zod';
+import { AreaGeometrySchema } from './aoi.ts';
 import { InvalidInputError } from './errors.ts';
 
 export type StacAsset = {
@@ -28,33 +30,35 @@ export type StacItem = {
   links?: Array<{ rel: string; href: string; type?: string }>;
 };
 
-export type ProductAsset = {
+export const ProductAssetSchema = z.strictObject({
   /** Absolute href (https://, s3://, file:///). */
-  href: string;
-  scale: number;
-  offset: number;
-  nodata: number | null;
-  dataType: string | null;
-};
+  href: z.string().min(1),
+  scale: z.number(),
+  offset: z.number(),
+  nodata: z.number().nullable(),
+  dataType: z.string().nullable(),
+});
+export type ProductAsset = z.infer<typeof ProductAssetSchema>;
 
-export type Product = {
-  id: string;
-  collection: string;
+export const ProductSchema = z.strictObject({
+  id: z.string().min(1),
+  collection: z.string(),
   /** ISO datetime of acquisition. */
-  datetime: string;
+  datetime: z.string(),
   /** Grid id shared by all products on the same native grid, e.g. "33TWL". */
-  tile: string;
-  epsg: number;
-  cloudCover: number | null;
-  nodataPercent: number | null;
+  tile: z.string().min(1),
+  epsg: z.int(),
+  cloudCover: z.number().nullable(),
+  nodataPercent: z.number().nullable(),
   /** Footprint in EPSG:4326. */
-  footprint: GeoJSON.Polygon | GeoJSON.MultiPolygon;
-  assets: Record<string, ProductAsset>;
+  footprint: AreaGeometrySchema,
+  assets: z.record(z.string(), ProductAssetSchema),
   /** Where the item came from (API URL or file), for provenance. */
-  selfHref: string | null;
+  selfHref: z.string().nullable(),
   /** True unless the catalog says the product sits in a long-term archive. */
-  online: boolean;
-};
+  online: z.boolean(),
+});
+export type Product = z.infer<typeof ProductSchema>;
 
 function numberProp(props: Record<string, unknown>, key: string): number | null {
   const v = props[key];

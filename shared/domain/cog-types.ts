@@ -1,35 +1,39 @@
 // What the pipeline knows about one Cloud-Optimized GeoTIFF after reading its header once: the
 // full-resolution image's grid, encoding and the byte range of every internal tile. It is plain
 // JSON, so PlanWindows stores it and region workers fetch tiles without reading headers again.
+import { z } from 'zod';
 
-export type CogInfo = {
-  href: string;
+const pixels = z.int().min(1);
+
+export const CogInfoSchema = z.strictObject({
+  href: z.string().min(1),
   /** Size of the full-resolution image in pixels. */
-  width: number;
-  height: number;
+  width: pixels,
+  height: pixels,
   /** Internal tile size; a stripped TIFF is described as tiles of (width x rowsPerStrip). */
-  tileWidth: number;
-  tileHeight: number;
-  tilesAcross: number;
-  tilesDown: number;
+  tileWidth: pixels,
+  tileHeight: pixels,
+  tilesAcross: pixels,
+  tilesDown: pixels,
   /** North-up affine grid: x = originX + col * resX, y = originY - row * resY. */
-  originX: number;
-  originY: number;
-  resX: number;
-  resY: number;
+  originX: z.number(),
+  originY: z.number(),
+  resX: z.number().positive(),
+  resY: z.number().positive(),
   /** EPSG code from the GeoKeys, or null when the file declares none. */
-  epsg: number | null;
-  bitsPerSample: 8 | 16 | 32;
-  sampleFormat: 'uint' | 'int' | 'float';
+  epsg: z.int().nullable(),
+  bitsPerSample: z.union([z.literal(8), z.literal(16), z.literal(32)]),
+  sampleFormat: z.enum(['uint', 'int', 'float']),
   /** TIFF Compression tag: 1 none, 8 or 32946 DEFLATE, 5 LZW, 50000 ZSTD... */
-  compression: number;
+  compression: z.int(),
   /** TIFF Predictor tag: 1 none, 2 horizontal differencing, 3 floating point. */
-  predictor: number;
-  nodata: number | null;
+  predictor: z.int(),
+  nodata: z.number().nullable(),
   /** Byte offset and length of each tile, row-major (tile index = row * tilesAcross + col). */
-  tileOffsets: number[];
-  tileByteCounts: number[];
-};
+  tileOffsets: z.array(z.int().min(0)),
+  tileByteCounts: z.array(z.int().min(0)),
+});
+export type CogInfo = z.infer<typeof CogInfoSchema>;
 
 /** A rectangle of pixels on a COG's full-resolution grid. May extend past the image edges. */
 export type PixelRect = { x: number; y: number; width: number; height: number };

@@ -3,6 +3,7 @@
 import proj4 from 'proj4';
 import definitionsPackage from 'proj4js-definitions/package.json' with { type: 'json' };
 import definitions from 'proj4js-definitions/proj4js-definitions.json' with { type: 'json' };
+import { z } from 'zod';
 import { InvalidInputError } from './errors.ts';
 
 export type XY = [number, number];
@@ -152,6 +153,8 @@ function densify<G extends GeoJSON.Polygon | GeoJSON.MultiPolygon>(geometry: G, 
 }
 
 export type Bounds = [minX: number, minY: number, maxX: number, maxY: number];
+
+export const BoundsSchema = z.tuple([z.number(), z.number(), z.number(), z.number()]);
 
 export function boundsOf(geometry: GeoJSON.Polygon | GeoJSON.MultiPolygon): Bounds {
   let minX = Number.POSITIVE_INFINITY;

@@ -1,32 +1,34 @@
 // The window grid of one tile: anchored on the finest band's pixel grid so that every selected band
 // co-registers, windows fully inside the common extent, grouped into regions aligned to COG tiles.
 import { booleanIntersects } from '@turf/turf';
+import { z } from 'zod';
 import type { CogInfo, PixelRect } from './cog-types.ts';
 import type { Bounds } from './crs.ts';
 import { InvalidInputError } from './errors.ts';
 
 export type GridBand = { name: string; cog: CogInfo };
 
-export type TileGrid = {
-  tile: string;
-  epsg: number;
+export const TileGridSchema = z.strictObject({
+  tile: z.string().min(1),
+  epsg: z.int(),
   /** Pixel size of the finest band, CRS units (metres). */
-  res: number;
+  res: z.number().positive(),
   /** Top-left corner of window (0, 0). */
-  originX: number;
-  originY: number;
-  windowSize: number;
-  stride: number;
+  originX: z.number(),
+  originY: z.number(),
+  windowSize: z.int().min(1),
+  stride: z.int().min(1),
   /** Number of window positions across and down. */
-  cols: number;
-  rows: number;
+  cols: z.int().min(0),
+  rows: z.int().min(0),
   /** Region size in pixels of the finest band: a block of COG internal tiles. */
-  regionWidth: number;
-  regionHeight: number;
+  regionWidth: z.int().min(1),
+  regionHeight: z.int().min(1),
   /** Pixel offset of window (0, 0) from the finest band's COG origin (aligns regions to its tiles). */
-  offsetX: number;
-  offsetY: number;
-};
+  offsetX: z.int(),
+  offsetY: z.int(),
+});
+export type TileGrid = z.infer<typeof TileGridSchema>;
 
 export type WindowPos = { row: number; col: number };
 
@@ -130,6 +132,18 @@ export function windowBounds(grid: TileGrid, w: WindowPos): Bounds {
   const y1 = grid.originY - w.row * grid.stride * grid.res;
   const side = grid.windowSize * grid.res;
   return [x0, y1 - side, x0 + side, y1];
+}
+
+/**
+ * GDAL-style geotransform of a window on the finest band's grid: [x0, res, 0, y0, 0, -res], where
+ * (x0, y0) is the window's top-left corner (not a pixel centre).
+ */
+export function windowTransform(
+  grid: TileGrid,
+  w: WindowPos,
+): [number, number, number, number, number, number] {
+  const [x0, , , y1] = windowBounds(grid, w);
+  return [x0, grid.res, 0, y1, 0, -grid.res];
 }
 
 /** Bounds of every window of the grid together. */

@@ -198,6 +198,11 @@ export type JobSpec = z.infer<typeof JobSpecSchema>;
 export type JobSpecInput = z.input<typeof JobSpecSchema>;
 export type CatalogSpec = z.infer<typeof CatalogSpecSchema>;
 
+/** The assets a job reads from every product: its bands, and SCL when clouds are masked with it. */
+export function requiredAssets(job: JobSpec): string[] {
+  return job.clouds ? [...job.bands, 'scl'] : [...job.bands];
+}
+
 /** JSON pointer (RFC 6901) of a zod issue path. */
 export function jsonPointer(path: readonly PropertyKey[]): string {
   return path.map((p) => `/${String(p).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('') || '/';

@@ -1,29 +1,73 @@
 // The long-term-archive (LTA) order vocabulary: what one order message carries, where the shared
 // order ledger lives in the work store, and the errors of ordering. Pure: no I/O.
-
+import { z } from 'zod';
 import { SatfactoryError } from './errors.ts';
 
-/** One offline product to order: a line of the run's orders JSONL, the item of the OrderProducts map. */
-export type OrderItem = {
-  readonly runId: string;
-  readonly product: OrderProduct;
-};
+export const OrderProductSchema = z.strictObject({
+  id: z.string().min(1),
+  collection: z.string(),
+  tile: z.string(),
+  datetime: z.string(),
+});
+export type OrderProduct = z.infer<typeof OrderProductSchema>;
 
-export type OrderProduct = {
-  readonly id: string;
-  readonly collection: string;
-  readonly tile: string;
-  readonly datetime: string;
-};
+/** One offline product to order: a line of the run's orders JSONL, the item of the OrderProducts map. */
+export const OrderItemSchema = z.strictObject({ runId: z.string(), product: OrderProductSchema });
+export type OrderItem = z.infer<typeof OrderItemSchema>;
 
 /**
  * The SQS message body: the item plus the task token of the waiting OrderProduct state. `notBefore`
  * (ISO time) lets a long wait hop through several ≤900 s delays without rereading the ledger.
  */
-export type OrderMessage = OrderItem & {
-  readonly taskToken: string;
-  readonly notBefore?: string | undefined;
-};
+export const OrderMessageSchema = OrderItemSchema.extend({
+  taskToken: z.string().min(1),
+  notBefore: z.string().optional(),
+});
+export type OrderMessage = z.infer<typeof OrderMessageSchema>;
+
+/** Slot n of the ledger: the n-th order of the account, claimed create-only just before order(). */
+export const SlotRecordSchema = z.strictObject({
+  slot: z.int().min(0),
+  productId: z.string(),
+  runId: z.string(),
+  attempt: z.int().min(0),
+  claimedAt: z.string(),
+});
+export type SlotRecord = z.infer<typeof SlotRecordSchema>;
+
+/** Slot n is no longer in flight: its order is online, failed, or was never placed. */
+export const SlotDoneRecordSchema = z.strictObject({
+  slot: z.int().min(0),
+  productId: z.string(),
+  reason: z.string(),
+  at: z.string(),
+});
+
+/** Attempt k to order a product: a per-product lock, held for a lease. */
+export const AttemptRecordSchema = z.strictObject({
+  attempt: z.int().min(0),
+  runId: z.string(),
+  claimedAt: z.string(),
+  task: z.string().optional(),
+});
+export type AttemptRecord = z.infer<typeof AttemptRecordSchema>;
+
+export const AttemptReleasedRecordSchema = z.strictObject({ at: z.string() });
+
+/** Attempt k ordered the product. */
+export const OrderRecordSchema = z.strictObject({
+  productId: z.string(),
+  orderId: z.string().nullable(),
+  slot: z.int().min(0).nullable(),
+  orderedAt: z.string(),
+  /** The attempt (generation) that placed the order. */
+  attempt: z.int().min(0),
+  /** The task the order was placed for (taskId): its failure fails that task, and only that one. */
+  task: z.string().nullable(),
+  /** True when a redelivery learnt of the order from the archive (its orderer crashed). */
+  recovered: z.boolean(),
+});
+export type OrderRecord = z.infer<typeof OrderRecordSchema>;
 
 /**
  * The ledger is shared by every run that uses the same work store (one archive account): its keys

@@ -175,7 +175,15 @@ export const ManifestSchema = z
     classes: ManifestClassesSchema.nullable(),
     splits: z.object({ train: splitCount, validate: splitCount, test: splitCount }).strict(),
     shards: z.array(ManifestShardSchema),
-    totals: z.object({ planned: count, written: count, rejected: count }).strict(),
+    totals: z
+      .object({
+        planned: count,
+        written: count,
+        rejected: count,
+        /** Reject reason → windows; adds up to `rejected` (rejects.jsonl has each window). */
+        rejectedByReason: z.record(z.string(), count).optional(),
+      })
+      .strict(),
     /** Key of rejects.jsonl: one line per planned sample not written, with its reason. */
     rejects: relativePath,
     /** Band name → pixel statistics over every written sample (nodata excluded). */
@@ -202,6 +210,11 @@ export function manifestTotalsProblems(m: Manifest): string[] {
   const { planned, written, rejected } = m.totals;
   if (planned !== written + rejected) {
     problems.push(`totals: planned ${planned} != written ${written} + rejected ${rejected}`);
+  }
+  if (m.totals.rejectedByReason) {
+    const byReason = Object.values(m.totals.rejectedByReason).reduce((n, k) => n + k, 0);
+    if (byReason !== rejected)
+      problems.push(`totals: rejected ${rejected} != ${byReason} rejects counted by reason`);
   }
   const inShards = m.shards.reduce((n, s) => n + s.samples, 0);
   if (inShards !== written)

@@ -1,99 +1,110 @@
 // The plan a run writes to its work store: per tile the grid, bands, dates and COG indexes; per
-// region its windows and shard paths. Region workers need nothing else, and never read headers.
-import type { CogInfo } from './cog-types.ts';
-import type { TileGrid } from './grid.ts';
-import type { Split } from './splits.ts';
+// region its windows and shard paths; per region its result. Region workers need nothing else, and
+// never read headers. Each shape is a zod schema: work files are parsed, never cast.
+import { z } from 'zod';
+import { BandStatsSchema } from './band-stats.ts';
+import { CogInfoSchema } from './cog-types.ts';
+import { TileGridSchema } from './grid.ts';
+import { SPLITS } from './splits.ts';
 
-export type BandMeta = {
-  name: string;
-  resolution: number;
-  scale: number;
-  offset: number;
-  nodata: number | null;
-  dataType: string;
-};
+const count = z.int().min(0);
+
+export const SplitSchema = z.enum(SPLITS);
+
+export const BandMetaSchema = z.strictObject({
+  name: z.string().min(1),
+  resolution: z.number().positive(),
+  scale: z.number(),
+  offset: z.number(),
+  nodata: z.number().nullable(),
+  dataType: z.string(),
+});
+export type BandMeta = z.infer<typeof BandMetaSchema>;
 
 /** Bands sharing a native resolution; written together as `<key>.<name>.npy` [T, C, H, W]. */
-export type BandGroup = { name: string; resolution: number; bands: string[] };
+export const BandGroupSchema = z.strictObject({
+  name: z.string().min(1),
+  resolution: z.number().positive(),
+  bands: z.array(z.string().min(1)).min(1),
+});
+export type BandGroup = z.infer<typeof BandGroupSchema>;
 
-export type PlannedProduct = {
-  id: string;
-  collection: string;
-  datetime: string;
+export const PlannedProductSchema = z.strictObject({
+  id: z.string().min(1),
+  collection: z.string(),
+  datetime: z.string(),
   /** Asset key → COG header facts (the `scl` asset included when clouds use SCL). */
-  cogs: Record<string, CogInfo>;
-};
+  cogs: z.record(z.string(), CogInfoSchema),
+});
+export type PlannedProduct = z.infer<typeof PlannedProductSchema>;
 
-export type TilePlan = {
-  runId: string;
-  tile: string;
-  grid: TileGrid;
-  bands: BandMeta[];
-  groups: BandGroup[];
+export const TilePlanSchema = z.strictObject({
+  runId: z.string(),
+  tile: z.string().min(1),
+  grid: TileGridSchema,
+  bands: z.array(BandMetaSchema).min(1),
+  groups: z.array(BandGroupSchema).min(1),
   /** Asset key of the scene classification layer, when clouds are masked with it. */
-  scl: string | null;
-  products: PlannedProduct[];
+  scl: z.string().nullable(),
+  products: z.array(PlannedProductSchema).min(1),
   /** The label grid of a window: pixel size (the finest band's or 1/k of it) and side in pixels. */
-  labels: { resolution: number; size: number } | null;
-};
+  labels: z.strictObject({ resolution: z.number().positive(), size: z.int().min(1) }).nullable(),
+});
+export type TilePlan = z.infer<typeof TilePlanSchema>;
 
-export type PlannedWindow = { row: number; col: number; split: Split };
+export const PlannedWindowSchema = z.strictObject({
+  row: z.int().min(0),
+  col: z.int().min(0),
+  split: SplitSchema,
+});
+export type PlannedWindow = z.infer<typeof PlannedWindowSchema>;
 
-export type RegionPlan = {
-  runId: string;
-  regionId: string;
-  tile: string;
-  tilePlanKey: string;
-  windows: PlannedWindow[];
+export const RegionPlanSchema = z.strictObject({
+  runId: z.string(),
+  regionId: z.string().min(1),
+  tile: z.string().min(1),
+  tilePlanKey: z.string().min(1),
+  windows: z.array(PlannedWindowSchema),
   /** Dataset-relative shard path per split present in this region. */
-  shards: Partial<Record<Split, string>>;
+  shards: z.partialRecord(SplitSchema, z.string()),
   /** Work-store key of the label features under this region's windows (jobs with labels). */
-  labelsKey: string | null;
-};
+  labelsKey: z.string().nullable(),
+});
+export type RegionPlan = z.infer<typeof RegionPlanSchema>;
 
-export type RegionResult = {
-  regionId: string;
-  planned: number;
-  written: number;
-  rejected: number;
-  shards: Array<{ path: string; split: Split; bytes: number; sha256: string; samples: number }>;
-  /** Per band (and per group of the same name) mergeable statistics, see band-stats.ts. */
-  stats: Record<string, unknown>;
-  bytesFetched: number;
-  requests: number;
-  tilesNeeded: number;
-  bytesNeeded: number;
+export const ShardRecordSchema = z.strictObject({
+  path: z.string().min(1),
+  split: SplitSchema,
+  bytes: count,
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  samples: count,
+});
+export type ShardRecord = z.infer<typeof ShardRecordSchema>;
+
+/** Label pixels of a class, and samples containing it. */
+const ClassFrequencySchema = z.strictObject({ pixels: count, samples: count });
+
+export const RegionResultSchema = z.strictObject({
+  regionId: z.string().min(1),
+  planned: count,
+  written: count,
+  rejected: count,
+  /** Reject reason → windows (they add up to `rejected`). */
+  rejectedByReason: z.record(z.string(), count),
+  shards: z.array(ShardRecordSchema),
+  /** Per band mergeable statistics, see band-stats.ts. */
+  stats: z.record(z.string(), BandStatsSchema),
+  bytesFetched: count,
+  requests: count,
+  tilesNeeded: count,
+  bytesNeeded: count,
   /** Split → class id → label pixels and samples containing the class (jobs with labels only). */
-  classes?: Partial<Record<Split, Record<string, { pixels: number; samples: number }>>>;
-};
+  classes: z.partialRecord(SplitSchema, z.record(z.string(), ClassFrequencySchema)).optional(),
+});
+export type RegionResult = z.infer<typeof RegionResultSchema>;
 
 /** Group name from a pixel size: 10 → "10m", 0.5 → "0p5m" (keys and member names have no dots). */
 export function groupName(resolution: number): string {
   const r = Math.round(resolution * 1000) / 1000;
   return `${String(r).replace('.', 'p')}m`;
 }
-
-export const workKeys = {
-  job: (runId: string) => `runs/${runId}/job.json`,
-  catalogPage: (runId: string, n: number) => `runs/${runId}/catalog/page-${String(n).padStart(6, '0')}.json`,
-  selection: (runId: string) => `runs/${runId}/selection.json`,
-  /** The run's offline products, one OrderItem a line: the OrderProducts map reads it. */
-  orders: (runId: string) => `runs/${runId}/orders.jsonl`,
-  tilePlan: (runId: string, tile: string) => `runs/${runId}/tiles/${tile}.json`,
-  region: (runId: string, regionId: string) => `runs/${runId}/regions/${regionId}.json`,
-  regions: (runId: string) => `runs/${runId}/regions.jsonl`,
-  windowsSummary: (runId: string) => `runs/${runId}/windows.json`,
-  result: (runId: string, regionId: string) => `runs/${runId}/results/${regionId}.json`,
-  resultsPrefix: (runId: string) => `runs/${runId}/results/`,
-  rejects: (runId: string, regionId: string) => `runs/${runId}/rejects/${regionId}.jsonl`,
-  rejectsPrefix: (runId: string) => `runs/${runId}/rejects/`,
-  failure: (runId: string) => `runs/${runId}/failure.json`,
-} as const;
-
-export const datasetKeys = {
-  manifest: 'manifest.json',
-  selection: 'selection.json',
-  rejects: 'rejects.jsonl',
-  shard: (name: string, split: Split, index: number) =>
-    `${split}/${name}-${split}-${String(index).padStart(6, '0')}.tar`,
-} as const;

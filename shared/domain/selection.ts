@@ -1,6 +1,7 @@
 // Product selection, the DeepSatData criteria: cloud cover, no-data share, AOI coverage, one product
 // per tile and day, and at most maxDates per tile spread evenly over the period (ties: less cloudy).
 import { area, intersect } from '@turf/turf';
+import { z } from 'zod';
 import type { Product } from './catalog.ts';
 
 export type SelectionCriteria = {
@@ -11,29 +12,33 @@ export type SelectionCriteria = {
   spread: 'uniform' | 'least-cloudy';
 };
 
-export type RejectReason =
-  | 'outside-period'
-  | 'missing-band'
-  | 'cloud-cover'
-  | 'nodata'
-  | 'aoi-coverage'
-  | 'duplicate-date'
-  | 'max-dates'
-  | 'invalid-item';
+export const RejectReasonSchema = z.enum([
+  'outside-period',
+  'missing-band',
+  'cloud-cover',
+  'nodata',
+  'aoi-coverage',
+  'duplicate-date',
+  'max-dates',
+  'invalid-item',
+]);
+export type RejectReason = z.infer<typeof RejectReasonSchema>;
 
-export type Candidate = {
-  id: string;
-  collection: string;
-  tile: string;
-  datetime: string;
-  cloudCover: number | null;
-  nodataPercent: number | null;
-  aoiCoverage: number;
-  online: boolean;
-  chosen: boolean;
-  reason: RejectReason | null;
-  detail: string | null;
-};
+/** One catalog item as selection judged it: chosen, or rejected with a reason (selection.json). */
+export const CandidateSchema = z.strictObject({
+  id: z.string(),
+  collection: z.string(),
+  tile: z.string(),
+  datetime: z.string(),
+  cloudCover: z.number().nullable(),
+  nodataPercent: z.number().nullable(),
+  aoiCoverage: z.number(),
+  online: z.boolean(),
+  chosen: z.boolean(),
+  reason: RejectReasonSchema.nullable(),
+  detail: z.string().nullable(),
+});
+export type Candidate = z.infer<typeof CandidateSchema>;
 
 export type SelectionResult = {
   candidates: Candidate[];

@@ -1,13 +1,11 @@
 // Worker-thread entry of the local runtime: runs ExtractRegion batches off the main thread, one
-// context (range reader, stores) per worker, so decoding uses every core.
+// context (range reader, stores) per worker, so decoding uses every core. The step runs through
+// runTask, as on Lambda.
 import { createLog } from '../adapters/local/console-log.ts';
-import { extractBatch } from '../steps/extract-region.ts';
 import type { StepContext } from '../work/context.ts';
-import {
-  type ExtractBatchEvent,
-  ExtractBatchEventSchema,
-  type ExtractBatchOutput,
-} from '../workflow/contracts.ts';
+import type { ExtractBatchEvent, ExtractBatchOutput } from '../workflow/contracts.ts';
+import { runTask } from '../workflow/run-task.ts';
+import { Tasks } from '../workflow/tasks.ts';
 import { createLocalContext } from './local-context.ts';
 
 export type ExtractWorkerTask = {
@@ -28,5 +26,5 @@ export default async function runExtract(task: ExtractWorkerTask): Promise<Extra
     });
     contexts.set(task.workUri, ctx);
   }
-  return extractBatch(ExtractBatchEventSchema.parse(task.event), ctx);
+  return runTask(Tasks.ExtractRegion, task.event, ctx);
 }

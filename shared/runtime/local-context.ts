@@ -3,7 +3,7 @@
 import { blobStoreForUri } from '../adapters/blob-store-for-uri.ts';
 import { catalogForSpec } from '../adapters/catalog-for-spec.ts';
 import { rangeReaderForUrl } from '../adapters/range-reader-for-url.ts';
-import { type BlobStore, type Log, systemClock } from '../ports.ts';
+import { type BlobStore, type Log, noMetrics, systemClock } from '../ports.ts';
 import type { StepContext } from '../work/context.ts';
 
 export function createLocalContext(options: { workUri: string; log: Log }): StepContext {
@@ -24,5 +24,7 @@ export function createLocalContext(options: { workUri: string; log: Log }): Step
       catalogForSpec(spec, { clock: systemClock, baseDir: process.cwd(), log: options.log }),
     clock: systemClock,
     log: options.log,
+    // The figures a Lambda emits as metrics reach the manifest's io and totals blocks instead.
+    metrics: noMetrics,
   };
 }

@@ -5,27 +5,25 @@
 import os from 'node:os';
 import { CdseArchive } from '../adapters/cdse-archive.ts';
 import type { JobSpec } from '../domain/job-spec.ts';
-import { workKeys } from '../domain/plan.ts';
 import type { ArchiveOrders, Progress } from '../ports.ts';
-import { commit } from '../steps/commit.ts';
-import { ensureOnline } from '../steps/ensure-online.ts';
-import { plan } from '../steps/plan.ts';
-import { planWindows } from '../steps/plan-windows.ts';
-import { prepareLabels } from '../steps/prepare-labels.ts';
-import { putJson, type StepContext, storeJob } from '../work/context.ts';
+import { AccessCheckedStore } from '../work/access-checked-store.ts';
+import { type StepContext, storeJob } from '../work/context.ts';
 import {
   type CommitOutput,
+  EnsureOnlineOutputSchema,
   type ExecutionInput,
-  ExecutionInputSchema,
   ExtractBatchEventSchema,
-  type ExtractBatchOutput,
+  ExtractBatchOutputSchema,
   OrderStateNames,
   type PlanWindowsOutput,
+  PlanWindowsOutputSchema,
   StateNames,
 } from '../workflow/contracts.ts';
+import { runTask } from '../workflow/run-task.ts';
+import { LambdaTaskNames, lambdaTaskOf, Tasks, workPatterns } from '../workflow/tasks.ts';
 import type { ExtractWorkerTask } from './extract-worker.ts';
 import { createLocalOrders, offlineWithoutArchive } from './local-orders.ts';
-import { runLocalWorkflow } from './local-runtime.ts';
+import { runLocalWorkflow, type TaskHandler } from './local-runtime.ts';
 import { createWorkerPool } from './worker-pool.ts';
 
 export type RunOptions = {
@@ -50,8 +48,7 @@ export function archiveFromEnv(env: NodeJS.ProcessEnv = process.env): ArchiveOrd
 
 export type RunSummary = ExecutionInput & { commit: CommitOutput; windows: PlanWindowsOutput };
 
-/** Stores the job once (a rerun finds the same run id and resumes it). */
-
+/** Stores the job once (a rerun finds the same run id and resumes it), then runs the workflow. */
 export async function runJobLocally(options: RunOptions): Promise<RunSummary> {
   const { ctx, progress } = options;
   const input = await storeJob(ctx.work, options.job, options.runId);
@@ -60,53 +57,61 @@ export async function runJobLocally(options: RunOptions): Promise<RunSummary> {
     filename: new URL('./extract-worker.ts', import.meta.url),
     maxThreads: threads,
   });
-  const stateOf = (event: unknown) => ExecutionInputSchema.parse(event);
   // The queue only sees messages when a product is offline; otherwise it stays idle and costs nothing.
   const archive = options.archive ?? archiveFromEnv();
   const orders = createLocalOrders({
     archive,
-    work: ctx.work,
+    work: new AccessCheckedStore(
+      ctx.work,
+      workPatterns(Tasks[OrderStateNames.orderProduct].access),
+      OrderStateNames.orderProduct,
+    ),
     clock: ctx.clock,
     log: ctx.log,
   });
   try {
-    const handlers: Record<string, (event: unknown) => Promise<unknown>> = {
-      [StateNames.plan]: async (e) => plan(stateOf(e), ctx),
-      [StateNames.ensureOnline]: async (e) => {
-        const out = await ensureOnline(stateOf(e), ctx);
-        // Fail here, plainly, rather than in every child of OrderProducts.
-        if (out.offline > 0 && !archive) throw offlineWithoutArchive(out.offline);
-        return out;
-      },
-      [StateNames.prepareLabels]: async (e) => prepareLabels(stateOf(e), ctx),
-      [StateNames.planWindows]: async (e) => {
-        const out = await planWindows(stateOf(e), ctx);
-        progress.start('extract regions', out.regions);
-        return out;
-      },
-      [StateNames.extractRegion]: async (e) => {
-        const event = ExtractBatchEventSchema.parse(e);
-        const task: ExtractWorkerTask = {
-          event,
-          workUri: options.workUri,
-          jsonLogs: options.jsonLogs ?? false,
-          verbose: options.verbose ?? false,
-        };
-        const out = (await pool.run(task)) as ExtractBatchOutput;
-        progress.advance('extract regions', event.Items.length);
-        return out;
-      },
-      [OrderStateNames.orderProduct]: orders.handler,
-      [StateNames.commit]: async (e) => {
-        progress.finish('extract regions');
-        return commit(stateOf(e), ctx);
-      },
-      [StateNames.recordFailure]: async (e) => {
-        progress.finish('extract regions');
-        await putJson(ctx.work, workKeys.failure(input.runId), e);
-        return e;
-      },
+    // Every Lambda Task state runs its table entry exactly as its Lambda does (shared/workflow/tasks.ts).
+    const handlers: Record<string, TaskHandler> = {};
+    for (const name of LambdaTaskNames) handlers[name] = (event) => runTask(lambdaTaskOf(name), event, ctx);
+    // What only this machine adds: progress, the worker pool, and a plain stop without an archive.
+    handlers[StateNames.extractRegion] = async (e) => {
+      const event = ExtractBatchEventSchema.parse(e);
+      const task: ExtractWorkerTask = {
+        event,
+        workUri: options.workUri,
+        jsonLogs: options.jsonLogs ?? false,
+        verbose: options.verbose ?? false,
+      };
+      const out = ExtractBatchOutputSchema.parse(await pool.run(task));
+      progress.advance('extract regions', event.Items.length);
+      return out;
     };
+    const after = (name: string, hook: (out: unknown) => void) => {
+      const run = handlers[name] as TaskHandler;
+      handlers[name] = async (e) => {
+        const out = await run(e);
+        hook(out);
+        return out;
+      };
+    };
+    const before = (name: string, hook: () => void) => {
+      const run = handlers[name] as TaskHandler;
+      handlers[name] = async (e) => {
+        hook();
+        return run(e);
+      };
+    };
+    // Fail here, plainly, rather than in every child of OrderProducts.
+    after(StateNames.ensureOnline, (out) => {
+      const { offline } = EnsureOnlineOutputSchema.parse(out);
+      if (offline > 0 && !archive) throw offlineWithoutArchive(offline);
+    });
+    after(StateNames.planWindows, (out) =>
+      progress.start('extract regions', PlanWindowsOutputSchema.parse(out).regions),
+    );
+    before(StateNames.commit, () => progress.finish('extract regions'));
+    before(StateNames.recordFailure, () => progress.finish('extract regions'));
+    handlers[OrderStateNames.orderProduct] = orders.handler;
     const output = (await runLocalWorkflow({
       input,
       handlers,

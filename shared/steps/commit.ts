@@ -2,28 +2,32 @@
 // rejects and statistics, and write manifest.json last and create-only: the dataset exists from
 // that moment, and a rerun of a committed run returns the manifest it already wrote.
 import { type BandStats, mergeBandStats, summarize } from '../domain/band-stats.ts';
+import { datasetKeys } from '../domain/dataset-layout.ts';
 import { AlreadyExistsError, IntegrityError } from '../domain/errors.ts';
 import { canonicalJson, sha256Hex } from '../domain/hashing.ts';
 import type { JobSpec } from '../domain/job-spec.ts';
-import { checkManifestTotals, type Manifest } from '../domain/manifest.ts';
-import { datasetKeys, type RegionResult, type TilePlan, workKeys } from '../domain/plan.ts';
+import { checkManifestTotals, type Manifest, ManifestSchema } from '../domain/manifest.ts';
+import type { RegionResult, TilePlan } from '../domain/plan.ts';
 import { SPLITS, type Split } from '../domain/splits.ts';
 import type { BlobStore } from '../ports.ts';
-import { getJson, loadJob, requireJson, type StepContext } from '../work/context.ts';
-import { type LabelSummary, labelKeys } from '../work/labels-store.ts';
-import type { CommitOutput, ExecutionInput, RegionTask } from '../workflow/contracts.ts';
-import type { StoredSelection } from './plan.ts';
-import type { WindowsSummary } from './plan-windows.ts';
+import { loadJob, type StepContext } from '../work/context.ts';
+import {
+  readWork,
+  readWorkBytes,
+  readWorkLines,
+  requireWork,
+  requireWorkLines,
+  WorkFiles,
+} from '../work/files.ts';
+import { loadLabelSummary } from '../work/labels-store.ts';
+import type { CommitOutput, ExecutionInput } from '../workflow/contracts.ts';
 
 export const SOFTWARE_VERSION = 'satfactory 0.1.0';
-
-/** The label validation log, next to the manifest: every problem of every feature and what was done. */
-export const LABELS_LOG = 'labels-log.jsonl';
 
 export async function commit(input: ExecutionInput, ctx: StepContext): Promise<CommitOutput> {
   const job = await loadJob(ctx, input.jobKey);
   const dataset = ctx.openStore(job.output.uri);
-  const existing = await getJson<Manifest>(dataset, datasetKeys.manifest);
+  const existing = await readManifest(dataset);
   if (existing) {
     if (existing.runId !== input.runId) {
       throw new IntegrityError(
@@ -33,28 +37,22 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
     }
     return output(existing);
   }
-  const summary = await requireJson<WindowsSummary>(
+  const summary = await requireWork(
     ctx.work,
-    workKeys.windowsSummary(input.runId),
-    'the window plan',
+    WorkFiles.windowsSummary,
+    WorkFiles.windowsSummary.key(input.runId),
   );
-  const selection = await requireJson<StoredSelection>(
-    ctx.work,
-    workKeys.selection(input.runId),
-    'the selection',
-  );
-  const regionsText = Buffer.from((await ctx.work.get(summary.regionsKey)) ?? new Uint8Array()).toString(
-    'utf8',
-  );
-  const tasks = regionsText
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as RegionTask);
+  const selection = await requireWork(ctx.work, WorkFiles.selection, WorkFiles.selection.key(input.runId));
+  const tasks = await requireWorkLines(ctx.work, WorkFiles.regions, summary.regionsKey);
 
   const results: RegionResult[] = [];
   const missing: string[] = [];
   for (const t of tasks) {
-    const r = await getJson<RegionResult>(ctx.work, workKeys.result(input.runId, t.regionId));
+    const r = await readWork(
+      ctx.work,
+      WorkFiles.regionResult,
+      WorkFiles.regionResult.key(input.runId, t.regionId),
+    );
     if (r) results.push(r);
     else missing.push(t.regionId);
   }
@@ -67,21 +65,25 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
 
   const rejects: string[] = [];
   for (const t of tasks) {
-    const bytes = await ctx.work.get(workKeys.rejects(input.runId, t.regionId));
-    if (bytes?.byteLength) rejects.push(Buffer.from(bytes).toString('utf8'));
+    const lines = await readWorkLines(
+      ctx.work,
+      WorkFiles.regionRejects,
+      WorkFiles.regionRejects.key(input.runId, t.regionId),
+    );
+    for (const line of lines ?? []) rejects.push(`${JSON.stringify(line)}\n`);
   }
   await dataset.put(datasetKeys.rejects, rejects.join(''), { contentType: 'application/jsonl' });
 
   const stats: Record<string, BandStats> = {};
   for (const r of results) {
-    for (const [band, s] of Object.entries(r.stats as Record<string, BandStats>)) {
+    for (const [band, s] of Object.entries(r.stats)) {
       stats[band] = stats[band] ? mergeBandStats(stats[band] as BandStats, s) : s;
     }
   }
   const tilePlans: TilePlan[] = [];
   for (const tile of Object.keys(selection.chosen).sort()) {
     tilePlans.push(
-      await requireJson<TilePlan>(ctx.work, workKeys.tilePlan(input.runId, tile), `tile plan ${tile}`),
+      await requireWork(ctx.work, WorkFiles.tilePlan, WorkFiles.tilePlan.key(input.runId, tile)),
     );
   }
   const shards = results.flatMap((r) => r.shards).sort((a, b) => a.path.localeCompare(b.path));
@@ -156,7 +158,12 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
       ]),
     ) as Manifest['splits'],
     shards,
-    totals: { planned, written, rejected },
+    totals: {
+      planned,
+      written,
+      rejected,
+      rejectedByReason: mergeCounts(results.map((r) => r.rejectedByReason)),
+    },
     rejects: datasetKeys.rejects,
     stats: Object.fromEntries(Object.entries(stats).map(([b, s]) => [b, summarize(s)])),
     io: {
@@ -175,7 +182,7 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
   } catch (error) {
     if (!(error instanceof AlreadyExistsError)) throw error;
     // A concurrent commit of the same run won the race; its manifest is as good as ours.
-    return output(await requireJson<Manifest>(dataset, datasetKeys.manifest, 'the manifest'));
+    return output((await readManifest(dataset)) as Manifest);
   }
   ctx.log.info('commit: manifest written', { samples: written, rejected, shards: shards.length });
   return output(manifest);
@@ -191,9 +198,10 @@ async function classesOf(
   results: RegionResult[],
 ): Promise<Manifest['classes']> {
   if (!job.labels) return null;
-  const summary = await requireJson<LabelSummary>(ctx.work, labelKeys.summary(runId), 'the label summary');
-  const log = (await ctx.work.get(summary.logKey)) ?? new Uint8Array();
-  await dataset.put(LABELS_LOG, log, { contentType: 'application/jsonl' });
+  const summary = await loadLabelSummary(ctx, runId);
+  // Copied as written (each line was checked when PrepareLabels wrote it).
+  const log = (await readWorkBytes(ctx.work, WorkFiles.labelsLog, summary.logKey)) ?? new Uint8Array();
+  await dataset.put(datasetKeys.labelsLog, log, { contentType: 'application/jsonl' });
   const perSplit = (split: Split) => {
     const merged = new Map<number, { pixels: number; samples: number }>();
     for (const r of results) {
@@ -224,7 +232,7 @@ async function classesOf(
       read: summary.read,
       kept: summary.features,
       problems: summary.problems,
-      log: LABELS_LOG,
+      log: datasetKeys.labelsLog,
     },
   };
 }
@@ -236,4 +244,35 @@ function output(m: Manifest): CommitOutput {
     rejected: m.totals.rejected,
     shards: m.shards.length,
   };
+}
+
+/** Sums count records key by key (sorted keys, so the manifest is stable). */
+function mergeCounts(records: ReadonlyArray<Readonly<Record<string, number>>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of records) for (const [k, n] of Object.entries(r)) out[k] = (out[k] ?? 0) + n;
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** The dataset's manifest, when it has one; a manifest that is not one is a broken dataset. */
+async function readManifest(dataset: BlobStore): Promise<Manifest | undefined> {
+  const bytes = await dataset.get(datasetKeys.manifest);
+  if (bytes === undefined) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (cause) {
+    throw new IntegrityError(
+      `${dataset.uri}/${datasetKeys.manifest} is not JSON; the dataset is damaged`,
+      { source: `${dataset.uri}/${datasetKeys.manifest}` },
+      { cause },
+    );
+  }
+  const parsed = ManifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new IntegrityError(
+      `${dataset.uri}/${datasetKeys.manifest} is not a satfactory manifest (${parsed.error.issues[0]?.message ?? 'invalid'}); choose another output.uri`,
+      { source: `${dataset.uri}/${datasetKeys.manifest}` },
+    );
+  }
+  return parsed.data;
 }

@@ -1,17 +1,12 @@
 // EnsureOnline: count the selected products that are readable now, and write the offline ones (in a
 // long-term archive) as the orders JSONL that the OrderProducts map feeds to the LTA throttle queue.
 import type { OrderItem } from '../domain/lta.ts';
-import { workKeys } from '../domain/plan.ts';
-import { requireJson, type StepContext } from '../work/context.ts';
+import type { StepContext } from '../work/context.ts';
+import { requireWork, WorkFiles, writeWorkLines } from '../work/files.ts';
 import type { EnsureOnlineOutput, ExecutionInput } from '../workflow/contracts.ts';
-import type { StoredSelection } from './plan.ts';
 
 export async function ensureOnline(input: ExecutionInput, ctx: StepContext): Promise<EnsureOnlineOutput> {
-  const selection = await requireJson<StoredSelection>(
-    ctx.work,
-    workKeys.selection(input.runId),
-    'the selection',
-  );
+  const selection = await requireWork(ctx.work, WorkFiles.selection, WorkFiles.selection.key(input.runId));
   const products = Object.values(selection.chosen).flat();
   const offline = products.filter((p) => !p.online);
   if (offline.length === 0) return { online: products.length, offline: 0, ordersKey: null };
@@ -23,10 +18,8 @@ export async function ensureOnline(input: ExecutionInput, ctx: StepContext): Pro
       product: { id: p.id, collection: p.collection, tile: p.tile, datetime: p.datetime },
     }))
     .sort((a, b) => (a.product.id < b.product.id ? -1 : a.product.id > b.product.id ? 1 : 0));
-  const ordersKey = workKeys.orders(input.runId);
-  await ctx.work.put(ordersKey, items.map((item) => `${JSON.stringify(item)}\n`).join(''), {
-    contentType: 'application/x-ndjson',
-  });
+  const ordersKey = WorkFiles.orders.key(input.runId);
+  await writeWorkLines(ctx.work, WorkFiles.orders, ordersKey, items);
   ctx.log.info('offline products go to the LTA order queue', { offline: offline.length, ordersKey });
   return { online: products.length - offline.length, offline: offline.length, ordersKey };
 }

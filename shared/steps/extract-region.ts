@@ -1,28 +1,31 @@
 // ExtractRegion: for one region, fetch every COG tile its windows need exactly once per date and
-// asset, decode it once, cut all windows, score validity and clouds, and write the region's shards
-// (create-only) plus its rejects and a result record. A region with a result record is done.
-import { addPixels, type BandStats, createBandStats } from '../domain/band-stats.ts';
+// asset, decode it once, cut all windows, judge them, and write the region's shards (create-only)
+// plus its rejects and a result record. A region with a result record is done. What a window
+// becomes (verdict, sample, statistics) is decided in shared/domain; this step only orchestrates.
+import { type BandStats, createBandStats } from '../domain/band-stats.ts';
 import { cutRect, decodeTile, fetchTiles, tilesForRect } from '../domain/cog-tiles.ts';
-import type { CogInfo, PixelRect } from '../domain/cog-types.ts';
+import type { CogInfo } from '../domain/cog-types.ts';
 import { runLimited } from '../domain/concurrency.ts';
-import { rectToWgs84Bounds } from '../domain/crs.ts';
 import { AlreadyExistsError, IntegrityError } from '../domain/errors.ts';
 import { windowBounds, windowKey, windowRectInBand } from '../domain/grid.ts';
 import { sha256Hex } from '../domain/hashing.ts';
-import type { JobSpec } from '../domain/job-spec.ts';
-import { encodeNpy } from '../domain/npy.ts';
-import {
-  type PlannedWindow,
-  type RegionPlan,
-  type RegionResult,
-  type TilePlan,
-  workKeys,
-} from '../domain/plan.ts';
+import { labelWindow, type RegionLabels, regionLabels } from '../domain/labels/window.ts';
+import type { RegionResult, TilePlan } from '../domain/plan.ts';
+import { buildSample } from '../domain/sample.ts';
 import { buildShard, type ShardSample } from '../domain/shard.ts';
 import type { Split } from '../domain/splits.ts';
+import { allocateWindowArrays, bandSide, type WindowArrays } from '../domain/window-arrays.ts';
+import { addClassFrequencies, addWindowStats } from '../domain/window-stats.ts';
+import {
+  judgeWindow,
+  rejectRecord,
+  requireLabelledFraction,
+  type WindowReject,
+} from '../domain/window-verdict.ts';
 import type { BlobStore } from '../ports.ts';
-import { getJson, loadJob, putJson, requireJson, type StepContext } from '../work/context.ts';
-import { labelWindow, regionLabelsFor, type WindowLabels } from '../work/window-labels.ts';
+import { loadJob, type StepContext } from '../work/context.ts';
+import { readWork, requireWork, WorkFiles, writeWork, writeWorkLines } from '../work/files.ts';
+import { loadLabelSummary, loadRegionLabels } from '../work/labels-store.ts';
 import type { ExtractBatchEvent, ExtractBatchOutput, RegionTask } from '../workflow/contracts.ts';
 
 export async function extractBatch(event: ExtractBatchEvent, ctx: StepContext): Promise<ExtractBatchOutput> {
@@ -39,46 +42,23 @@ export async function extractBatch(event: ExtractBatchEvent, ctx: StepContext): 
 
 type Pixels = Uint16Array | Uint8Array;
 
-/** One asset (band or SCL) of one window across all dates, [T, C, h, w] per group. */
-type WindowArrays = { groups: Map<string, Uint16Array>; scl: Uint8Array | null };
-
 export async function extractRegion(task: RegionTask, ctx: StepContext): Promise<RegionResult> {
-  const resultKey = workKeys.result(task.runId, task.regionId);
-  const done = await getJson<RegionResult>(ctx.work, resultKey);
+  const resultKey = WorkFiles.regionResult.key(task.runId, task.regionId);
+  const done = await readWork(ctx.work, WorkFiles.regionResult, resultKey);
   if (done) return done;
 
   const job = await loadJob(ctx, task.jobKey);
-  const region = await requireJson<RegionPlan>(ctx.work, task.planKey, `region ${task.regionId}`);
-  const tp = await requireJson<TilePlan>(ctx.work, region.tilePlanKey, `tile plan ${region.tile}`);
-  const T = tp.products.length;
+  const region = await requireWork(ctx.work, WorkFiles.regionPlan, task.planKey);
+  const tp = await requireWork(ctx.work, WorkFiles.tilePlan, region.tilePlanKey);
   const before = { ...ctx.ranges.stats };
-
-  // Output arrays, allocated once per window.
-  const side = (cog: CogInfo) => Math.round((tp.grid.windowSize * tp.grid.res) / cog.resX);
-  const ref = tp.products[0]?.cogs ?? {};
-  const arrays: WindowArrays[] = region.windows.map(() => ({
-    groups: new Map(
-      tp.groups.map((g) => {
-        const s = side(ref[g.bands[0] as string] as CogInfo);
-        return [g.name, new Uint16Array(T * g.bands.length * s * s)];
-      }),
-    ),
-    scl: tp.scl ? new Uint8Array(T * side(ref[tp.scl] as CogInfo) ** 2) : null,
-  }));
+  const arrays = allocateWindowArrays(tp, region.windows.length);
 
   // Every (date, asset) pair: fetch its tiles once, decode once, cut every window from them.
   let tilesNeeded = 0;
   let bytesNeeded = 0;
   const jobs: Array<() => Promise<void>> = [];
-  tp.products.forEach((product, t) => {
-    const assets: Array<{ asset: string; group: string | null; c: number; C: number }> = [];
-    for (const g of tp.groups) {
-      g.bands.forEach((b, c) => {
-        assets.push({ asset: b, group: g.name, c, C: g.bands.length });
-      });
-    }
-    if (tp.scl) assets.push({ asset: tp.scl, group: null, c: 0, C: 1 });
-    for (const { asset, group, c, C } of assets) {
+  for (const [t, product] of tp.products.entries()) {
+    for (const { asset, group, c, C } of assetsOf(tp)) {
       const cog = product.cogs[asset] as CogInfo;
       const rects = region.windows.map((w) => windowRectInBand(tp.grid, cog, w));
       const needed = new Set<number>();
@@ -93,61 +73,44 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
         );
         const decoded = new Map<number, Pixels>();
         for (const [i, bytes] of raw) decoded.set(i, decodeTile(cog, bytes) as Pixels);
-        const s = side(cog);
-        rects.forEach((rect: PixelRect, k) => {
+        const s = bandSide(tp, cog);
+        rects.forEach((rect, k) => {
           const wa = arrays[k] as WindowArrays;
-          if (group === null) {
-            cutRect(cog, decoded, rect, wa.scl as Uint8Array, t * s * s);
-          } else {
-            cutRect(cog, decoded, rect, wa.groups.get(group) as Uint16Array, (t * C + c) * s * s);
-          }
+          if (group === null) cutRect(cog, decoded, rect, wa.scl as Uint8Array, t * s * s);
+          else cutRect(cog, decoded, rect, wa.groups.get(group) as Uint16Array, (t * C + c) * s * s);
         });
       });
     }
-  });
+  }
   // A few fetches in flight hide latency; decoding runs as each answer lands.
   await runLimited(jobs, 6);
 
-  const regionLabels = await regionLabelsFor(ctx, job, tp, region);
+  const labels = await regionLabelsOf(ctx, job, tp, region.labelsKey);
+  const clouds = job.clouds ?? null;
   const classes: NonNullable<RegionResult['classes']> = {};
   const stats: Record<string, BandStats> = Object.fromEntries(
     tp.bands.map((b) => [b.name, createBandStats()]),
   );
   const bySplit = new Map<Split, ShardSample[]>();
-  const rejects: string[] = [];
+  const rejects: WindowReject[] = [];
   region.windows.forEach((w, k) => {
     const wa = arrays[k] as WindowArrays;
-    const verdict = judgeWindow(job, tp, wa);
-    const key = windowKey(tp.tile, w);
-    const labels =
-      regionLabels && !verdict.reason ? labelWindow(regionLabels, windowBounds(tp.grid, w)) : null;
-    const minLabelled = job.windows.minLabelledFraction ?? 0;
-    if (!verdict.reason && labels && labels.labelledFraction < minLabelled) {
-      verdict.reason = 'too-few-labels';
-      verdict.detail = { labelledFraction: labels.labelledFraction, minLabelledFraction: minLabelled };
-    }
+    const verdict = judgeWindow(tp, wa, clouds);
+    const window = labels && !verdict.reason ? labelWindow(labels, windowBounds(tp.grid, w)) : null;
+    if (window)
+      requireLabelledFraction(verdict, window.labelledFraction, job.windows.minLabelledFraction ?? 0);
     if (verdict.reason) {
-      rejects.push(
-        JSON.stringify({
-          key,
-          tile: tp.tile,
-          row: w.row,
-          col: w.col,
-          split: w.split,
-          ...verdict.detail,
-          reason: verdict.reason,
-        }),
-      );
+      rejects.push(rejectRecord(windowKey(tp.tile, w), tp.tile, w, verdict));
       return;
     }
-    addStats(tp, wa, stats);
-    if (labels) {
+    addWindowStats(tp, wa, stats);
+    if (window) {
       const perClass = classes[w.split] ?? {};
       classes[w.split] = perClass;
-      addClassFrequencies(perClass, labels.classPixels);
+      addClassFrequencies(perClass, window.classPixels);
     }
     const list = bySplit.get(w.split) ?? [];
-    list.push(buildSample(job, tp, w, wa, verdict, labels));
+    list.push(buildSample(job.name, tp, w, wa, verdict, window));
     bySplit.set(w.split, list);
   });
 
@@ -165,25 +128,31 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
       samples: samples.length,
     });
   }
-  await ctx.work.put(
-    workKeys.rejects(task.runId, task.regionId),
-    rejects.length ? `${rejects.join('\n')}\n` : '',
+  await writeWorkLines(
+    ctx.work,
+    WorkFiles.regionRejects,
+    WorkFiles.regionRejects.key(task.runId, task.regionId),
+    rejects,
   );
+  const rejectedByReason: Record<string, number> = {};
+  for (const r of rejects) rejectedByReason[r.reason] = (rejectedByReason[r.reason] ?? 0) + 1;
   const written = shards.reduce((n, s) => n + s.samples, 0);
   const result: RegionResult = {
     regionId: task.regionId,
     planned: region.windows.length,
     written,
     rejected: rejects.length,
+    rejectedByReason,
     shards,
     stats,
     bytesFetched: ctx.ranges.stats.bytes - before.bytes,
     requests: ctx.ranges.stats.requests - before.requests,
     tilesNeeded,
     bytesNeeded,
-    ...(regionLabels ? { classes } : {}),
+    ...(labels ? { classes } : {}),
   };
-  await putJson(ctx.work, resultKey, result);
+  await writeWork(ctx.work, WorkFiles.regionResult, resultKey, result);
+  reportMetrics(ctx, result);
   ctx.log.debug('extractRegion: done', {
     regionId: task.regionId,
     written,
@@ -192,6 +161,37 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
     bytesNeeded,
   });
   return result;
+}
+
+/** The assets read per date: every band (with its group and channel), then SCL. */
+function assetsOf(tp: TilePlan): Array<{ asset: string; group: string | null; c: number; C: number }> {
+  const assets = tp.groups.flatMap((g) =>
+    g.bands.map((asset, c) => ({ asset, group: g.name as string | null, c, C: g.bands.length })),
+  );
+  if (tp.scl) assets.push({ asset: tp.scl, group: null, c: 0, C: 1 });
+  return assets;
+}
+
+/** The region's polygons ready to burn; null when the job has no labels. */
+async function regionLabelsOf(
+  ctx: StepContext,
+  job: Awaited<ReturnType<typeof loadJob>>,
+  tp: TilePlan,
+  labelsKey: string | null,
+): Promise<RegionLabels | null> {
+  if (!job.labels || !tp.labels || !labelsKey) return null;
+  const summary = await loadLabelSummary(ctx, tp.runId);
+  return regionLabels(await loadRegionLabels(ctx, labelsKey), summary.classes, job.labels, tp.labels);
+}
+
+function reportMetrics(ctx: StepContext, r: RegionResult): void {
+  ctx.metrics.add('BytesFetched', 'Bytes', r.bytesFetched);
+  ctx.metrics.add('BytesNeeded', 'Bytes', r.bytesNeeded);
+  ctx.metrics.add('RangeRequests', 'Count', r.requests);
+  ctx.metrics.add('SamplesWritten', 'Count', r.written);
+  for (const [reason, n] of Object.entries(r.rejectedByReason)) {
+    ctx.metrics.add('WindowsRejected', 'Count', n, { reason });
+  }
 }
 
 /** Shards are create-only; an existing one from an interrupted run must be byte-identical. */
@@ -209,172 +209,4 @@ async function putShard(store: BlobStore, path: string, bytes: Uint8Array, sha25
       );
     }
   }
-}
-
-type Verdict = {
-  reason: 'no-valid-pixels' | 'too-cloudy' | 'too-few-labels' | null;
-  detail: Record<string, unknown>;
-  validFraction: number[];
-  cloudyFraction: number[] | null;
-  usable: boolean[];
-};
-
-/** Per date: share of valid pixels (first band of the finest group), and cloudy share from SCL. */
-function judgeWindow(job: JobSpec, tp: TilePlan, wa: WindowArrays): Verdict {
-  const T = tp.products.length;
-  const g0 = tp.groups[0];
-  const data = wa.groups.get(g0?.name ?? '') as Uint16Array;
-  const C = g0?.bands.length ?? 1;
-  const n = data.length / (T * C);
-  const nodata = tp.bands.find((b) => b.name === g0?.bands[0])?.nodata ?? null;
-  const validFraction: number[] = [];
-  for (let t = 0; t < T; t++) {
-    if (nodata === null) {
-      validFraction.push(1);
-      continue;
-    }
-    // A pixel is valid when any band of the group has data there.
-    let valid = 0;
-    for (let i = 0; i < n; i++) {
-      for (let c = 0; c < C; c++) {
-        if (data[(t * C + c) * n + i] !== nodata) {
-          valid++;
-          break;
-        }
-      }
-    }
-    validFraction.push(valid / n);
-  }
-  let cloudyFraction: number[] | null = null;
-  if (wa.scl && job.clouds) {
-    const classes = new Set(job.clouds.cloudyClasses);
-    const m = wa.scl.length / T;
-    cloudyFraction = [];
-    for (let t = 0; t < T; t++) {
-      let cloudy = 0;
-      let seen = 0;
-      for (let i = t * m; i < (t + 1) * m; i++) {
-        const v = wa.scl[i] as number;
-        if (v === 0) continue;
-        seen++;
-        if (classes.has(v)) cloudy++;
-      }
-      cloudyFraction.push(seen ? cloudy / seen : 1);
-    }
-  }
-  const maxCloudy = job.clouds?.maxCloudyFraction ?? 1;
-  const usable = validFraction.map(
-    (v, t) => v > 0 && (cloudyFraction === null || (cloudyFraction[t] as number) <= maxCloudy),
-  );
-  const round = (v: number) => Math.round(v * 1e4) / 1e4;
-  if (validFraction.every((v) => v === 0)) {
-    return { reason: 'no-valid-pixels', detail: { dates: T }, validFraction, cloudyFraction, usable };
-  }
-  if (!usable.some(Boolean)) {
-    return {
-      reason: 'too-cloudy',
-      detail: { cloudyFraction: cloudyFraction?.map(round), maxCloudyFraction: maxCloudy },
-      validFraction,
-      cloudyFraction,
-      usable,
-    };
-  }
-  return { reason: null, detail: {}, validFraction, cloudyFraction, usable };
-}
-
-function addStats(tp: TilePlan, wa: WindowArrays, stats: Record<string, BandStats>): void {
-  const T = tp.products.length;
-  for (const g of tp.groups) {
-    const data = wa.groups.get(g.name) as Uint16Array;
-    const C = g.bands.length;
-    const n = data.length / (T * C);
-    g.bands.forEach((band, c) => {
-      const nodata = tp.bands.find((b) => b.name === band)?.nodata ?? null;
-      for (let t = 0; t < T; t++) {
-        addPixels(stats[band] as BandStats, data.subarray((t * C + c) * n, (t * C + c + 1) * n), nodata);
-      }
-    });
-  }
-}
-
-/** Per class: label pixels, and one sample for each window where the class appears. */
-function addClassFrequencies(
-  into: Record<string, { pixels: number; samples: number }>,
-  classPixels: ReadonlyMap<number, number>,
-): void {
-  for (const [id, pixels] of classPixels) {
-    const entry = into[String(id)] ?? { pixels: 0, samples: 0 };
-    entry.pixels += pixels;
-    entry.samples += 1;
-    into[String(id)] = entry;
-  }
-}
-
-function dayOfYear(iso: string): number {
-  const d = new Date(iso);
-  return Math.floor(
-    (Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) - Date.UTC(d.getUTCFullYear(), 0, 0)) /
-      86_400_000,
-  );
-}
-
-function buildSample(
-  job: JobSpec,
-  tp: TilePlan,
-  w: PlannedWindow,
-  wa: WindowArrays,
-  v: Verdict,
-  labels: WindowLabels | null,
-): ShardSample {
-  const T = tp.products.length;
-  const key = windowKey(tp.tile, w);
-  const bounds = windowBounds(tp.grid, w);
-  const groups: Record<string, { bands: string[]; resolution: number; shape: number[] }> = {};
-  const members: ShardSample['members'] = [];
-  for (const g of tp.groups) {
-    const data = wa.groups.get(g.name) as Uint16Array;
-    const s = Math.round(Math.sqrt(data.length / (T * g.bands.length)));
-    const shape = [T, g.bands.length, s, s];
-    groups[g.name] = { bands: g.bands, resolution: g.resolution, shape };
-    members.push({ name: `${g.name}.npy`, data: encodeNpy(data, shape) });
-  }
-  if (wa.scl) {
-    const s = Math.round(Math.sqrt(wa.scl.length / T));
-    members.push({ name: 'scl.npy', data: encodeNpy(wa.scl, [T, s, s]) });
-  }
-  const round = (x: number) => Math.round(x * 1e4) / 1e4;
-  const meta = {
-    id: key,
-    dataset: job.name,
-    split: w.split,
-    tile: tp.tile,
-    epsg: tp.grid.epsg,
-    row: w.row,
-    col: w.col,
-    transform: [bounds[0], tp.grid.res, 0, bounds[3], 0, -tp.grid.res],
-    bounds: bounds,
-    boundsWgs84: rectToWgs84Bounds(tp.grid.epsg, bounds).map((x) => Math.round(x * 1e7) / 1e7),
-    dates: tp.products.map((p) => p.datetime),
-    doy: tp.products.map((p) => dayOfYear(p.datetime)),
-    items: tp.products.map((p) => p.id),
-    groups,
-    bands: Object.fromEntries(
-      tp.bands.map((b) => [
-        b.name,
-        { scale: b.scale, offset: b.offset, nodata: b.nodata, resolution: b.resolution },
-      ]),
-    ),
-    validFraction: v.validFraction.map(round),
-    cloudyFraction: v.cloudyFraction?.map(round) ?? null,
-    usable: v.usable,
-    ...(labels ? { labels: labels.meta } : {}),
-  };
-  return {
-    key,
-    members: [
-      { name: 'json', data: new TextEncoder().encode(JSON.stringify(meta)) },
-      ...members,
-      ...(labels?.members ?? []),
-    ],
-  };
 }

@@ -18,13 +18,16 @@
 import { AlreadyExistsError, describeError, HttpStatusError } from '../domain/errors.ts';
 import { sha256Hex } from '../domain/hashing.ts';
 import {
+  type AttemptRecord,
   ltaKeys,
   type OrderMessage,
+  type OrderRecord,
   OrderRejectedError,
   ProductUnknownError,
   parseAttemptKey,
   parseOrderKey,
   parseSlotKey,
+  type SlotRecord,
   TaskGoneError,
 } from '../domain/lta.ts';
 import {
@@ -44,7 +47,7 @@ import type {
   OrderQueue,
   TaskCallbacks,
 } from '../ports.ts';
-import { getJson, putJson } from '../work/context.ts';
+import { readWork, type WorkFileSpec, WorkFiles, writeWork } from '../work/files.ts';
 import type { OrderResult } from '../workflow/contracts.ts';
 
 export type OrderPorts = {
@@ -80,21 +83,6 @@ export type OrderOutcome =
   | 'online' // answered the task with success
   | 'failed' // answered the task with failure
   | 'dropped'; // the task is gone (execution ended): nothing left to do
-
-type SlotRecord = { slot: number; productId: string; runId: string; attempt: number; claimedAt: string };
-type AttemptRecord = { attempt: number; runId: string; claimedAt: string; task?: string };
-type OrderRecord = {
-  productId: string;
-  orderId: string | null;
-  slot: number | null;
-  orderedAt: string;
-  /** The attempt (generation) that placed the order. */
-  attempt: number;
-  /** The task the order was placed for (taskId): its failure fails that task, and only that one. */
-  task: string | null;
-  /** True when a redelivery learnt of the order from the archive (its orderer crashed). */
-  recovered: boolean;
-};
 
 /** A short, stable id of a task token: enough to tell tasks apart without storing the token. */
 function taskId(token: string): string {
@@ -187,7 +175,9 @@ async function handle(message: OrderMessage, ports: OrderPorts): Promise<OrderOu
   const attempt = (current?.attempt ?? -1) + 1;
   const task = taskId(message.taskToken);
   const attemptRecord: AttemptRecord = { attempt, runId: message.runId, claimedAt: now.toISOString(), task };
-  if (!(await putCreateOnly(work, ltaKeys.attempt(productId, attempt), attemptRecord))) {
+  if (
+    !(await putCreateOnly(work, WorkFiles.ltaAttempt, ltaKeys.attempt(productId, attempt), attemptRecord))
+  ) {
     await later(ports.leaseSeconds);
     return 'busy';
   }
@@ -198,7 +188,7 @@ async function handle(message: OrderMessage, ports: OrderPorts): Promise<OrderOu
     attempt,
     claimedAt: now.toISOString(),
   };
-  if (!(await putCreateOnly(work, ltaKeys.slot(decision.slot), slotRecord))) {
+  if (!(await putCreateOnly(work, WorkFiles.ltaSlot, ltaKeys.slot(decision.slot), slotRecord))) {
     // Another product took this slot first: give the lock back and look at the quota again.
     await release(work, productId, attempt, now);
     await later(1);
@@ -240,7 +230,7 @@ async function handle(message: OrderMessage, ports: OrderPorts): Promise<OrderOu
     task,
     recovered: false,
   };
-  await putCreateOnly(work, ltaKeys.order(productId, attempt), order);
+  await putCreateOnly(work, WorkFiles.ltaOrder, ltaKeys.order(productId, attempt), order);
   ports.log.info('ordered from the archive', { productId, orderId, slot: decision.slot });
   await later(ports.pollSeconds);
   return 'ordered';
@@ -331,9 +321,14 @@ function isPermanent(error: unknown): boolean {
 }
 
 /** Writes create-only; false when the key already exists. */
-async function putCreateOnly(store: BlobStore, key: string, value: unknown): Promise<boolean> {
+async function putCreateOnly<T>(
+  store: BlobStore,
+  file: WorkFileSpec<T>,
+  key: string,
+  value: T,
+): Promise<boolean> {
   try {
-    await putJson(store, key, value, true);
+    await writeWork(store, file, key, value, { createOnly: true });
     return true;
   } catch (error) {
     if (error instanceof AlreadyExistsError) return false;
@@ -343,7 +338,8 @@ async function putCreateOnly(store: BlobStore, key: string, value: unknown): Pro
 
 async function markSlotDone(store: BlobStore, slot: number, productId: string, at: Date, reason: string) {
   // Plain put: a repeat after a crash writes the same fact again.
-  await putJson(store, ltaKeys.slotDone(slot), { slot, productId, reason, at: at.toISOString() });
+  const record = { slot, productId, reason, at: at.toISOString() };
+  await writeWork(store, WorkFiles.ltaSlotDone, ltaKeys.slotDone(slot), record);
 }
 
 async function releaseSlotsOf(
@@ -383,9 +379,9 @@ async function lastAttempt(store: BlobStore, productId: string): Promise<Attempt
   const attempt = Math.max(-1, ...parsed.map((p) => p.attempt));
   if (attempt < 0) return undefined;
   const released = parsed.some((p) => p.attempt === attempt && p.released);
-  const record = await getJson<AttemptRecord>(store, ltaKeys.attempt(productId, attempt));
+  const record = await readWork(store, WorkFiles.ltaAttempt, ltaKeys.attempt(productId, attempt));
   const order = ordered.includes(attempt)
-    ? await getJson<OrderRecord>(store, ltaKeys.order(productId, attempt))
+    ? await readWork(store, WorkFiles.ltaOrder, ltaKeys.order(productId, attempt))
     : undefined;
   return {
     attempt,
@@ -403,7 +399,7 @@ async function earlierOrderIds(store: BlobStore, productId: string, current: Att
   const ids = new Set<string>();
   for (const k of current.ordered) {
     if (k >= current.attempt) continue;
-    const record = await getJson<OrderRecord>(store, ltaKeys.order(productId, k));
+    const record = await readWork(store, WorkFiles.ltaOrder, ltaKeys.order(productId, k));
     if (record?.orderId) ids.add(record.orderId);
   }
   return ids;
@@ -428,14 +424,15 @@ async function recoverOrder(
     recovered: true,
   };
   const key = ltaKeys.order(productId, current.attempt);
-  if (await putCreateOnly(ports.work, key, order)) return order;
+  if (await putCreateOnly(ports.work, WorkFiles.ltaOrder, key, order)) return order;
   // Another delivery recovered it first: follow its record.
-  return (await getJson<OrderRecord>(ports.work, key)) ?? order;
+  return (await readWork(ports.work, WorkFiles.ltaOrder, key)) ?? order;
 }
 
 /** Ends an attempt: it placed no order, or its order is over. Repeats are harmless. */
 async function release(store: BlobStore, productId: string, attempt: number, at: Date): Promise<void> {
-  await putCreateOnly(store, ltaKeys.attemptReleased(productId, attempt), { at: at.toISOString() });
+  const key = ltaKeys.attemptReleased(productId, attempt);
+  await putCreateOnly(store, WorkFiles.ltaAttemptReleased, key, { at: at.toISOString() });
 }
 
 /** Reads the recent slots of the account's ledger. */
@@ -451,7 +448,7 @@ export async function readLedger(store: BlobStore): Promise<LedgerState> {
   );
   const slots: LedgerSlot[] = [];
   for (const n of recent.sort((a, b) => a - b)) {
-    const record = await getJson<SlotRecord>(store, ltaKeys.slot(n));
+    const record = await readWork(store, WorkFiles.ltaSlot, ltaKeys.slot(n));
     if (record)
       slots.push({ slot: n, productId: record.productId, claimedAt: record.claimedAt, done: done.has(n) });
   }

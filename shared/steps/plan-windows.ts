@@ -1,13 +1,15 @@
 // PlanWindows: read each selected COG's header once, build every tile's co-registered window grid,
 // keep the windows over the AOI that the tile owns, group them into COG-aligned regions, assign
 // splits and shard paths, and write the regions JSONL that the Distributed Map fans out over.
-import { booleanPointInPolygon, pointToPolygonDistance } from '@turf/turf';
+
+import { bandGroups, bandMeta, checkBandTypes } from '../domain/band-groups.ts';
 import type { Product } from '../domain/catalog.ts';
 import { readCogInfo } from '../domain/cog-header.ts';
 import { tilesForRect } from '../domain/cog-tiles.ts';
 import type { CogInfo } from '../domain/cog-types.ts';
 import { runLimited } from '../domain/concurrency.ts';
-import { boundsOf, projectPolygon, toWgs84 } from '../domain/crs.ts';
+import { boundsOf, projectPolygon } from '../domain/crs.ts';
+import { datasetKeys } from '../domain/dataset-layout.ts';
 import { InvalidInputError } from '../domain/errors.ts';
 import {
   buildTileGrid,
@@ -19,47 +21,32 @@ import {
   windowRectInBand,
   windowsIntersecting,
 } from '../domain/grid.ts';
-import type { JobSpec } from '../domain/job-spec.ts';
+import { type JobSpec, requiredAssets } from '../domain/job-spec.ts';
 import { polygonCoverage } from '../domain/labels/coverage.ts';
 import type { LabelIndex } from '../domain/labels/index.ts';
-import {
-  type BandGroup,
-  type BandMeta,
-  datasetKeys,
-  groupName,
-  type PlannedProduct,
-  type RegionPlan,
-  type TilePlan,
-  workKeys,
-} from '../domain/plan.ts';
+import { tileOwnership } from '../domain/ownership.ts';
+import type { BandMeta, PlannedProduct, RegionPlan, TilePlan } from '../domain/plan.ts';
 import { SPLITS, type Split, splitOf } from '../domain/splits.ts';
 import type { RangeReader } from '../ports.ts';
-import { getJson, loadJob, putJson, requireJson, type StepContext } from '../work/context.ts';
+import { loadJob, type StepContext } from '../work/context.ts';
 import {
-  type LabelSummary,
-  labelKeys,
-  labelsForTile,
-  loadRunFeatures,
-  writeRegionLabels,
-} from '../work/labels-store.ts';
+  readWork,
+  requireWork,
+  type WindowsSummary,
+  WorkFiles,
+  writeWork,
+  writeWorkLines,
+} from '../work/files.ts';
+import { labelsForTile, loadLabelSummary, loadRunFeatures, writeRegionLabels } from '../work/labels-store.ts';
 import type { ExecutionInput, PlanWindowsOutput, RegionTask } from '../workflow/contracts.ts';
-import { requiredAssets, type StoredSelection } from './plan.ts';
-
-export type WindowsSummary = PlanWindowsOutput & {
-  tiles: Record<string, { windows: number; regions: number }>;
-};
 
 export async function planWindows(input: ExecutionInput, ctx: StepContext): Promise<PlanWindowsOutput> {
-  const summaryKey = workKeys.windowsSummary(input.runId);
-  const done = await getJson<WindowsSummary>(ctx.work, summaryKey);
+  const summaryKey = WorkFiles.windowsSummary.key(input.runId);
+  const done = await readWork(ctx.work, WorkFiles.windowsSummary, summaryKey);
   if (done) return pick(done);
 
   const job = await loadJob(ctx, input.jobKey);
-  const selection = await requireJson<StoredSelection>(
-    ctx.work,
-    workKeys.selection(input.runId),
-    'the selection',
-  );
+  const selection = await requireWork(ctx.work, WorkFiles.selection, WorkFiles.selection.key(input.runId));
   const tiles = Object.keys(selection.chosen).sort();
   const footprints = new Map(tiles.map((t) => [t, (selection.chosen[t] as Product[])[0]?.footprint]));
 
@@ -69,9 +56,7 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
   }
 
   // The labels, read once for all tiles; each tile takes its own into its CRS, once.
-  const labelSummary = job.labels
-    ? await requireJson<LabelSummary>(ctx.work, labelKeys.summary(input.runId), 'the label summary')
-    : undefined;
+  const labelSummary = job.labels ? await loadLabelSummary(ctx, input.runId) : undefined;
   const runFeatures = labelSummary ? await loadRunFeatures(ctx, input.runId) : undefined;
 
   // Regions of all tiles in a stable order; shards are numbered per split in that order.
@@ -79,7 +64,7 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
   const perTile: WindowsSummary['tiles'] = {};
   for (const tp of tilePlans) {
     const aoi = projectPolygon(selection.aoi, tp.grid.epsg);
-    const keep = tiles.length > 1 ? ownership(tp.tile, tp.grid.epsg, footprints) : undefined;
+    const keep = tiles.length > 1 ? tileOwnership(tp.tile, tp.grid.epsg, footprints) : undefined;
     let windows = windowsIntersecting(tp.grid, aoi, boundsOf(aoi), keep);
     const labels =
       labelSummary &&
@@ -106,7 +91,7 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
         runId: input.runId,
         regionId: id,
         tile: tp.tile,
-        tilePlanKey: workKeys.tilePlan(input.runId, tp.tile),
+        tilePlanKey: WorkFiles.tilePlan.key(input.runId, tp.tile),
         windows: ws.map((w) => ({
           ...w,
           split:
@@ -141,22 +126,22 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
   const plansByTile = new Map(tilePlans.map((tp) => [tp.tile, tp]));
   for (const region of regions) bytesToFetch += neededBytes(plansByTile.get(region.tile) as TilePlan, region);
 
-  for (const tp of tilePlans) await putJson(ctx.work, workKeys.tilePlan(input.runId, tp.tile), tp);
-  for (const region of regions)
-    await putJson(ctx.work, workKeys.region(input.runId, region.regionId), region);
-  const lines = regions.map((r) => {
-    const task: RegionTask = {
+  for (const tp of tilePlans)
+    await writeWork(ctx.work, WorkFiles.tilePlan, WorkFiles.tilePlan.key(input.runId, tp.tile), tp);
+  for (const region of regions) {
+    const key = WorkFiles.regionPlan.key(input.runId, region.regionId);
+    await writeWork(ctx.work, WorkFiles.regionPlan, key, region);
+  }
+  const tasks = regions.map(
+    (r): RegionTask => ({
       runId: input.runId,
       jobKey: input.jobKey,
       regionId: r.regionId,
-      planKey: workKeys.region(input.runId, r.regionId),
-    };
-    return JSON.stringify(task);
-  });
-  const regionsKey = workKeys.regions(input.runId);
-  await ctx.work.put(regionsKey, lines.length ? `${lines.join('\n')}\n` : '', {
-    contentType: 'application/jsonl',
-  });
+      planKey: WorkFiles.regionPlan.key(input.runId, r.regionId),
+    }),
+  );
+  const regionsKey = WorkFiles.regions.key(input.runId);
+  await writeWorkLines(ctx.work, WorkFiles.regions, regionsKey, tasks);
   const summary: WindowsSummary = {
     regionsKey,
     regions: regions.length,
@@ -170,7 +155,7 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
       { pointer: '/windows/size' },
     );
   }
-  await putJson(ctx.work, summaryKey, summary);
+  await writeWork(ctx.work, WorkFiles.windowsSummary, summaryKey, summary);
   ctx.log.info('planWindows: done', { ...pick(summary) });
   return pick(summary);
 }
@@ -188,7 +173,7 @@ async function planTile(
   ranges: RangeReader,
   ctx: StepContext,
 ): Promise<TilePlan> {
-  const existing = await getJson<TilePlan>(ctx.work, workKeys.tilePlan(runId, tile));
+  const existing = await readWork(ctx.work, WorkFiles.tilePlan, WorkFiles.tilePlan.key(runId, tile));
   if (existing) return existing;
   const assets = requiredAssets(job);
   const jobs: Array<() => Promise<void>> = [];
@@ -238,36 +223,11 @@ async function planTile(
     regionTiles: job.windows.regionTiles,
   });
   const first = products[0] as Product;
-  const bands: BandMeta[] = job.bands.map((name) => {
-    const cog = reference.cogs[name] as CogInfo;
-    const asset = first.assets[name];
-    return {
-      name,
-      resolution: cog.resX,
-      scale: asset?.scale ?? 1,
-      offset: asset?.offset ?? 0,
-      nodata: asset?.nodata ?? cog.nodata,
-      dataType: `${cog.sampleFormat}${cog.bitsPerSample}`,
-    };
-  });
-  for (const b of bands) {
-    if (b.dataType !== 'uint16' && b.dataType !== 'uint8') {
-      throw new InvalidInputError(`band ${b.name} is ${b.dataType}; samples hold uint16 reflectances`, {
-        source: reference.cogs[b.name]?.href ?? b.name,
-      });
-    }
-  }
-  const groups: BandGroup[] = [];
-  for (const b of [...bands].sort((x, y) => x.resolution - y.resolution)) {
-    const name = groupName(b.resolution);
-    let g = groups.find((x) => x.name === name);
-    if (!g) {
-      g = { name, resolution: b.resolution, bands: [] };
-      groups.push(g);
-    }
-  }
-  // Within a group, bands keep the job's order.
-  for (const b of bands) groups.find((g) => g.name === groupName(b.resolution))?.bands.push(b.name);
+  const bands: BandMeta[] = job.bands.map((name) =>
+    bandMeta(name, reference.cogs[name] as CogInfo, first.assets[name]),
+  );
+  checkBandTypes(bands, (name) => reference.cogs[name]?.href ?? name);
+  const groups = bandGroups(bands);
   return {
     runId,
     tile,
@@ -317,26 +277,4 @@ export function neededBytes(tp: TilePlan, region: RegionPlan): number {
     }
   }
   return bytes;
-}
-
-/** A window belongs to the tile whose footprint holds its centre deepest inside (ties: tile id). */
-function ownership(
-  tile: string,
-  epsg: number,
-  footprints: Map<string, GeoJSON.Polygon | GeoJSON.MultiPolygon | undefined>,
-): (w: WindowPos, b: [number, number, number, number]) => boolean {
-  return (_w, b) => {
-    const centre = toWgs84(epsg, [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2]);
-    let best: string | undefined;
-    let bestDepth = Number.NEGATIVE_INFINITY;
-    for (const [t, fp] of [...footprints].sort(([a], [c]) => a.localeCompare(c))) {
-      if (!fp || !booleanPointInPolygon(centre, fp)) continue;
-      const depth = -pointToPolygonDistance(centre, fp as GeoJSON.Polygon);
-      if (depth > bestDepth) {
-        best = t;
-        bestDepth = depth;
-      }
-    }
-    return best === undefined || best === tile;
-  };
 }

@@ -2,20 +2,14 @@
 // DeepSatData criteria, and write selection.json (every candidate, chosen or not, and why).
 import { type AreaGeometry, aoiFromGeoJson } from '../domain/aoi.ts';
 import { normalizeItem, type Product } from '../domain/catalog.ts';
+import { datasetKeys } from '../domain/dataset-layout.ts';
 import { InvalidInputError, NothingToDoError } from '../domain/errors.ts';
-import type { JobSpec } from '../domain/job-spec.ts';
-import { datasetKeys, workKeys } from '../domain/plan.ts';
+import { type JobSpec, requiredAssets } from '../domain/job-spec.ts';
 import { type Candidate, selectProducts } from '../domain/selection.ts';
-import { getJson, loadJob, putJson, type StepContext } from '../work/context.ts';
+import { loadJob, type StepContext } from '../work/context.ts';
+import { readWork, type StoredSelection, WorkFiles, writeWork } from '../work/files.ts';
 import { ingestLabels, labelsExtentAoi } from '../work/labels-store.ts';
 import type { ExecutionInput, PlanOutput } from '../workflow/contracts.ts';
-
-export type StoredSelection = {
-  runId: string;
-  aoi: AreaGeometry;
-  catalog: { description: string; pages: number; items: number };
-  chosen: Record<string, Product[]>;
-};
 
 /** The AOI of a job given as GeoJSON; `aoi: "labels"` is resolved by the plan step (labelsAoi). */
 export function jobAoi(job: JobSpec): AreaGeometry {
@@ -47,14 +41,10 @@ async function runAoi(job: JobSpec, runId: string, ctx: StepContext): Promise<Ar
   return labelsExtentAoi(await ingestLabels(ctx, runId, job));
 }
 
-export function requiredAssets(job: JobSpec): string[] {
-  return job.clouds ? [...job.bands, 'scl'] : [...job.bands];
-}
-
 export async function plan(input: ExecutionInput, ctx: StepContext): Promise<PlanOutput> {
   const job = await loadJob(ctx, input.jobKey);
-  const selectionKey = workKeys.selection(input.runId);
-  const existing = await getJson<StoredSelection>(ctx.work, selectionKey);
+  const selectionKey = WorkFiles.selection.key(input.runId);
+  const existing = await readWork(ctx.work, WorkFiles.selection, selectionKey);
   if (existing) {
     // A resumed run keeps the catalog answer it planned with, even if the catalog changed since.
     ctx.log.info('plan: reusing the stored selection', { runId: input.runId });
@@ -70,8 +60,10 @@ export async function plan(input: ExecutionInput, ctx: StepContext): Promise<Pla
     end: job.period.end,
     maxCloudCover: job.selection.maxCloudCover,
   });
-  for (const [i, page] of result.pages.entries())
-    await putJson(ctx.work, workKeys.catalogPage(input.runId, i + 1), page);
+  for (const [i, page] of result.pages.entries()) {
+    const key = WorkFiles.catalogPage.key(input.runId, i + 1);
+    await writeWork(ctx.work, WorkFiles.catalogPage, key, page);
+  }
 
   const products: Product[] = [];
   const invalid: Candidate[] = [];
@@ -104,13 +96,21 @@ export async function plan(input: ExecutionInput, ctx: StepContext): Promise<Pla
   });
   const candidates = [...selection.candidates, ...invalid];
   const dataset = ctx.openStore(job.output.uri);
-  await putJson(dataset, datasetKeys.selection, {
-    runId: input.runId,
-    catalog: catalog.description,
-    criteria: job.selection,
-    period: job.period,
-    candidates,
-  });
+  await dataset.put(
+    datasetKeys.selection,
+    `${JSON.stringify(
+      {
+        runId: input.runId,
+        catalog: catalog.description,
+        criteria: job.selection,
+        period: job.period,
+        candidates,
+      },
+      null,
+      1,
+    )}\n`,
+    { contentType: 'application/json' },
+  );
   const chosenCount = Object.values(selection.chosen).reduce((n, list) => n + list.length, 0);
   if (chosenCount === 0) {
     const reasons = new Map<string, number>();
@@ -127,7 +127,7 @@ export async function plan(input: ExecutionInput, ctx: StepContext): Promise<Pla
     catalog: { description: catalog.description, pages: result.pages.length, items: result.items.length },
     chosen: selection.chosen,
   };
-  await putJson(ctx.work, selectionKey, stored);
+  await writeWork(ctx.work, WorkFiles.selection, selectionKey, stored);
   ctx.log.info('plan: products selected', { chosen: chosenCount, candidates: candidates.length });
   return summarize(input, selectionKey, stored);
 }

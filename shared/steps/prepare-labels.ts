@@ -2,7 +2,8 @@
 // read it already for `aoi: "labels"`). PlanWindows takes it from there into each tile's CRS.
 import { InvalidInputError } from '../domain/errors.ts';
 import { loadJob, type StepContext } from '../work/context.ts';
-import { ingestLabels, labelKeys } from '../work/labels-store.ts';
+import { WorkFiles } from '../work/files.ts';
+import { ingestLabels } from '../work/labels-store.ts';
 import type { ExecutionInput, PrepareLabelsOutput } from '../workflow/contracts.ts';
 
 export async function prepareLabels(input: ExecutionInput, ctx: StepContext): Promise<PrepareLabelsOutput> {
@@ -21,5 +22,5 @@ export async function prepareLabels(input: ExecutionInput, ctx: StepContext): Pr
     kept: summary.features,
     problems: summary.problems,
   });
-  return { labelsKey: labelKeys.summary(input.runId), features: summary.features };
+  return { labelsKey: WorkFiles.labelsSummary.key(input.runId), features: summary.features };
 }

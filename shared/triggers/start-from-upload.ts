@@ -19,7 +19,7 @@ import { InvalidInputError } from '../domain/errors.ts';
 import { sha256Hex } from '../domain/hashing.ts';
 import { type JobSpec, parseJobSpec } from '../domain/job-spec.ts';
 import type { BlobStore, Executions, Log } from '../ports.ts';
-import { getJson, runIdOf, storeJob } from '../work/context.ts';
+import { readUserJson, runIdOf, storeJob } from '../work/context.ts';
 
 export const GROUND_TRUTH_PREFIX = 'ground-truth/';
 export const jobSpecKey = (jobName: string) => `jobs/${jobName}.json`;
@@ -211,7 +211,7 @@ export async function startFromUpload(o: UploadedObject, deps: StartFromUploadDe
 
 async function loadUploadedJob(work: BlobStore, jobName: string): Promise<JobSpec> {
   const key = jobSpecKey(jobName);
-  const raw = await getJson<unknown>(work, key);
+  const raw = await readUserJson(work, key);
   if (raw === undefined) {
     throw new InvalidInputError(
       `no job spec at ${work.uri}/${key}: upload it before the ground truth (aws s3 cp job.json ${work.uri}/${key})`,
@@ -242,7 +242,7 @@ async function resolveJobPaths(
       : isUri(job.aoi)
         ? null
         : within('jobs/', job.aoi, '/aoi');
-    const aoi = key === null ? undefined : await getJson<JobSpec['aoi']>(work, key);
+    const aoi = key === null ? undefined : ((await readUserJson(work, key)) as JobSpec['aoi'] | undefined);
     if (aoi === undefined) {
       throw new InvalidInputError(
         `the AOI ${job.aoi} is not in ${bucketUri}: put it under jobs/ or inline it`,

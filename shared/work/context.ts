@@ -1,12 +1,11 @@
-// What every step receives besides its event: the ports, and helpers to load the run's job spec.
-
+// What every step receives besides its event: the ports, the run's job spec, and the run id that
+// names a job on its inputs (and on the work-file format, so an upgraded satfactory starts afresh).
 import { InvalidInputError } from '../domain/errors.ts';
 import { canonicalJson, sha256Hex } from '../domain/hashing.ts';
 import type { CatalogSpec, JobSpec } from '../domain/job-spec.ts';
-import { parseJobSpec } from '../domain/job-spec.ts';
-import { workKeys } from '../domain/plan.ts';
-import type { BlobStore, Catalog, Clock, Log, RangeReader } from '../ports.ts';
+import type { BlobStore, Catalog, Clock, Log, Metrics, RangeReader } from '../ports.ts';
 import type { ExecutionInput } from '../workflow/contracts.ts';
+import { requireWork, WORK_FORMAT_VERSION, WorkFiles, writeWork } from './files.ts';
 
 export type StepContext = {
   /** Scratch store of runs (plans, region results); the Distributed Map reads its items here. */
@@ -17,13 +16,16 @@ export type StepContext = {
   openCatalog(spec: CatalogSpec): Catalog;
   clock: Clock;
   log: Log;
+  /** Figures of the work done (bytes fetched, samples written, rejects): EMF on Lambda. */
+  metrics: Metrics;
 };
 
-export async function getJson<T>(store: BlobStore, key: string): Promise<T | undefined> {
+/** User-provided JSON (a job file, an AOI) from a store; undefined when absent. */
+export async function readUserJson(store: BlobStore, key: string): Promise<unknown> {
   const bytes = await store.get(key);
   if (bytes === undefined) return undefined;
   try {
-    return JSON.parse(Buffer.from(bytes).toString('utf8')) as T;
+    return JSON.parse(Buffer.from(bytes).toString('utf8'));
   } catch (cause) {
     throw new InvalidInputError(
       `${store.uri}/${key} is not valid JSON`,
@@ -33,44 +35,24 @@ export async function getJson<T>(store: BlobStore, key: string): Promise<T | und
   }
 }
 
-export async function requireJson<T>(store: BlobStore, key: string, what: string): Promise<T> {
-  const value = await getJson<T>(store, key);
-  if (value === undefined) {
-    throw new InvalidInputError(`${what} is missing at ${store.uri}/${key}; did an earlier step run?`, {
-      source: `${store.uri}/${key}`,
-    });
-  }
-  return value;
-}
-
-export async function putJson(
-  store: BlobStore,
-  key: string,
-  value: unknown,
-  createOnly = false,
-): Promise<void> {
-  await store.put(key, `${JSON.stringify(value, null, 1)}\n`, {
-    createOnly,
-    contentType: 'application/json',
-  });
-}
-
-export async function loadJob(ctx: StepContext, jobKey: string): Promise<JobSpec> {
-  const raw = await requireJson<unknown>(ctx.work, jobKey, 'the job spec');
-  return parseJobSpec(raw, `${ctx.work.uri}/${jobKey}`);
+/** The run's job spec, as stored by storeJob. */
+export async function loadJob(ctx: Pick<StepContext, 'work'>, jobKey: string): Promise<JobSpec> {
+  return requireWork(ctx.work, WorkFiles.job, jobKey);
 }
 
 /**
  * Run id of a self-contained job: its name and a hash of it (and of the content of its local input
- * files, when the caller read them), so the same job on the same inputs is the same run.
+ * files, when the caller read them, and of the work-file format), so the same job on the same inputs
+ * with the same satfactory is the same run, and a rerun resumes it.
  */
 export function runIdOf(job: JobSpec, inputsDigest = ''): string {
-  return `${job.name}-${sha256Hex(canonicalJson(job) + inputsDigest).slice(0, 12)}`;
+  const digest = sha256Hex(`${canonicalJson(job)}${inputsDigest}work-format:${WORK_FORMAT_VERSION}`);
+  return `${job.name}-${digest.slice(0, 12)}`;
 }
 
 /** Stores a job at its run's key once (a rerun finds it and resumes): the execution's input. */
 export async function storeJob(work: BlobStore, job: JobSpec, runId: string): Promise<ExecutionInput> {
-  const jobKey = workKeys.job(runId);
-  if (!(await work.exists(jobKey))) await putJson(work, jobKey, job);
+  const jobKey = WorkFiles.job.key(runId);
+  if (!(await work.exists(jobKey))) await writeWork(work, WorkFiles.job, jobKey, job);
   return { runId, jobKey };
 }

@@ -7,7 +7,7 @@ import { aoiFromGeoJson } from '../domain/aoi.ts';
 import { type Bounds, rectToWgs84Bounds } from '../domain/crs.ts';
 import { IntegrityError, InvalidInputError } from '../domain/errors.ts';
 import type { JobSpec } from '../domain/job-spec.ts';
-import { buildClassTable, type ClassEntry } from '../domain/labels/classes.ts';
+import { buildClassTable } from '../domain/labels/classes.ts';
 import {
   decodeLabelChunk,
   encodeLabelChunk,
@@ -18,37 +18,25 @@ import {
 import { readLabelSource } from '../domain/labels/read.ts';
 import type { LabelFeature } from '../domain/labels/types.ts';
 import { validateLabels } from '../domain/labels/validate.ts';
-import { getJson, putJson, type StepContext } from './context.ts';
+import type { StepContext } from './context.ts';
+import {
+  type LabelSummary,
+  readWork,
+  readWorkBytes,
+  requireWork,
+  WorkFiles,
+  writeWork,
+  writeWorkBytes,
+  writeWorkLines,
+} from './files.ts';
 
 /** Points per edge when a large rectangle (a tile, the labels' extent) is taken to lon/lat. */
 const EDGE_STEPS = 32;
 
-export const labelKeys = {
-  summary: (runId: string) => `runs/${runId}/labels/summary.json`,
-  features: (runId: string) => `runs/${runId}/labels/features.bin`,
-  log: (runId: string) => `runs/${runId}/labels/log.jsonl`,
-  region: (runId: string, regionId: string) => `runs/${runId}/labels/regions/${regionId}.bin`,
-};
-
-export type LabelSummary = {
-  source: string;
-  /** CRS of the features as read (and stored in features.bin). */
-  epsg: number;
-  /** Features read from the file, and kept after validation. */
-  read: number;
-  features: number;
-  /** Problem code → number of log entries (see the log for each feature and what was done). */
-  problems: Record<string, number>;
-  logKey: string;
-  classes: ClassEntry[];
-  /** Extent of the kept features, lon/lat. */
-  extentWgs84: Bounds | null;
-};
-
 /** Reads, validates and stores the labels once per run; later calls return the stored summary. */
 export async function ingestLabels(ctx: StepContext, runId: string, job: JobSpec): Promise<LabelSummary> {
-  const key = labelKeys.summary(runId);
-  const done = await getJson<LabelSummary>(ctx.work, key);
+  const key = WorkFiles.labelsSummary.key(runId);
+  const done = await readWork(ctx.work, WorkFiles.labelsSummary, key);
   if (done) return done;
   const labels = job.labels;
   if (!labels) throw new InvalidInputError('the job has no labels', { pointer: '/labels' });
@@ -73,28 +61,28 @@ export async function ingestLabels(ctx: StepContext, runId: string, job: JobSpec
   for (const entry of dropped.slice(0, 20)) ctx.log.warn('labels: feature dropped', { ...entry });
   if (checked.features.length === 0) {
     throw new InvalidInputError(
-      `${labels.source}: none of its ${raw.features.length} features is usable (${describeCounts(checked.counts)}); see the validation log at ${ctx.work.uri}/${labelKeys.log(runId)}`,
+      `${labels.source}: none of its ${raw.features.length} features is usable (${describeCounts(checked.counts)}); see the validation log at ${ctx.work.uri}/${WorkFiles.labelsLog.key(runId)}`,
       { source: labels.source, pointer: '/labels/source' },
     );
   }
-  await ctx.work.put(labelKeys.log(runId), checked.log.map((e) => `${JSON.stringify(e)}\n`).join(''), {
-    contentType: 'application/jsonl',
-  });
-  await ctx.work.put(labelKeys.features(runId), encodeLabelChunk(checked.features));
+  const logKey = WorkFiles.labelsLog.key(runId);
+  await writeWorkLines(ctx.work, WorkFiles.labelsLog, logKey, checked.log);
+  const featuresKey = WorkFiles.labelsFeatures.key(runId);
+  await writeWorkBytes(ctx.work, WorkFiles.labelsFeatures, featuresKey, encodeLabelChunk(checked.features));
   const summary: LabelSummary = {
     source: labels.source,
     epsg: raw.epsg,
     read: raw.features.length,
     features: checked.features.length,
     problems: checked.counts,
-    logKey: labelKeys.log(runId),
+    logKey,
     classes: buildClassTable(
       checked.features.map((f) => f.classValue),
       labels.background,
     ),
     extentWgs84: rectToWgs84Bounds(raw.epsg, featureBounds(checked.features), EDGE_STEPS),
   };
-  await putJson(ctx.work, key, summary);
+  await writeWork(ctx.work, WorkFiles.labelsSummary, key, summary);
   ctx.log.info('labels: ingested', {
     read: summary.read,
     kept: summary.features,
@@ -140,8 +128,8 @@ export async function labelsForTile(
 
 /** Every kept feature of the run, in the CRS they were read in. */
 export async function loadRunFeatures(ctx: StepContext, runId: string): Promise<LabelFeature[]> {
-  const key = labelKeys.features(runId);
-  const bytes = await ctx.work.get(key);
+  const key = WorkFiles.labelsFeatures.key(runId);
+  const bytes = await readWorkBytes(ctx.work, WorkFiles.labelsFeatures, key);
   if (bytes === undefined) {
     throw new IntegrityError(
       `the run's labels are missing at ${ctx.work.uri}/${key}; run the job again from the start`,
@@ -161,14 +149,19 @@ export async function writeRegionLabels(
   index: LabelIndex,
   extent: Bounds,
 ): Promise<string> {
-  const key = labelKeys.region(runId, regionId);
-  await ctx.work.put(key, encodeLabelChunk(index.search(extent)));
+  const key = WorkFiles.regionLabels.key(runId, regionId);
+  await writeWorkBytes(ctx.work, WorkFiles.regionLabels, key, encodeLabelChunk(index.search(extent)));
   return key;
+}
+
+/** The run's label summary (class table, counts), written by PrepareLabels. */
+export async function loadLabelSummary(ctx: StepContext, runId: string): Promise<LabelSummary> {
+  return requireWork(ctx.work, WorkFiles.labelsSummary, WorkFiles.labelsSummary.key(runId));
 }
 
 /** A region's chunk, indexed for per-window lookups. */
 export async function loadRegionLabels(ctx: StepContext, key: string): Promise<LabelIndex> {
-  const bytes = await ctx.work.get(key);
+  const bytes = await readWorkBytes(ctx.work, WorkFiles.regionLabels, key);
   if (bytes === undefined) {
     throw new IntegrityError(`the region's labels are missing at ${ctx.work.uri}/${key}; run the job again`, {
       source: `${ctx.work.uri}/${key}`,

@@ -40,7 +40,7 @@ export const PlanWindowsOutputSchema = z.object({
 export type PlanWindowsOutput = z.infer<typeof PlanWindowsOutputSchema>;
 
 /** One line of the regions JSONL: everything a region worker needs, besides the plan files it names. */
-export const RegionTaskSchema = z.object({
+export const RegionTaskSchema = z.strictObject({
   runId: z.string(),
   jobKey: z.string(),
   regionId: z.string(),
@@ -72,21 +72,15 @@ export const CommitOutputSchema = z.object({
 });
 export type CommitOutput = z.infer<typeof CommitOutputSchema>;
 
-export const OrderProductSchema = z.object({
-  id: z.string().min(1),
-  collection: z.string(),
-  tile: z.string(),
-  datetime: z.string(),
-});
+/** An order's item and message live with the LTA vocabulary (shared/domain/lta.ts). */
+export { OrderItemSchema, OrderMessageSchema } from '../domain/lta.ts';
 
-/** One line of the orders JSONL: the item of the OrderProducts map. */
-export const OrderItemSchema = z.object({ runId: z.string(), product: OrderProductSchema });
+/** The state RecordFailure receives: the execution's, with the caught error at $.error. */
+export const FailureEventSchema = z.object({ runId: z.string(), error: z.unknown() }).loose();
+export type FailureEvent = z.infer<typeof FailureEventSchema>;
 
-/** The body of an LTA order message (OrderProduct's SQS SendMessage, then the consumer's re-sends). */
-export const OrderMessageSchema = OrderItemSchema.extend({
-  taskToken: z.string().min(1),
-  notBefore: z.string().optional(),
-});
+export const FailureOutputSchema = z.object({ recorded: z.string() });
+export type FailureOutput = z.infer<typeof FailureOutputSchema>;
 
 /** What a finished OrderProduct state returns (the consumer's TaskCallbacks.success output). */
 export const OrderResultSchema = z.object({ productId: z.string(), orderId: z.string().nullable() });

@@ -234,7 +234,7 @@ describe('SatfactoryStack', () => {
         ).toEqual([]);
       }
       // RecordFailure writes its failure file only, and reads nothing.
-      expect(TASK_ACCESS.RecordFailure).toEqual({ work: { write: ['runs/*/failure*'] }, datasets: {} });
+      expect(TASK_ACCESS.RecordFailure).toEqual({ work: { write: ['runs/*/failure.json'] }, datasets: {} });
     });
   });
 
@@ -366,8 +366,20 @@ describe('SatfactoryStack', () => {
         `<${logicalId(stack.stateMachine)}>/*`,
       ]);
       expect(byAction('states:SendTaskHeartbeat')).toHaveLength(2);
-      expect(byAction('s3:GetObject')).toEqual([`<${logicalId(stack.workBucket)}.Arn>/lta/*`]);
-      expect(byAction('s3:PutObject')).toEqual([`<${logicalId(stack.workBucket)}.Arn>/lta/*`]);
+      // The ledger files of the OrderProduct entry of the task table, and nothing else.
+      const ledger = (patterns: string[]) => patterns.map((p) => `<${logicalId(stack.workBucket)}.Arn>/${p}`);
+      expect(byAction('s3:GetObject')).toEqual(
+        ledger(['lta/products/*/attempt-*.json', 'lta/products/*/order-*.json', 'lta/slots/*.json']),
+      );
+      expect(byAction('s3:PutObject')).toEqual(
+        ledger([
+          'lta/products/*/attempt-*.json',
+          'lta/products/*/attempt-*.released.json',
+          'lta/products/*/order-*.json',
+          'lta/slots/*.done.json',
+          'lta/slots/*.json',
+        ]),
+      );
       expect(byAction('secretsmanager:GetSecretValue').join()).toContain(
         ':secret:satfactory/cdse-credentials-??????',
       );

@@ -38,7 +38,7 @@ describe('satfactory CLI', () => {
     expect(run.stdout).toMatch(/^320 samples in \d+ shard/);
     expect(run.stderr).toContain('extract regions: 4/4');
     const manifest = JSON.parse(await readFile(path.join(dir, 'out/offline/manifest.json'), 'utf8'));
-    expect(manifest.totals).toEqual({ planned: 320, written: 320, rejected: 0 });
+    expect(manifest.totals).toEqual({ planned: 320, written: 320, rejected: 0, rejectedByReason: {} });
     expect(manifest.bands.map((g: { group: string }) => g.group)).toEqual(['10m', '20m']);
 
     const verify = cli(['verify', 'out/offline'], dir);

@@ -2,6 +2,7 @@
 // 10 offline products; OrderProducts hands each to the in-process queue, whose consumer orders from
 // the simulated CDSE (through the real CDSE adapter) under a quota of one order per 30 minutes and
 // one in flight, while consumers crash at every risky point. Hours of quota take seconds.
+
 import { afterEach, describe, expect, it } from 'vitest';
 import { CdseArchive } from '../../shared/adapters/cdse-archive.ts';
 import { quotaPolicy } from '../../shared/domain/quota-ledger.ts';
@@ -14,10 +15,12 @@ import {
 } from '../../shared/runtime/local-runtime.ts';
 import { ensureOnline } from '../../shared/steps/ensure-online.ts';
 import type { StepContext } from '../../shared/work/context.ts';
+import { WorkFiles, writeWork } from '../../shared/work/files.ts';
 import { ExecutionInputSchema, OrderStateNames, StateNames } from '../../shared/workflow/contracts.ts';
 import { type ArchiveSim, startArchiveSim } from '../helpers/archive-sim-server.ts';
 import { CrashingBlobStore, type CrashPoint } from '../helpers/crashing-blob-store.ts';
 import { SimulatedClock } from '../helpers/simulated-clock.ts';
+import { productOf, selectionOf } from '../helpers/work-files.ts';
 
 const RUN = { runId: 'run-lta', jobKey: 'runs/run-lta/job.json' };
 const PRODUCTS = Array.from(
@@ -77,20 +80,14 @@ describe('LTA throttle, time-scaled', () => {
     });
 
     // What Plan would have stored: the selection, every product offline.
-    await work.put(
+    await writeWork(
+      work,
+      WorkFiles.selection,
       'runs/run-lta/selection.json',
-      JSON.stringify({
-        runId: RUN.runId,
-        catalog: { description: 'simulated CDSE', pages: 1, items: PRODUCTS.length },
-        chosen: {
-          '31TCJ': PRODUCTS.map((id, i) => ({
-            id,
-            collection: 'sentinel-2-l2a',
-            tile: '31TCJ',
-            datetime: `2023-0${(i % 9) + 1}-01T10:36:29Z`,
-            online: false,
-          })),
-        },
+      selectionOf(RUN.runId, {
+        '31TCJ': PRODUCTS.map((id, i) =>
+          productOf({ id, tile: '31TCJ', datetime: `2023-0${(i % 9) + 1}-01T10:36:29Z`, online: false }),
+        ),
       }),
     );
     const ctx = { work, log: silentLog, clock } as unknown as StepContext;

@@ -1,14 +1,17 @@
-// Turns a step into a Lambda handler: parse the event with zod, build the ports once per container
-// (S3 work bucket from WORK_BUCKET), log structured JSON, and rethrow errors with their `name`,
-// which Lambda reports as errorType and Step Functions Retry/Catch match on.
-import type { z } from 'zod';
+// Turns an entry of the task table into a Lambda handler: ports built once per container (S3 work
+// bucket from WORK_BUCKET), Powertools logs and metrics per invocation, the step run by runTask (as
+// the local runtime runs it), and errors rethrown with their `name`, which Lambda reports as
+// errorType and Step Functions Retry/Catch match on.
+import type { Context } from 'aws-lambda';
 import { describeError, InvalidInputError } from '../../domain/errors.ts';
 import { systemClock } from '../../ports.ts';
 import type { StepContext } from '../../work/context.ts';
+import { runTask } from '../../workflow/run-task.ts';
+import type { LambdaTask } from '../../workflow/tasks.ts';
 import { blobStoreForUri } from '../blob-store-for-uri.ts';
 import { catalogForSpec } from '../catalog-for-spec.ts';
-import { createLog } from '../local/console-log.ts';
 import { rangeReaderForUrl } from '../range-reader-for-url.ts';
+import { createPowertools, type Powertools } from './powertools.ts';
 
 /** Reads a required environment variable once, naming it when it is missing. */
 export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -20,43 +23,47 @@ export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): 
   return value;
 }
 
-let context: StepContext | undefined;
-
-export function lambdaContext(env: NodeJS.ProcessEnv = process.env): StepContext {
-  if (context) return context;
-  const log = createLog({ json: true, verbose: env['SATFACTORY_DEBUG'] === '1' });
-  context = {
+/** The ports of a task's container, made on first use. */
+export function lambdaContext(tools: Powertools, env: NodeJS.ProcessEnv = process.env): StepContext {
+  const log = tools.log;
+  return {
     work: blobStoreForUri(`s3://${requireEnv('WORK_BUCKET', env)}`),
     openStore: (uri) => blobStoreForUri(uri),
     ranges: rangeReaderForUrl(),
     openCatalog: (spec) => catalogForSpec(spec, { clock: systemClock, baseDir: '/tmp', log }),
     clock: systemClock,
     log,
+    metrics: tools.metricsPort,
   };
-  return context;
 }
 
-export function lambdaHandler<S extends z.ZodType, R>(
-  state: string,
-  schema: S,
-  step: (input: z.infer<S>, ctx: StepContext) => Promise<R>,
-): (event: unknown) => Promise<R> {
-  return async (event) => {
-    const parsed = schema.safeParse(event);
-    if (!parsed.success) {
-      throw new InvalidInputError(`${state} received an event it cannot read: ${parsed.error.message}`, {
-        state,
-      });
-    }
-    const ctx = lambdaContext();
+export type TaskLambdaHandler<O> = ((event: unknown, context?: Context) => Promise<O>) & {
+  /** The task table entry this handler runs (tests check every entry point against the table). */
+  readonly task: LambdaTask<never, O>;
+};
+
+export function lambdaTaskHandler<I, O>(
+  task: LambdaTask<I, O>,
+  env: NodeJS.ProcessEnv = process.env,
+): TaskLambdaHandler<O> {
+  let tools: Powertools | undefined;
+  let ctx: StepContext | undefined;
+  const handler = async (event: unknown, context?: Context): Promise<O> => {
+    tools ??= createPowertools(task.state, env);
+    if (context) tools.logger.addContext(context);
+    tools.metrics.captureColdStartMetric();
     const started = Date.now();
     try {
-      const result = await step(parsed.data, ctx);
-      ctx.log.info(`${state} done`, { state, ms: Date.now() - started });
+      // The event is checked before any port exists: a bad event needs no bucket, no client.
+      const result = await runTask(task, event, () => (ctx ??= lambdaContext(tools as Powertools, env)));
+      tools.log.info(`${task.state} done`, { state: task.state, ms: Date.now() - started });
       return result;
     } catch (error) {
-      ctx.log.error(`${state} failed`, { state, error: describeError(error) });
+      tools.log.error(`${task.state} failed`, { state: task.state, error: describeError(error) });
       throw error;
+    } finally {
+      tools.metrics.publishStoredMetrics();
     }
   };
+  return Object.assign(handler, { task: task as unknown as LambdaTask<never, O> });
 }

@@ -7,12 +7,14 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { describeError, InvalidInputError } from '../../domain/errors.ts';
 import { type ArchiveOrders, type Log, systemClock } from '../../ports.ts';
 import { type OrderPorts, orderProduct } from '../../steps/order-product.ts';
-import { OrderMessageSchema } from '../../workflow/contracts.ts';
+import { AccessCheckedStore } from '../../work/access-checked-store.ts';
+import { OrderMessageSchema, OrderStateNames } from '../../workflow/contracts.ts';
+import { Tasks, workPatterns } from '../../workflow/tasks.ts';
 import { blobStoreForUri } from '../blob-store-for-uri.ts';
 import { CdseArchive, type CdseCredentials } from '../cdse-archive.ts';
-import { createLog } from '../local/console-log.ts';
 import { orderSettingsFromEnv } from '../order-settings.ts';
 import { requireEnv } from './lambda-handler.ts';
+import { createPowertools } from './powertools.ts';
 import { SfnTaskCallbacks } from './sfn-task-callbacks.ts';
 import { SqsOrderQueue } from './sqs-order-queue.ts';
 
@@ -56,7 +58,7 @@ export function orderConsumerPorts(env: NodeJS.ProcessEnv = process.env): Promis
 }
 
 async function buildPorts(env: NodeJS.ProcessEnv): Promise<OrderPorts> {
-  const log = createLog({ json: true, verbose: env['SATFACTORY_DEBUG'] === '1' });
+  const log = createPowertools('OrderConsumer', env).log;
   const settings = orderSettingsFromEnv(env);
   const credentials = await cdseCredentials(requireEnv('CDSE_SECRET_NAME', env));
   const workflowName = env['CDSE_ORDER_WORKFLOW'];
@@ -67,7 +69,12 @@ async function buildPorts(env: NodeJS.ProcessEnv): Promise<OrderPorts> {
     ...(workflowName ? { workflowName } : {}),
   });
   return {
-    work: blobStoreForUri(`s3://${requireEnv('WORK_BUCKET', env)}`),
+    // The ledger files of the OrderProduct task table entry, and nothing else.
+    work: new AccessCheckedStore(
+      blobStoreForUri(`s3://${requireEnv('WORK_BUCKET', env)}`),
+      workPatterns(Tasks[OrderStateNames.orderProduct].access),
+      OrderStateNames.orderProduct,
+    ),
     archive,
     queue: new SqsOrderQueue({ client: new SQSClient({}), queueUrl: requireEnv('ORDER_QUEUE_URL', env) }),
     callbacks: new SfnTaskCallbacks({ client: new SFNClient({}) }),

@@ -1,9 +1,14 @@
 // The class table: every class value found in the label data mapped to the id written in
 // `.labels.npy`. Integer codes that fit keep their own value (as DeepSatData does with crop codes),
 // anything else (crop names, codes above 65535, a code equal to the background) is numbered 1..n.
+import { z } from 'zod';
 import { InvalidInputError } from '../errors.ts';
 
-export type ClassEntry = { readonly id: number; readonly value: string | number };
+export const ClassEntrySchema = z.strictObject({
+  id: z.int().min(0).max(65_535),
+  value: z.union([z.string(), z.number()]),
+});
+export type ClassEntry = z.infer<typeof ClassEntrySchema>;
 
 export function buildClassTable(values: Iterable<string | number>, background: number): ClassEntry[] {
   const distinct = [...new Set(values)];

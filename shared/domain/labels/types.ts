@@ -1,5 +1,6 @@
 // The shapes the label engine passes between its parts: features as read and validated, polygons in
 // a tile's CRS, and the pixel grid a window is rasterized on.
+import { z } from 'zod';
 
 /** A ring as flat coordinates [x0, y0, x1, y1, ...], NOT repeating the first vertex at the end. */
 export type Ring = Float64Array;
@@ -39,15 +40,16 @@ export type BurnFeature = {
 };
 
 /** What the validator records for one feature: never silently dropped. */
-export type LabelLogEntry = {
-  readonly index: number;
-  readonly id: string | number | null;
+export const LabelLogEntrySchema = z.strictObject({
+  index: z.int().min(0),
+  id: z.union([z.string(), z.number()]).nullable(),
   /** A stable code, e.g. "unclosed-ring", "self-intersection", "wrong-winding", "duplicate-vertices",
    *  "empty-geometry", "zero-area", "out-of-range-coordinates", "outside-aoi", "year-mismatch",
    *  "missing-class", "unsupported-geometry". */
-  readonly problem: string;
+  problem: z.string().min(1),
   /** Human-readable detail: where and what was seen. */
-  readonly detail: string;
+  detail: z.string(),
   /** What was done: "fixed" (closed, rewound, deduplicated, repaired), "kept" or "dropped". */
-  readonly action: 'fixed' | 'kept' | 'dropped';
-};
+  action: z.enum(['fixed', 'kept', 'dropped']),
+});
+export type LabelLogEntry = z.infer<typeof LabelLogEntrySchema>;

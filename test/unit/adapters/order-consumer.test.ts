@@ -19,9 +19,7 @@ import { TaskGoneError } from '../../../shared/domain/lta.ts';
 import { quotaPolicy } from '../../../shared/domain/quota-ledger.ts';
 import { silentLog } from '../../../shared/ports.ts';
 import { LocalTaskTokens } from '../../../shared/runtime/task-tokens.ts';
-import { ensureOnline } from '../../../shared/steps/ensure-online.ts';
 import type { OrderPorts } from '../../../shared/steps/order-product.ts';
-import type { StepContext } from '../../../shared/work/context.ts';
 import { FakeArchive } from '../../helpers/fake-archive.ts';
 import { MemoryBlobStore } from '../../helpers/memory-blob-store.ts';
 import { SimulatedClock } from '../../helpers/simulated-clock.ts';
@@ -86,50 +84,6 @@ describe('SfnTaskCallbacks', () => {
     sfn.on(SendTaskHeartbeatCommand).rejects(new TaskTimedOut({ message: 'timed out', $metadata: {} }));
     await expect(callbacks.heartbeat('t3')).rejects.toThrow(TaskGoneError);
     sfn.restore();
-  });
-});
-
-describe('ensureOnline', () => {
-  const selection = (online: boolean[]) => ({
-    runId: 'run-1',
-    catalog: { description: 'x', pages: 1, items: online.length },
-    chosen: {
-      T1: online.map((o, i) => ({
-        id: `P${9 - i}`,
-        collection: 'c',
-        tile: 'T1',
-        datetime: `2023-01-0${i + 1}`,
-        online: o,
-      })),
-    },
-  });
-  const run = async (online: boolean[]) => {
-    const work = new MemoryBlobStore();
-    await work.put('runs/run-1/selection.json', JSON.stringify(selection(online)));
-    const out = await ensureOnline({ runId: 'run-1', jobKey: 'j' }, {
-      work,
-      log: silentLog,
-    } as unknown as StepContext);
-    return { out, work };
-  };
-
-  it('writes the offline products, sorted, as the orders JSONL and returns counts and its key', async () => {
-    const { out, work } = await run([true, false, false]);
-    expect(out).toEqual({ online: 1, offline: 2, ordersKey: 'runs/run-1/orders.jsonl' });
-    const lines = Buffer.from((await work.get('runs/run-1/orders.jsonl'))!)
-      .toString()
-      .trim()
-      .split('\n');
-    expect(lines.map((l) => JSON.parse(l))).toEqual([
-      { runId: 'run-1', product: { id: 'P7', collection: 'c', tile: 'T1', datetime: '2023-01-03' } },
-      { runId: 'run-1', product: { id: 'P8', collection: 'c', tile: 'T1', datetime: '2023-01-02' } },
-    ]);
-  });
-
-  it('writes nothing when every product is online', async () => {
-    const { out, work } = await run([true, true]);
-    expect(out).toEqual({ online: 2, offline: 0, ordersKey: null });
-    expect(await work.exists('runs/run-1/orders.jsonl')).toBe(false);
   });
 });
 

@@ -5,11 +5,11 @@ import { describe, expect, it } from 'vitest';
 import type { Bounds } from '../../../shared/domain/crs.ts';
 import { parseJobSpec } from '../../../shared/domain/job-spec.ts';
 import type { BlobStore, PutOptions } from '../../../shared/ports.ts';
-import { silentLog, systemClock } from '../../../shared/ports.ts';
+import { noMetrics, silentLog, systemClock } from '../../../shared/ports.ts';
 import type { StepContext } from '../../../shared/work/context.ts';
+import { WorkFiles } from '../../../shared/work/files.ts';
 import {
   ingestLabels,
-  labelKeys,
   labelsForTile,
   loadRegionLabels,
   writeRegionLabels,
@@ -123,6 +123,7 @@ function context(work: BlobStore, source: MemoryBlobStore): StepContext {
     openCatalog: unused('the catalog'),
     clock: systemClock,
     log: silentLog,
+    metrics: noMetrics,
   };
 }
 
@@ -155,13 +156,15 @@ describe('label store: a region worker reads only its own chunk', () => {
 
     const region: Bounds = [431_000, 5_341_000, 441_000, 5_351_000];
     const key = await writeRegionLabels(ctx, RUN, 'r1', tile, region);
-    expect(key).toBe(labelKeys.region(RUN, 'r1'));
+    expect(key).toBe(WorkFiles.regionLabels.key(RUN, 'r1'));
 
     work.reset();
     const near = await loadRegionLabels(ctx, key);
     // One read, of the region's own chunk: a small share of the whole label set.
     expect(work.gets).toEqual([key]);
-    expect(work.bytesRead).toBeLessThan((await work.inner.get(labelKeys.features(RUN)))!.length / 50);
+    expect(work.bytesRead).toBeLessThan(
+      (await work.inner.get(WorkFiles.labelsFeatures.key(RUN)))!.length / 50,
+    );
 
     // Exactly the parcels whose bounding box meets the region, by brute force, straddlers included.
     const expected = boxes.filter((p) => intersects(p.box, region));
@@ -180,7 +183,7 @@ describe('label store: a region worker reads only its own chunk', () => {
 
   it('says so when a region chunk is missing, instead of writing a label-less sample', async () => {
     const ctx = context(new MemoryBlobStore('memory://work'), new MemoryBlobStore('memory://src'));
-    await expect(loadRegionLabels(ctx, labelKeys.region(RUN, 'gone'))).rejects.toThrow(
+    await expect(loadRegionLabels(ctx, WorkFiles.regionLabels.key(RUN, 'gone'))).rejects.toThrow(
       /the region's labels are missing at memory:\/\/work\/runs\/run-labels-store\/labels\/regions\/gone\.bin/,
     );
   });

@@ -1,19 +1,17 @@
-// The label members of one window: the region's polygons (its own chunk, loaded once per region)
-// rasterized on the window's label grid, in the styles the job asks for.
-import type { Bounds } from '../domain/crs.ts';
-import { IntegrityError } from '../domain/errors.ts';
-import type { JobSpec, LabelOutput } from '../domain/job-spec.ts';
-import { buildingMasks } from '../domain/labels/buildings.ts';
-import { classIdLookup } from '../domain/labels/classes.ts';
-import { rasterizeDense } from '../domain/labels/dense.ts';
-import type { LabelIndex } from '../domain/labels/index.ts';
-import { multiLabel } from '../domain/labels/multilabel.ts';
-import type { BurnFeature, PixelGrid } from '../domain/labels/types.ts';
-import { encodeNpy } from '../domain/npy.ts';
-import type { RegionPlan, TilePlan } from '../domain/plan.ts';
-import type { ShardSample } from '../domain/shard.ts';
-import { requireJson, type StepContext } from './context.ts';
-import { type LabelSummary, labelKeys, loadRegionLabels } from './labels-store.ts';
+// The label members of one window: the region's polygons (its own chunk, loaded once per region by
+// work/labels-store.ts) rasterized on the window's label grid, in the styles the job asks for.
+import type { Bounds } from '../crs.ts';
+import { IntegrityError } from '../errors.ts';
+import type { JobSpec, LabelOutput } from '../job-spec.ts';
+import { encodeNpy } from '../npy.ts';
+import type { ShardSample } from '../shard.ts';
+import { buildingMasks } from './buildings.ts';
+import type { ClassEntry } from './classes.ts';
+import { classIdLookup } from './classes.ts';
+import { rasterizeDense } from './dense.ts';
+import type { LabelIndex } from './index.ts';
+import { multiLabel } from './multilabel.ts';
+import type { BurnFeature, PixelGrid } from './types.ts';
 
 export type RegionLabels = {
   readonly index: LabelIndex;
@@ -36,38 +34,37 @@ export type WindowLabels = {
   readonly classPixels: ReadonlyMap<number, number>;
 };
 
-/** The polygons under a region's windows, with the class table; null when the job has no labels. */
-export async function regionLabelsFor(
-  ctx: StepContext,
-  job: JobSpec,
-  tp: TilePlan,
-  region: RegionPlan,
-): Promise<RegionLabels | null> {
-  if (!job.labels || !tp.labels || !region.labelsKey) return null;
-  const summary = await requireJson<LabelSummary>(ctx.work, labelKeys.summary(tp.runId), 'the label summary');
-  const index = await loadRegionLabels(ctx, region.labelsKey);
-  const lookup = classIdLookup(summary.classes);
+/**
+ * The polygons under a region's windows ready to burn: class ids from the run's class table, instance
+ * ids = feature position + 1 (0 stays "none"; the sample .json maps them back to feature ids).
+ */
+export function regionLabels(
+  index: LabelIndex,
+  classes: readonly ClassEntry[],
+  job: NonNullable<JobSpec['labels']>,
+  grid: { resolution: number; size: number },
+): RegionLabels {
+  const lookup = classIdLookup(classes);
   const burn = new Map<number, BurnFeature>();
   for (const f of index.search([-Infinity, -Infinity, Infinity, Infinity])) {
     const classId = lookup(f.classValue);
     if (classId === undefined) {
       throw new IntegrityError(
-        `feature ${f.index} of ${summary.source} has class ${JSON.stringify(f.classValue)}, which is not in the run's class table; the stored labels are inconsistent: delete the run's work folder and run again`,
-        { source: summary.source },
+        `feature ${f.index} of ${job.source} has class ${JSON.stringify(f.classValue)}, which is not in the run's class table; the stored labels are inconsistent: delete the run's work folder and run again`,
+        { source: job.source },
       );
     }
-    // Instance ids are feature positions + 1, so 0 stays "none"; the sample .json maps them to ids.
     burn.set(f.index, { classId, instanceId: f.index + 1, polygons: f.polygons });
   }
   return {
     index,
     burn,
-    classIds: summary.classes.map((c) => c.id),
-    background: job.labels.background,
-    outputs: new Set(job.labels.outputs),
-    resolution: tp.labels.resolution,
-    size: tp.labels.size,
-    job: job.labels,
+    classIds: classes.map((c) => c.id),
+    background: job.background,
+    outputs: new Set(job.outputs),
+    resolution: grid.resolution,
+    size: grid.size,
+    job,
   };
 }
 

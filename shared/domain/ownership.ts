@@ -1,0 +1,35 @@
+// Where tiles overlap, a window belongs to exactly one of them: the tile whose footprint holds the
+// window's centre deepest inside (ties: the smaller tile id), so no place is sampled twice.
+import { booleanPointInPolygon, pointToPolygonDistance } from '@turf/turf';
+import type { AreaGeometry } from './aoi.ts';
+import { type Bounds, toWgs84 } from './crs.ts';
+
+/** The owner of a point (lon/lat) among tile footprints; undefined when no footprint holds it. */
+export function ownerOf(point: [number, number], footprints: ReadonlyMap<string, AreaGeometry | undefined>) {
+  let best: string | undefined;
+  let bestDepth = Number.NEGATIVE_INFINITY;
+  for (const [t, fp] of [...footprints].sort(([a], [c]) => a.localeCompare(c))) {
+    if (!fp || !booleanPointInPolygon(point, fp)) continue;
+    const depth = -pointToPolygonDistance(point, fp as GeoJSON.Polygon);
+    if (depth > bestDepth) {
+      best = t;
+      bestDepth = depth;
+    }
+  }
+  return best;
+}
+
+/**
+ * A filter of a tile's windows (bounds in the tile's CRS `epsg`): true when the tile owns the window.
+ * A window whose centre no footprint holds stays with the tile that planned it.
+ */
+export function tileOwnership(
+  tile: string,
+  epsg: number,
+  footprints: ReadonlyMap<string, AreaGeometry | undefined>,
+): (w: unknown, b: Bounds) => boolean {
+  return (_w, b) => {
+    const owner = ownerOf(toWgs84(epsg, [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2]), footprints);
+    return owner === undefined || owner === tile;
+  };
+}

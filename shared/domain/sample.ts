@@ -1,0 +1,106 @@
+// One sample of the dataset: its `.json` (where, when, which items, how to read the arrays) and its
+// `.npy` members, in the order they go into the shard. Pure: the same window gives the same bytes.
+import { rectToWgs84Bounds } from './crs.ts';
+import { windowBounds, windowKey, windowTransform } from './grid.ts';
+import { encodeNpy } from './npy.ts';
+import type { PlannedWindow, TilePlan } from './plan.ts';
+import type { ShardSample } from './shard.ts';
+import type { WindowArrays } from './window-arrays.ts';
+import type { Verdict } from './window-verdict.ts';
+
+/** What the label engine adds to a sample: its members and the `labels` block of the `.json`. */
+export type SampleLabels = {
+  readonly members: ShardSample['members'];
+  readonly meta: Record<string, unknown>;
+};
+
+/** Day of the year (1 = 1 January) of an ISO datetime, in UTC. */
+export function dayOfYear(iso: string): number {
+  const d = new Date(iso);
+  return Math.floor(
+    (Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) - Date.UTC(d.getUTCFullYear(), 0, 0)) /
+      86_400_000,
+  );
+}
+
+const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
+
+/** The sample `.json` of a window (key order is part of the byte-identical shard contract). */
+export function sampleMetadata(
+  dataset: string,
+  tp: TilePlan,
+  w: PlannedWindow,
+  wa: WindowArrays,
+  v: Verdict,
+  labels: SampleLabels | null,
+): Record<string, unknown> {
+  const T = tp.products.length;
+  const bounds = windowBounds(tp.grid, w);
+  const groups: Record<string, { bands: string[]; resolution: number; shape: number[] }> = {};
+  for (const g of tp.groups) {
+    const data = wa.groups.get(g.name) as Uint16Array;
+    groups[g.name] = { bands: g.bands, resolution: g.resolution, shape: groupShape(data, T, g.bands.length) };
+  }
+  return {
+    id: windowKey(tp.tile, w),
+    dataset,
+    split: w.split,
+    tile: tp.tile,
+    epsg: tp.grid.epsg,
+    row: w.row,
+    col: w.col,
+    transform: windowTransform(tp.grid, w),
+    bounds,
+    boundsWgs84: rectToWgs84Bounds(tp.grid.epsg, bounds).map((x) => Math.round(x * 1e7) / 1e7),
+    dates: tp.products.map((p) => p.datetime),
+    doy: tp.products.map((p) => dayOfYear(p.datetime)),
+    items: tp.products.map((p) => p.id),
+    groups,
+    bands: Object.fromEntries(
+      tp.bands.map((b) => [
+        b.name,
+        { scale: b.scale, offset: b.offset, nodata: b.nodata, resolution: b.resolution },
+      ]),
+    ),
+    validFraction: v.validFraction.map(round4),
+    cloudyFraction: v.cloudyFraction?.map(round4) ?? null,
+    usable: v.usable,
+    ...(labels ? { labels: labels.meta } : {}),
+  };
+}
+
+/** [T, C, s, s] of a square group cube. */
+function groupShape(data: Uint16Array, T: number, C: number): number[] {
+  const s = Math.round(Math.sqrt(data.length / (T * C)));
+  return [T, C, s, s];
+}
+
+/** The sample of a window: `.json`, one `.npy` per band group, the SCL cube, then label members. */
+export function buildSample(
+  dataset: string,
+  tp: TilePlan,
+  w: PlannedWindow,
+  wa: WindowArrays,
+  v: Verdict,
+  labels: SampleLabels | null,
+): ShardSample {
+  const T = tp.products.length;
+  const members: ShardSample['members'] = [];
+  for (const g of tp.groups) {
+    const data = wa.groups.get(g.name) as Uint16Array;
+    members.push({ name: `${g.name}.npy`, data: encodeNpy(data, groupShape(data, T, g.bands.length)) });
+  }
+  if (wa.scl) {
+    const s = Math.round(Math.sqrt(wa.scl.length / T));
+    members.push({ name: 'scl.npy', data: encodeNpy(wa.scl, [T, s, s]) });
+  }
+  const meta = sampleMetadata(dataset, tp, w, wa, v, labels);
+  return {
+    key: windowKey(tp.tile, w),
+    members: [
+      { name: 'json', data: new TextEncoder().encode(JSON.stringify(meta)) },
+      ...members,
+      ...(labels?.members ?? []),
+    ],
+  };
+}
