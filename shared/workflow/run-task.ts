@@ -1,7 +1,7 @@
 // Runs one Task state's step the same way on Lambda and locally: parse the event with the task's
 // schema, give the step a context that can touch only what the task table declares, and check the
 // result against the output schema before it flows into the execution state.
-import { InvalidInputError } from '../domain/errors.ts';
+import { IntegrityError, InvalidInputError } from '../domain/errors.ts';
 import { AccessCheckedStore } from '../work/access-checked-store.ts';
 import type { StepContext } from '../work/context.ts';
 import { type LambdaTask, type TaskAccess, workPatterns } from './tasks.ts';
@@ -20,7 +20,17 @@ export async function runTask<I, O>(
   }
   const ports = typeof ctx === 'function' ? ctx() : ctx;
   const result = await task.run(parsed.data, scopedContext(ports, task.state, task.access));
-  return task.output.parse(result);
+  const checked = task.output.safeParse(result);
+  if (!checked.success) {
+    // A bug in the step: its result would travel on into the execution state unchecked.
+    throw new IntegrityError(
+      `${task.state} returned a result that is not its output: ${checked.error.message}`,
+      {
+        state: task.state,
+      },
+    );
+  }
+  return checked.data;
 }
 
 /** The context a task's step sees: its work store and every store it writes checked against its access. */
