@@ -31,7 +31,11 @@ export const LAMBDA_SERVICE_ERRORS = [
   'Lambda.TooManyRequestsException',
 ] as const;
 
-/** Our error names that mean "try again later" (shared/domain/errors.ts). */
+/**
+ * Our error names that mean "try again later" (shared/domain/errors.ts). Permanent failures carry
+ * names of their own (HttpRejectedError, RangeRejectedError, DnsLookupError, TlsError) that no
+ * Retry lists: test/infra/asl.test.ts checks every error class against every Retry.
+ */
 export const RETRYABLE_ERRORS = ['TransientError', 'HttpStatusError', 'RangeResponseError'] as const;
 
 /** Where the Distributed Map's ResultWriter puts each Map Run: <prefix>/<map run id>/manifest.json. */

@@ -19,7 +19,7 @@ export type PutOptions = { readonly createOnly?: boolean; readonly contentType?:
 
 /** Reads byte ranges of remote or local files. Every answer is checked for exact length. */
 export interface RangeReader {
-  /** Returns exactly `length` bytes starting at `offset`, or throws RangeResponseError. */
+  /** Returns exactly `length` bytes starting at `offset`, or throws (RangeRejectedError, ...). */
   read(url: string, offset: number, length: number): Promise<Uint8Array>;
   readonly stats: RangeReaderStats;
 }

@@ -32,6 +32,7 @@ import {
   parseRetryAfter,
   type RetryOptions,
 } from './http-json.ts';
+import { classifyNetworkError, networkError } from './network-errors.ts';
 
 export const CDSE_ENDPOINTS = {
   catalogue: 'https://catalogue.dataspace.copernicus.eu/odata/v1',
@@ -126,10 +127,12 @@ export class CdseArchive implements ArchiveOrders {
       });
     } catch (cause) {
       // No answer (timeout, reset): the order may or may not exist, and the consumer treats it so.
-      throw new TransientError(
-        `POST ${url} got no answer: ${String(cause)}`,
+      const failure = classifyNetworkError(cause, url, timeoutMs);
+      throw networkError(
+        `POST ${url} got no answer: ${failure.reason}`,
+        failure,
         { source: url, productId },
-        { cause },
+        cause,
       );
     }
     const text = await response.text();

@@ -1,8 +1,10 @@
-// JSON over HTTP with bounded retries: 429 and 5xx (and dropped connections, timeouts) are retried with
-// exponential backoff and full jitter, honouring Retry-After; sleeps go through the Clock port.
-import { CatalogError, HttpStatusError, TransientError } from '../domain/errors.ts';
+// JSON over HTTP with bounded retries: 429 and 5xx (and refused or dropped connections, timeouts) are
+// retried with exponential backoff and full jitter, honouring Retry-After; sleeps go through the Clock
+// port. A missing host or a refused certificate is not worth minutes of backoff (network-errors.ts).
+import { CatalogError, HttpStatusError } from '../domain/errors.ts';
 import type { Clock, Log } from '../ports.ts';
 import { silentLog } from '../ports.ts';
+import { classifyNetworkError, networkError, retriesOnce } from './network-errors.ts';
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
@@ -103,10 +105,12 @@ function isRetryableStatus(status: number): boolean {
 }
 
 /**
- * Sends one JSON request and returns the parsed 2xx body. Retries 429/5xx, network failures and
- * timeouts up to maxAttempts; then throws HttpStatusError (last status) or TransientError (no answer),
- * both retryable so a Step Functions Retry can try again later. Other statuses throw HttpStatusError
- * at once with a snippet of the body; a 2xx that is not JSON throws CatalogError.
+ * Sends one JSON request and returns the parsed 2xx body. Retries 429/5xx, refused or dropped
+ * connections and timeouts up to maxAttempts; then throws HttpStatusError (last status) or
+ * TransientError (no answer, its cause named), both retryable so a Step Functions Retry can try again
+ * later. A cause that waiting cannot fix fails at once under its own name (DnsLookupError after one
+ * quick retry, TlsError). Other statuses throw HttpStatusError at once with a snippet of the body; a
+ * 2xx that is not JSON throws CatalogError.
  */
 export async function fetchJson(
   request: HttpJsonRequest,
@@ -134,19 +138,23 @@ export async function fetchJson(
       response = await doFetch(request.url, init);
       text = await response.text();
     } catch (cause) {
-      const reason =
-        cause instanceof Error && cause.name === 'TimeoutError'
-          ? `timed out after ${timeoutMs} ms`
-          : String(cause);
-      if (attempt >= maxAttempts) {
-        throw new TransientError(
-          `${request.method} ${request.url} failed after ${attempt} attempts (${reason}); check the URL and the network, or try again later`,
-          { source: request.url, attempts: attempt },
-          { cause },
-        );
-      }
+      const failure = classifyNetworkError(cause, request.url, timeoutMs);
+      const after = attempt > 1 ? ` after ${attempt} attempts` : '';
+      const advice = failure.retryable ? '; check the URL and the network, or try again later' : '';
+      const error = networkError(
+        `${request.method} ${request.url} failed${after}: ${failure.reason}${advice}`,
+        failure,
+        { source: request.url, attempts: attempt },
+        cause,
+      );
+      if (attempt >= maxAttempts || !(error.retryable || (attempt === 1 && retriesOnce(error)))) throw error;
       const wait = backoffDelay(attempt, options);
-      log.warn('http: request failed, retrying', { url: request.url, attempt, reason, waitMs: wait });
+      log.warn('http: request failed, retrying', {
+        url: request.url,
+        attempt,
+        reason: failure.reason,
+        waitMs: wait,
+      });
       await options.clock.sleep(wait);
       continue;
     }

@@ -1,9 +1,10 @@
 // What every RangeReader adapter shares: the retry loop (exponential backoff with full jitter,
 // Retry-After honoured), the Content-Range check, and the "range runs past the end of the file" error.
-import { isRetryable, RangeResponseError } from '../domain/errors.ts';
+import { isRetryable, RangeRejectedError, RangeResponseError } from '../domain/errors.ts';
 import type { Log, RangeReaderStats } from '../ports.ts';
 import { silentLog } from '../ports.ts';
 import { backoffDelay, type RetryOptions } from './http-json.ts';
+import { retriesOnce } from './network-errors.ts';
 
 export type RangeReaderOptions = RetryOptions & {
   /** Sleeps between attempts; tests pass a recorder that returns at once. */
@@ -61,18 +62,17 @@ export function pastEndOfFile(
   offset: number,
   length: number,
   fileSize: number,
-): RangeResponseError {
-  return new RangeResponseError(
+): RangeRejectedError {
+  return new RangeRejectedError(
     `range ${offset}-${offset + length - 1} of ${url} runs past the end of the file (${fileSize} bytes); the file is shorter than its header says (truncated?)`,
     { source: url, offset, length, fileSize, reason: 'past-end-of-file' },
-    false,
   );
 }
 
 /**
  * Checks an answered Content-Range against the request. Returns nothing when it matches; throws a
  * pastEndOfFile error when the server clipped the range at the end of the file, and a
- * non-retryable RangeResponseError for any other mismatch (a proxy or server bug, not bad luck).
+ * RangeRejectedError for any other mismatch (a proxy or server bug, not bad luck).
  */
 export function checkContentRange(
   url: string,
@@ -83,10 +83,9 @@ export function checkContentRange(
 ): void {
   const end = offset + length - 1;
   if (answered === null) {
-    throw new RangeResponseError(
+    throw new RangeRejectedError(
       `partial answer for bytes ${offset}-${end} of ${url} has no valid Content-Range (${header ?? 'none'})`,
       { source: url, offset, length, contentRange: header ?? null },
-      false,
     );
   }
   if (answered.start === offset && answered.end === end) return;
@@ -98,25 +97,34 @@ export function checkContentRange(
   ) {
     throw pastEndOfFile(url, offset, length, answered.total);
   }
-  throw new RangeResponseError(
+  throw new RangeRejectedError(
     `asked ${url} for bytes ${offset}-${end} but the answer is Content-Range ${header}; the server or a proxy mangles range requests`,
     { source: url, offset, length, contentRange: header ?? null },
-    false,
   );
 }
 
-/** The error for a body that ended early; retryable, since a dropped connection usually is. */
-export function shortBody(url: string, offset: number, length: number, received: number): RangeResponseError {
+/**
+ * The error for a body that ended early; retryable, since a dropped connection usually is. `why`
+ * names the cause when one is known (the connection was reset, the read timed out).
+ */
+export function shortBody(
+  url: string,
+  offset: number,
+  length: number,
+  received: number,
+  why?: { reason: string; cause: unknown },
+): RangeResponseError {
   return new RangeResponseError(
-    `short answer for bytes ${offset}-${offset + length - 1} of ${url}: ${received} of ${length} bytes arrived`,
+    `short answer for bytes ${offset}-${offset + length - 1} of ${url}: ${received} of ${length} bytes arrived${why ? ` (${why.reason})` : ''}`,
     { source: url, offset, length, received },
-    true,
+    why ? { cause: why.cause } : undefined,
   );
 }
 
 /**
  * Runs `attempt` until it succeeds, a non-retryable error is thrown, or maxAttempts is reached (then
  * the last error is thrown as is: it names the URL and stays retryable for a Step Functions Retry).
+ * A host name that does not resolve gets one quick retry only (network-errors.ts).
  * A retryable error with `retryAfterMs` (HttpStatusError from a 429/503) waits that long, capped.
  */
 export async function withRetries<T>(
@@ -138,7 +146,7 @@ export async function withRetries<T>(
     try {
       return await attempt(n);
     } catch (error) {
-      if (n >= maxAttempts || !shouldRetry(error)) throw error;
+      if (n >= maxAttempts || !(shouldRetry(error) || (n === 1 && retriesOnce(error)))) throw error;
       const retryAfter = retryAfterOf(error);
       const wait = retryAfter !== undefined ? Math.min(retryAfter, maxRetryAfter) : backoffDelay(n, backoff);
       log.warn('range read failed, retrying', { url, attempt: n, waitMs: wait, error: String(error) });
@@ -156,10 +164,10 @@ function retryAfterOf(error: unknown): number | undefined {
 /** Offsets and lengths come from tile tables; a bad one is a bug upstream, said loudly here. */
 export function assertRange(url: string, offset: number, length: number): void {
   if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
-    throw new RangeResponseError(
-      `invalid byte range offset=${offset} length=${length} for ${url}`,
-      { source: url, offset, length },
-      false,
-    );
+    throw new RangeRejectedError(`invalid byte range offset=${offset} length=${length} for ${url}`, {
+      source: url,
+      offset,
+      length,
+    });
   }
 }

@@ -372,7 +372,7 @@ class RangeReaderSource {
   }
 }
 
-/** The file size carried by a "past the end of the file" RangeResponseError (see adapters). */
+/** The file size carried by a "past the end of the file" RangeRejectedError (see adapters). */
 function pastEndSize(error: unknown): number | undefined {
   if (!(error instanceof SatfactoryError) || error.context['reason'] !== 'past-end-of-file') return undefined;
   const size = error.context['fileSize'];

@@ -35,7 +35,7 @@ export class JobSpecError extends InvalidInputError {
   override readonly name = 'JobSpecError';
 }
 
-/** A remote answered in a way that may succeed later (429, 5xx, reset connection). */
+/** A remote answered in a way that may succeed later (429, 5xx, refused or reset connection, timeout). */
 export class TransientError extends SatfactoryError {
   override readonly name: string = 'TransientError';
   override readonly retryable = true;
@@ -59,14 +59,35 @@ export class HttpStatusError extends SatfactoryError {
   }
 }
 
-/** A range request was answered with the wrong bytes (200 full body, short body, bad Content-Range). */
+/**
+ * A range answer arrived short (the connection dropped mid-body): retryable. Every other wrong answer
+ * is a RangeRejectedError, whose own name keeps Step Functions from retrying it.
+ */
 export class RangeResponseError extends SatfactoryError {
   override readonly name = 'RangeResponseError';
-  override readonly retryable: boolean;
-  constructor(message: string, context: ErrorContext, retryable: boolean) {
-    super(message, context);
-    this.retryable = retryable;
-  }
+  override readonly retryable = true;
+}
+
+/**
+ * A range request that cannot succeed by asking again: the server ignores Range (200 with the whole
+ * file, an HTML page), the range runs past the end of the file, the range itself is invalid, or the
+ * Content-Range names other bytes.
+ */
+export class RangeRejectedError extends SatfactoryError {
+  override readonly name = 'RangeRejectedError';
+}
+
+/**
+ * The host name did not resolve: no such host (ENOTFOUND, a wrong name or no network) or no answer
+ * from the resolver (EAI_AGAIN, usually no network).
+ */
+export class DnsLookupError extends SatfactoryError {
+  override readonly name = 'DnsLookupError';
+}
+
+/** The TLS handshake failed (an untrusted or expired certificate, TLS spoken to a plain port). */
+export class TlsError extends SatfactoryError {
+  override readonly name = 'TlsError';
 }
 
 /** A raster could not be parsed or decoded (truncated, not a TIFF, unsupported layout). */

@@ -13,7 +13,17 @@ import {
   WorkflowStateNames,
 } from '../../infra/workflow-definition.ts';
 import { ASL_PATH, Placeholders, renderAsl, synthesizeWorkflowAsl } from '../../scripts/generate-asl.ts';
-import { HttpStatusError } from '../../shared/domain/errors.ts';
+import { classifyNetworkError, networkError } from '../../shared/adapters/network-errors.ts';
+import {
+  assertRange,
+  checkContentRange,
+  parseContentRange,
+  pastEndOfFile,
+  shortBody,
+} from '../../shared/adapters/range-readers.ts';
+import type { SatfactoryError } from '../../shared/domain/errors.ts';
+import * as errors from '../../shared/domain/errors.ts';
+import { OrderRejectedError, ProductUnknownError, TaskGoneError } from '../../shared/domain/lta.ts';
 import { OrderStateNames, StateNames } from '../../shared/workflow/contracts.ts';
 
 type State = Record<string, unknown> & { Type: string };
@@ -239,11 +249,108 @@ function expectRetries(state: State): void {
   }
 }
 
+/** Every Retry of the state machine, those of Map processors included, with the state it is on. */
+function allRetriers(definition: Definition, where = ''): Array<{ state: string; retrier: Retrier }> {
+  const out: Array<{ state: string; retrier: Retrier }> = [];
+  for (const [name, state] of Object.entries(definition.States)) {
+    for (const retrier of (state.Retry as Retrier[] | undefined) ?? [])
+      out.push({ state: where + name, retrier });
+    const processor = (state.ItemProcessor ?? state.Iterator) as Definition | undefined;
+    if (processor) out.push(...allRetriers(processor, `${where}${name}/`));
+  }
+  return out;
+}
+
+/** Step Functions' matching: the name itself, or a wildcard that also catches any error a Task throws. */
+const matches = (retrier: Retrier, name: string) =>
+  retrier.ErrorEquals.some((e) => e === name || e === 'States.ALL' || e === 'States.TaskFailed');
+
+/** One error of each class of the vocabulary; HttpStatusError both ways (retryable or rejected). */
+function everyError(): SatfactoryError[] {
+  const made: SatfactoryError[] = [];
+  for (const value of [...Object.values(errors), ProductUnknownError, OrderRejectedError, TaskGoneError]) {
+    if (typeof value !== 'function' || !(value.prototype instanceof errors.SatfactoryError)) continue;
+    if (value === errors.HttpStatusError) continue;
+    made.push(new (value as new (m: string, c: errors.ErrorContext) => SatfactoryError)('x', {}));
+  }
+  const url = 'https://example.com/a.tif';
+  for (const status of [400, 403, 404, 410, 429, 500, 502, 503])
+    made.push(new errors.HttpStatusError(url, status, 'x'));
+  return made;
+}
+
+/** The errors the adapters throw for answers that asking again cannot change. */
+function permanentAdapterErrors(): SatfactoryError[] {
+  const url = 'https://example.com/a.tif';
+  const thrown = (f: () => void): SatfactoryError => {
+    try {
+      f();
+    } catch (error) {
+      return error as SatfactoryError;
+    }
+    throw new Error('expected a throw');
+  };
+  const noAnswer = (cause: object) => {
+    const failure = classifyNetworkError(Object.assign(new TypeError('fetch failed'), { cause }), url);
+    return networkError(`GET ${url} failed: ${failure.reason}`, failure, { source: url }, cause);
+  };
+  return [
+    pastEndOfFile(url, 0, 100, 10),
+    thrown(() => checkContentRange(url, 0, 10, parseContentRange('bytes 5-14/100'), 'bytes 5-14/100')),
+    thrown(() => checkContentRange(url, 0, 10, null, undefined)),
+    thrown(() => assertRange(url, -1, 10)),
+    new errors.HttpStatusError(url, 404, 'Not Found'),
+    noAnswer({ code: 'ENOTFOUND', hostname: 'example.com' }),
+    noAnswer({ code: 'DEPTH_ZERO_SELF_SIGNED_CERT', message: 'self-signed certificate' }),
+    noAnswer({ message: 'bad port' }),
+  ];
+}
+
 describe('retry by name', () => {
   it('retries the HTTP answers that may succeed later, never a permanent one', () => {
-    const names = (status: number) => new HttpStatusError('https://example.com/a.tif', status, 'x').name;
+    const names = (status: number) =>
+      new errors.HttpStatusError('https://example.com/a.tif', status, 'x').name;
     const retried = (name: string) => (RETRYABLE_ERRORS as readonly string[]).includes(name);
     for (const status of [429, 500, 502, 503]) expect(retried(names(status))).toBe(true);
     for (const status of [400, 403, 404, 410]) expect(retried(names(status))).toBe(false);
+  });
+
+  it('never retries a permanent error, by any Retry of the synthesized ASL', () => {
+    const retriers = allRetriers(asl);
+    expect(retriers.length).toBeGreaterThan(TaskNames.length);
+    const permanent = [...everyError(), ...permanentAdapterErrors()].filter((e) => !e.retryable);
+    const names = new Set(permanent.map((e) => e.name));
+    for (const name of ['RangeRejectedError', 'DnsLookupError', 'TlsError', 'HttpRejectedError']) {
+      expect(names).toContain(name);
+    }
+    for (const error of permanent) {
+      const retriedBy = retriers.filter(({ retrier }) => matches(retrier, error.name)).map((r) => r.state);
+      expect(retriedBy, `${error.name}: ${error.message}`).toEqual([]);
+    }
+  });
+
+  it('retries every retryable error on every Lambda task, short range answers included', () => {
+    const retryable = everyError().filter((e) => e.retryable);
+    expect(new Set(retryable.map((e) => e.name))).toEqual(
+      new Set(['TransientError', 'HttpStatusError', 'RangeResponseError']),
+    );
+    expect(shortBody('https://example.com/a.tif', 0, 10, 5).name).toBe('RangeResponseError');
+    const lambdaTasks = allRetriers(asl).filter(({ retrier }) =>
+      retrier.ErrorEquals.includes(LAMBDA_SERVICE_ERRORS[0]),
+    );
+    expect(new Set(lambdaTasks.map((r) => r.state))).toEqual(
+      new Set(
+        TaskNames.map((t) => (t === StateNames.extractRegion ? `${StateNames.extractRegions}/${t}` : t)),
+      ),
+    );
+    for (const { state } of lambdaTasks) {
+      const own = allRetriers(asl).filter((r) => r.state === state);
+      for (const error of retryable) {
+        expect(
+          own.some(({ retrier }) => matches(retrier, error.name)),
+          `${state} retries ${error.name}`,
+        ).toBe(true);
+      }
+    }
   });
 });

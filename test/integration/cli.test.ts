@@ -1,5 +1,5 @@
-// The command line as a user runs it: a synthetic offline scene, plan, run, verify, rerun, and
-// exit code 2 with a JSON pointer for an invalid job.
+// The command line as a user runs it: a synthetic offline scene, plan, run, verify, rerun, exit
+// code 2 with a JSON pointer for an invalid job, and a catalog host that does not resolve.
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -156,6 +156,22 @@ describe('satfactory CLI', () => {
     const result = cli(['run', 'odd.json'], dir);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/windows.size 25 px at 10 m does not co-register band rededge1/);
+  });
+
+  it('exits 1 at once when the catalog host does not resolve, naming DNS and the host', async () => {
+    const stac = JSON.parse(await readFile(path.join(repo, 'examples/earth-search-croatia.json'), 'utf8'));
+    delete stac.$schema;
+    stac.catalog.url = 'https://nonexistent.invalid/v1';
+    stac.output = { uri: 'out/no-network' };
+    await writeFile(path.join(dir, 'no-network.json'), JSON.stringify(stac));
+    const result = cli(['run', 'no-network.json'], dir);
+    expect(result.status, result.stderr).toBe(1);
+    expect(result.stderr).toMatch(
+      /DnsLookupError: GET https:\/\/nonexistent\.invalid\/v1 failed after 2 attempts: DNS lookup of nonexistent\.invalid failed/,
+    );
+    // One quick retry inside Plan, and no Step Functions Retry of Plan (it used to run 6 times).
+    expect(result.stderr.match(/retrying/g)).toHaveLength(1);
+    expect(result.stderr.match(/plan: searching the catalog/g)).toHaveLength(1);
   });
 
   it('exits 1 when verify finds a tampered shard', async () => {

@@ -13,7 +13,7 @@ import {
   tilesForRect,
 } from '../../shared/domain/cog-tiles.ts';
 import type { CogInfo, PixelRect } from '../../shared/domain/cog-types.ts';
-import { RangeResponseError, RasterFormatError, type SatfactoryError } from '../../shared/domain/errors.ts';
+import { RangeRejectedError, RasterFormatError, type SatfactoryError } from '../../shared/domain/errors.ts';
 import { type RangeServer, startRangeServer } from '../helpers/range-server.ts';
 import { fixturesRoot, rasterioAvailable, rasterioRead } from '../helpers/rasterio-reference.ts';
 
@@ -159,7 +159,7 @@ describe.skipIf(!have || !rasterioAvailable())(
         const url = server.urlFor(file);
         server.inject({ path: file, fault: { kind: 'full-body' } });
         const error = await readCogInfo(rangeReaderForUrl(), url).catch((e: unknown) => e);
-        expect(error).toBeInstanceOf(RangeResponseError);
+        expect(error).toBeInstanceOf(RangeRejectedError);
         expect((error as SatfactoryError).message).toContain(url);
         expect(server.statsFor(file).requests).toBe(1);
       });
@@ -186,7 +186,7 @@ describe.skipIf(!have || !rasterioAvailable())(
         const cog = await readCogInfo(reader, server.urlFor('cut-tiles.tif'));
         const last = cog.tileOffsets.length - 1;
         const error = await fetchTiles(reader, cog, [last]).catch((e: unknown) => e);
-        expect(error).toBeInstanceOf(RangeResponseError);
+        expect(error).toBeInstanceOf(RangeRejectedError);
         expect((error as SatfactoryError).context).toMatchObject({ reason: 'past-end-of-file' });
         expect((error as SatfactoryError).message).toContain('cut-tiles.tif');
       });

@@ -18,6 +18,7 @@ import { checkContentRange, parseContentRange, withRetries } from '../../shared/
 import {
   HttpStatusError,
   InvalidInputError,
+  RangeRejectedError,
   RangeResponseError,
   SatfactoryError,
   TransientError,
@@ -52,6 +53,16 @@ function httpReader(over: HttpRangeReaderOptions = {}) {
   return { reader, sleeps };
 }
 
+/** A port nothing listens on: bound, then closed again, so connecting to it is refused. */
+async function closedPort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
 async function caught(p: Promise<unknown>): Promise<SatfactoryError> {
   const error = await p.then(
     () => undefined,
@@ -78,7 +89,8 @@ describe('HttpRangeReader', () => {
     const { reader } = httpReader();
     const url = server.urlFor('big.bin');
     const error = await caught(reader.read(url, 4096, 1024));
-    expect(error).toBeInstanceOf(RangeResponseError);
+    expect(error).toBeInstanceOf(RangeRejectedError);
+    expect(error.name).toBe('RangeRejectedError');
     expect(error.retryable).toBe(false);
     expect(error.message).toContain(url);
     expect(error.message).toMatch(/ignored the Range header/);
@@ -93,7 +105,7 @@ describe('HttpRangeReader', () => {
     const { reader } = httpReader();
     const url = server.urlFor('data.bin');
     const error = await caught(reader.read(url, 4096, 100));
-    expect(error).toBeInstanceOf(RangeResponseError);
+    expect(error).toBeInstanceOf(RangeRejectedError);
     expect(error.message).toMatch(/HTML page/);
     expect(error.message).toContain(url);
   });
@@ -121,6 +133,7 @@ describe('HttpRangeReader', () => {
     const url = server.urlFor('data.bin');
     const error = await caught(reader.read(url, 0, 20_000));
     expect(error).toBeInstanceOf(RangeResponseError);
+    expect(error.name).toBe('RangeResponseError');
     expect(error.retryable).toBe(true);
     expect(error.message).toContain(url);
     expect(error.message).toMatch(/10000 of 20000 bytes/);
@@ -135,7 +148,7 @@ describe('HttpRangeReader', () => {
     const { reader } = httpReader();
     const url = server.urlFor('data.bin');
     const error = await caught(reader.read(url, 100, 10));
-    expect(error).toBeInstanceOf(RangeResponseError);
+    expect(error).toBeInstanceOf(RangeRejectedError);
     expect(error.retryable).toBe(false);
     expect(error.message).toContain(url);
     expect(error.message).toMatch(/bytes 101-110\/100000/);
@@ -187,19 +200,21 @@ describe('HttpRangeReader', () => {
     const { reader } = httpReader();
     const url = server.urlFor('data.bin');
     const clipped = await caught(reader.read(url, 99_990, 100));
-    expect(clipped).toBeInstanceOf(RangeResponseError);
+    expect(clipped).toBeInstanceOf(RangeRejectedError);
     expect(clipped.retryable).toBe(false);
     expect(clipped.context).toMatchObject({ fileSize: 100_000, reason: 'past-end-of-file', source: url });
     const beyond = await caught(reader.read(url, 200_000, 100));
     expect(beyond.context).toMatchObject({ fileSize: 100_000, reason: 'past-end-of-file' });
   });
 
-  it('turns an unreachable host into a retryable TransientError naming the URL', async () => {
+  it('turns a refused connection into a retryable TransientError naming the URL and the cause', async () => {
     const { reader, sleeps } = httpReader({ maxAttempts: 2 });
-    const url = 'http://127.0.0.1:1/nothing.tif';
+    const url = `http://127.0.0.1:${await closedPort()}/nothing.tif`;
     const error = await caught(reader.read(url, 0, 10));
     expect(error).toBeInstanceOf(TransientError);
     expect(error.message).toContain(url);
+    expect(error.message).toMatch(/connection refused by 127\.0\.0\.1:\d+/);
+    expect(reader.stats.requests).toBe(2);
     expect(sleeps).toHaveLength(1);
   });
 
@@ -233,7 +248,7 @@ describe('FileRangeReader', () => {
 
   it('refuses a range past the end, saying the file size', async () => {
     const error = await caught(new FileRangeReader().read(file, 99_000, 2000));
-    expect(error).toBeInstanceOf(RangeResponseError);
+    expect(error).toBeInstanceOf(RangeRejectedError);
     expect(error.context).toMatchObject({ fileSize: 100_000, reason: 'past-end-of-file', source: file });
   });
 
@@ -269,7 +284,7 @@ describe('S3RangeReader (mocked client)', () => {
       .resolvesOnce({ ContentRange: 'bytes 0-9/1000', Body: body(FILE.slice(0, 10)) })
       .resolvesOnce({ ContentLength: 1000, Body: body(FILE.slice(0, 1000)) });
     const wrong = await caught(reader.read('s3://b/k.tif', 10, 10));
-    expect(wrong).toBeInstanceOf(RangeResponseError);
+    expect(wrong).toBeInstanceOf(RangeRejectedError);
     expect(wrong.retryable).toBe(false);
     expect(wrong.message).toContain('s3://b/k.tif');
     const whole = await caught(reader.read('s3://b/k.tif', 10, 10));

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { AlreadyExistsError, InvalidInputError, TransientError } from '../../domain/errors.ts';
 import type { BlobStore, PutOptions } from '../../ports.ts';
+import { classifyNetworkError, networkError } from '../network-errors.ts';
 
 export type S3BlobStoreOptions = {
   client: S3Client;
@@ -85,10 +86,24 @@ export class S3BlobStore implements BlobStore {
     return this.prefix + key;
   }
 
-  /** 5xx and throttling left after the SDK's own retries become a retryable, named error. */
+  /**
+   * 5xx and throttling left after the SDK's own retries become a retryable, named error; so does a
+   * request that got no answer, with its cause (DNS, refused, reset) named.
+   */
   private wrap(error: unknown, action: string, key: string): unknown {
     const e = awsError(error);
     const code = status(error);
+    if (code === undefined) {
+      const failure = classifyNetworkError(error, `${this.uri}/${key}`);
+      if (failure.kind !== 'other') {
+        return networkError(
+          `S3 ${action} of ${this.uri}/${key} failed: ${failure.reason}`,
+          failure,
+          { source: `${this.uri}/${key}` },
+          error,
+        );
+      }
+    }
     if ((code !== undefined && code >= 500) || THROTTLING.has(e.name ?? '') || e.$retryable) {
       return new TransientError(
         `S3 ${action} of ${this.uri}/${key} failed: ${e.name ?? 'error'}`,

@@ -4,11 +4,12 @@ import { GetObjectCommand, type GetObjectCommandOutput, type S3Client } from '@a
 import {
   HttpStatusError,
   InvalidInputError,
+  RangeRejectedError,
   RangeResponseError,
   SatfactoryError,
-  TransientError,
 } from '../../domain/errors.ts';
 import type { RangeReader, RangeReaderStats } from '../../ports.ts';
+import { classifyNetworkError, networkError } from '../network-errors.ts';
 import {
   assertRange,
   checkContentRange,
@@ -43,7 +44,7 @@ export class S3RangeReader implements RangeReader {
       url,
       this.#options,
       () => this.#once(url, bucket, key, offset, length),
-      (error) => error instanceof RangeResponseError && error.retryable,
+      (error) => error instanceof RangeResponseError,
     );
   }
 
@@ -70,10 +71,9 @@ export class S3RangeReader implements RangeReader {
           if (output.ContentLength === length) return body;
           throw pastEndOfFile(url, offset, length, output.ContentLength);
         }
-        throw new RangeResponseError(
+        throw new RangeRejectedError(
           `${url} answered the whole object instead of bytes ${offset}-${offset + length - 1}; the S3-compatible server ignores Range`,
           { source: url, offset, length },
-          false,
         );
       }
       checkContentRange(url, offset, length, parseContentRange(header), header);
@@ -99,17 +99,14 @@ export class S3RangeReader implements RangeReader {
     try {
       bytes = await output.Body.transformToByteArray();
     } catch (cause) {
-      const error = shortBody(url, offset, length, 0);
-      error.cause = cause;
-      throw error;
+      throw shortBody(url, offset, length, 0, { reason: classifyNetworkError(cause, url).reason, cause });
     }
     this.stats.bytes += bytes.byteLength;
     if (bytes.byteLength < length) throw shortBody(url, offset, length, bytes.byteLength);
     if (bytes.byteLength > length) {
-      throw new RangeResponseError(
+      throw new RangeRejectedError(
         `answer for bytes ${offset}-${offset + length - 1} of ${url} is longer than the ${length} bytes asked for`,
         { source: url, offset, length },
-        false,
       );
     }
     return bytes;
@@ -128,18 +125,20 @@ function s3Error(url: string, offset: number, length: number, cause: unknown): S
   const e = (typeof cause === 'object' && cause !== null ? cause : {}) as AwsErrorShape;
   const status = e.$metadata?.httpStatusCode;
   if (e.name === 'InvalidRange' || status === 416) {
-    return new RangeResponseError(
+    return new RangeRejectedError(
       `bytes ${offset}-${offset + length - 1} of ${url} start past the end of the object`,
       { source: url, offset, length, status: 416 },
-      false,
     );
   }
   if (status !== undefined) {
     return new HttpStatusError(url, status, `${e.name ?? 'S3 error'}: ${e.message ?? ''}`.trim());
   }
-  return new TransientError(
-    `GetObject for bytes ${offset}-${offset + length - 1} of ${url} failed (${e.message ?? String(cause)})`,
+  // No HTTP answer after the SDK's own retries: name the socket's cause (DNS, refused, reset).
+  const failure = classifyNetworkError(cause, url);
+  return networkError(
+    `GetObject for bytes ${offset}-${offset + length - 1} of ${url} failed: ${failure.reason}`,
+    failure,
     { source: url, offset, length },
-    { cause },
+    cause,
   );
 }

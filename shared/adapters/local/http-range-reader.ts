@@ -1,8 +1,10 @@
 // RangeReader over http(s) with the global fetch: one `Range: bytes=a-b` request per read, every
-// answer checked (206, matching Content-Range, exact length); 429/5xx and short bodies are retried.
-import { HttpStatusError, RangeResponseError, SatfactoryError, TransientError } from '../../domain/errors.ts';
+// answer checked (206, matching Content-Range, exact length); 429/5xx, refused or dropped connections,
+// timeouts and short bodies are retried.
+import { HttpStatusError, RangeRejectedError, SatfactoryError } from '../../domain/errors.ts';
 import type { RangeReader, RangeReaderStats } from '../../ports.ts';
 import { type FetchLike, parseRetryAfter } from '../http-json.ts';
+import { classifyNetworkError, networkError } from '../network-errors.ts';
 import {
   assertRange,
   checkContentRange,
@@ -61,21 +63,19 @@ export class HttpRangeReader implements RangeReader {
         signal,
       });
     } catch (cause) {
-      const reason =
-        cause instanceof Error && cause.name === 'TimeoutError'
-          ? `timed out after ${timeoutMs} ms`
-          : describe(cause);
-      throw new TransientError(
-        `range request for bytes ${offset}-${offset + length - 1} of ${url} failed (${reason})`,
+      const failure = classifyNetworkError(cause, url, timeoutMs);
+      throw networkError(
+        `range request for bytes ${offset}-${offset + length - 1} of ${url} failed: ${failure.reason}`,
+        failure,
         { source: url, offset, length },
-        { cause },
+        cause,
       );
     }
     try {
       if (response.status === 206) {
         const header = response.headers.get('content-range');
         checkContentRange(url, offset, length, parseContentRange(header), header);
-        const body = await readBody(response, url, offset, length, this.stats);
+        const body = await readBody(response, url, offset, length, this.stats, timeoutMs);
         done = true;
         return body;
       }
@@ -83,7 +83,7 @@ export class HttpRangeReader implements RangeReader {
         const declared = Number(response.headers.get('content-length') ?? Number.NaN);
         if (offset === 0 && Number.isInteger(declared) && declared <= length) {
           // Some servers answer a range that covers the whole file with a 200: nothing is wasted.
-          const body = await readBody(response, url, 0, declared, this.stats);
+          const body = await readBody(response, url, 0, declared, this.stats, timeoutMs);
           done = true;
           if (declared === length) return body;
           throw pastEndOfFile(url, offset, length, declared);
@@ -91,16 +91,14 @@ export class HttpRangeReader implements RangeReader {
         const size = Number.isInteger(declared) ? ` (${declared} bytes)` : '';
         const type = response.headers.get('content-type') ?? '';
         if (/^text\/html/i.test(type)) {
-          throw new RangeResponseError(
+          throw new RangeRejectedError(
             `${url} answered 200 with an HTML page${size} instead of raster bytes (a login or error page?); check the URL`,
             { source: url, offset, length, status: 200, contentType: type },
-            false,
           );
         }
-        throw new RangeResponseError(
+        throw new RangeRejectedError(
           `${url} ignored the Range header and answered 200 with the whole file${size}; serve it from a host that supports HTTP range requests (S3, CloudFront, nginx)`,
           { source: url, offset, length, status: 200 },
-          false,
         );
       }
       if (response.status === 416) {
@@ -108,10 +106,9 @@ export class HttpRangeReader implements RangeReader {
         if (answered?.total !== null && answered?.total !== undefined) {
           throw pastEndOfFile(url, offset, length, answered.total);
         }
-        throw new RangeResponseError(
+        throw new RangeRejectedError(
           `${url} answered 416 to bytes ${offset}-${offset + length - 1}: the range is past the end of the file`,
           { source: url, offset, length, status: 416 },
-          false,
         );
       }
       const retryAfter = parseRetryAfter(response.headers.get('retry-after'), new Date());
@@ -131,6 +128,7 @@ async function readBody(
   offset: number,
   length: number,
   stats: RangeReaderStats,
+  timeoutMs: number,
 ): Promise<Uint8Array> {
   const out = new Uint8Array(length);
   let received = 0;
@@ -145,10 +143,9 @@ async function readBody(
       if (done) break;
       stats.bytes += value.byteLength;
       if (received + value.byteLength > length) {
-        throw new RangeResponseError(
+        throw new RangeRejectedError(
           `answer for bytes ${offset}-${offset + length - 1} of ${url} is longer than the ${length} bytes asked for`,
           { source: url, offset, length },
-          false,
         );
       }
       out.set(value, received);
@@ -156,10 +153,11 @@ async function readBody(
     }
   } catch (cause) {
     if (cause instanceof SatfactoryError) throw cause;
-    // The connection dropped or timed out mid-body: the same as a short answer.
-    const error = shortBody(url, offset, length, received);
-    error.cause = cause;
-    throw error;
+    // The connection dropped or timed out mid-body: a short answer, its cause named.
+    throw shortBody(url, offset, length, received, {
+      reason: classifyNetworkError(cause, url, timeoutMs).reason,
+      cause,
+    });
   } finally {
     reader.releaseLock();
   }
@@ -186,12 +184,4 @@ async function readSnippet(response: Response): Promise<string> {
   }
   const text = Buffer.concat(chunks).toString('utf8', 0, Math.min(size, ERROR_SNIPPET));
   return text.replace(/\s+/g, ' ').trim();
-}
-
-function describe(cause: unknown): string {
-  if (cause instanceof Error) {
-    const inner = (cause as { cause?: unknown }).cause;
-    return inner instanceof Error ? `${cause.message}: ${inner.message}` : cause.message;
-  }
-  return String(cause);
 }

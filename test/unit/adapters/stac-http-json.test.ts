@@ -8,7 +8,12 @@ import {
   fetchJson,
   parseRetryAfter,
 } from '../../../shared/adapters/http-json.ts';
-import { CatalogError, HttpStatusError, TransientError } from '../../../shared/domain/errors.ts';
+import {
+  CatalogError,
+  DnsLookupError,
+  HttpStatusError,
+  TransientError,
+} from '../../../shared/domain/errors.ts';
 import { recordingClock } from '../../helpers/stac-stub-server.ts';
 
 type Scripted = Response | Error;
@@ -151,9 +156,33 @@ describe('fetchJson', () => {
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransientError);
     expect((error as TransientError).retryable).toBe(true);
-    expect((error as Error).message).toContain(URL_);
+    expect((error as Error).message).toBe(
+      `GET ${URL_} failed after 3 attempts: fetch failed; check the URL and the network, or try again later`,
+    );
     expect(fetch.calls).toHaveLength(3);
     expect(clock.sleeps).toHaveLength(2);
+  });
+
+  it('retries a failed DNS lookup once, quickly, then throws DnsLookupError naming the host', async () => {
+    const dns = () =>
+      Object.assign(new TypeError('fetch failed'), {
+        cause: Object.assign(new Error('getaddrinfo ENOTFOUND stac.example'), {
+          code: 'ENOTFOUND',
+          hostname: 'stac.example',
+        }),
+      });
+    const fetch = scriptedFetch([dns(), dns(), json(200, {})]);
+    const clock = recordingClock();
+    const error = await fetchJson({ method: 'GET', url: URL_ }, { clock, fetch, random: () => 0.999 }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(DnsLookupError);
+    expect((error as DnsLookupError).retryable).toBe(false);
+    expect((error as Error).message).toBe(
+      `GET ${URL_} failed after 2 attempts: DNS lookup of stac.example failed (ENOTFOUND): no network or wrong host?`,
+    );
+    expect(fetch.calls).toHaveLength(2);
+    expect(clock.sleeps).toEqual([499]);
   });
 
   it('rejects a 200 that is not JSON with CatalogError', async () => {
