@@ -21,9 +21,9 @@ import {
 } from '../workflow/contracts.ts';
 import { runTask } from '../workflow/run-task.ts';
 import { LambdaTaskNames, lambdaTaskOf, Tasks, workPatterns } from '../workflow/tasks.ts';
-import type { ExtractWorkerTask } from './extract-worker.ts';
 import { createLocalOrders, offlineWithoutArchive } from './local-orders.ts';
 import { runLocalWorkflow, type TaskHandler } from './local-runtime.ts';
+import type { WorkerTask } from './task-worker.ts';
 import { createWorkerPool } from './worker-pool.ts';
 
 export type RunOptions = {
@@ -54,7 +54,7 @@ export async function runJobLocally(options: RunOptions): Promise<RunSummary> {
   const input = await storeJob(ctx.work, options.job, options.runId);
   const threads = options.threads ?? Math.max(1, os.availableParallelism());
   const pool = createWorkerPool({
-    filename: new URL('./extract-worker.ts', import.meta.url),
+    filename: new URL('./task-worker.ts', import.meta.url),
     maxThreads: threads,
   });
   // The queue only sees messages when a product is offline; otherwise it stays idle and costs nothing.
@@ -72,20 +72,24 @@ export async function runJobLocally(options: RunOptions): Promise<RunSummary> {
   try {
     // Every Lambda Task state runs its table entry exactly as its Lambda does (shared/workflow/tasks.ts).
     const handlers: Record<string, TaskHandler> = {};
-    for (const name of LambdaTaskNames) handlers[name] = (event) => runTask(lambdaTaskOf(name), event, ctx);
-    // What only this machine adds: progress, the worker pool, and a plain stop without an archive.
-    handlers[StateNames.extractRegion] = async (e) => {
-      const event = ExtractBatchEventSchema.parse(e);
-      const task: ExtractWorkerTask = {
-        event,
-        workUri: options.workUri,
-        jsonLogs: options.jsonLogs ?? false,
-        verbose: options.verbose ?? false,
-      };
-      const out = ExtractBatchOutputSchema.parse(await pool.run(task));
-      progress.advance('extract regions', event.Items.length);
-      return out;
-    };
+    // CPU-heavy ones go to the worker pool, the others run inline.
+    for (const name of LambdaTaskNames) {
+      const task = lambdaTaskOf(name);
+      handlers[name] =
+        task.local === 'worker-pool'
+          ? async (event) => {
+              const work: WorkerTask = {
+                state: name,
+                event,
+                workUri: options.workUri,
+                jsonLogs: options.jsonLogs ?? false,
+                verbose: options.verbose ?? false,
+              };
+              return pool.run(work);
+            }
+          : (event) => runTask(task, event, ctx);
+    }
+    // What only this machine adds: progress, and a plain stop without an archive.
     const after = (name: string, hook: (out: unknown) => void) => {
       const run = handlers[name] as TaskHandler;
       handlers[name] = async (e) => {
@@ -108,6 +112,9 @@ export async function runJobLocally(options: RunOptions): Promise<RunSummary> {
     });
     after(StateNames.planWindows, (out) =>
       progress.start('extract regions', PlanWindowsOutputSchema.parse(out).regions),
+    );
+    after(StateNames.extractRegion, (out) =>
+      progress.advance('extract regions', ExtractBatchOutputSchema.parse(out).regions),
     );
     before(StateNames.commit, () => progress.finish('extract regions'));
     before(StateNames.recordFailure, () => progress.finish('extract regions'));

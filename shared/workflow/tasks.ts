@@ -71,6 +71,8 @@ export type LambdaTask<I = unknown, O = unknown> = {
   readonly output: z.ZodType<O>;
   readonly run: (input: I, ctx: StepContext) => Promise<O>;
   readonly access: TaskAccess;
+  /** Where the local runtime runs it: inline on the main thread, or in the worker pool (CPU-heavy). */
+  readonly local: 'inline' | 'worker-pool';
 };
 
 /**
@@ -98,12 +100,14 @@ function lambdaTask<S extends z.ZodType, O>(task: {
   output: z.ZodType<O>;
   run: (input: z.output<S>, ctx: StepContext) => Promise<O>;
   access: Partial<TaskAccess>;
+  local?: 'worker-pool';
 }): LambdaTask<z.output<S>, O> {
   return {
     kind: 'lambda',
     ...task,
     input: task.input as z.ZodType<z.output<S>>,
     access: fullAccess(task.access),
+    local: task.local ?? 'inline',
   };
 }
 
@@ -178,6 +182,8 @@ export const Tasks = {
     input: ExtractBatchEventSchema,
     output: ExtractBatchOutputSchema,
     run: extractBatch,
+    // Decoding is CPU-bound: locally a worker thread per core, as Lambda gives each batch its own.
+    local: 'worker-pool',
     access: {
       reads: [W.regionResult, W.job, W.regionPlan, W.tilePlan, W.labelsSummary, W.regionLabels],
       writes: [W.regionRejects, W.regionResult],

@@ -34,6 +34,7 @@ function probe(body: (ctx: StepContext) => Promise<unknown>): LambdaTask<{ runId
     input: z.object({ runId: z.string() }),
     output: z.unknown(),
     run: (_input, ctx) => body(ctx),
+    local: 'inline',
     access: {
       reads: [WorkFiles.selection],
       writes: [WorkFiles.orders],

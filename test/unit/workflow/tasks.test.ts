@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { renderReadme } from '../../../scripts/generate-docs.ts';
 import { WorkFiles } from '../../../shared/work/files.ts';
 import {
   LambdaTaskNames,
@@ -74,5 +75,10 @@ describe('the task table', () => {
     );
     expect(plan.write).toContain('runs/*/selection.json');
     expect(plan.write).not.toContain('runs/*/job.json');
+  });
+
+  it('is what the README shows (npm run generate rewrites it)', () => {
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    expect(renderReadme(readme)).toBe(readme);
   });
 });

@@ -1,15 +1,15 @@
-// Worker-thread entry of the local runtime: runs ExtractRegion batches off the main thread, one
-// context (range reader, stores) per worker, so decoding uses every core. The step runs through
-// runTask, as on Lambda.
+// Worker-thread entry of the local runtime: runs the Task states that the task table marks
+// `local: 'worker-pool'` (ExtractRegion batches) off the main thread, one context (range reader,
+// stores) per worker, so decoding uses every core. The step runs through runTask, as on Lambda.
 import { createLog } from '../adapters/local/console-log.ts';
 import type { StepContext } from '../work/context.ts';
-import type { ExtractBatchEvent, ExtractBatchOutput } from '../workflow/contracts.ts';
 import { runTask } from '../workflow/run-task.ts';
-import { Tasks } from '../workflow/tasks.ts';
+import { type LambdaTaskName, lambdaTaskOf } from '../workflow/tasks.ts';
 import { createLocalContext } from './local-context.ts';
 
-export type ExtractWorkerTask = {
-  event: ExtractBatchEvent;
+export type WorkerTask = {
+  state: LambdaTaskName;
+  event: unknown;
   workUri: string;
   jsonLogs: boolean;
   verbose: boolean;
@@ -17,7 +17,7 @@ export type ExtractWorkerTask = {
 
 const contexts = new Map<string, StepContext>();
 
-export default async function runExtract(task: ExtractWorkerTask): Promise<ExtractBatchOutput> {
+export default async function runWorkerTask(task: WorkerTask): Promise<unknown> {
   let ctx = contexts.get(task.workUri);
   if (!ctx) {
     ctx = createLocalContext({
@@ -26,5 +26,5 @@ export default async function runExtract(task: ExtractWorkerTask): Promise<Extra
     });
     contexts.set(task.workUri, ctx);
   }
-  return runTask(Tasks.ExtractRegion, task.event, ctx);
+  return runTask(lambdaTaskOf(task.state), task.event, ctx);
 }
