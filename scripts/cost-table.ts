@@ -86,8 +86,8 @@ export function tilePlan(s: Scenario): CostPlan {
   });
   // Each region's windows span a rectangle of window positions.
   const regions = new Map<string, { r0: number; c0: number; r1: number; c1: number }>();
-  for (let row = 0; row < grid.rows; row++) {
-    for (let col = 0; col < grid.cols; col++) {
+  for (let row = 0; row < grid.fullRows; row++) {
+    for (let col = 0; col < grid.fullCols; col++) {
       const r = regionOf(grid, { row, col });
       const id = `${r.row}-${r.col}`;
       const span = regions.get(id);
@@ -113,7 +113,8 @@ export function tilePlan(s: Scenario): CostPlan {
       decoded += tiles.length * cog.tileWidth * cog.tileHeight * asset.bytes;
     }
   }
-  const windows = grid.rows * grid.cols;
+  // The default windows.edge "drop" reads no window that reaches past the tile edge.
+  const windows = grid.fullRows * grid.fullCols;
   const sampleBytes = ASSETS.reduce((sum, a) => sum + ((s.windowSize * grid.res) / a.res) ** 2 * a.bytes, 0);
   return {
     tiles: 1,

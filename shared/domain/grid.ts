@@ -18,9 +18,18 @@ export const TileGridSchema = z.strictObject({
   originY: z.number(),
   windowSize: z.int().min(1),
   stride: z.int().min(1),
-  /** Number of window positions across and down. */
+  /**
+   * Window positions across and down: every window that starts inside the imagery, the last ones
+   * possibly reaching past its edge (kept as `edge` rejects, or padded with `windows.edge: "pad"`).
+   */
   cols: z.int().min(0),
   rows: z.int().min(0),
+  /** Of those, the windows that lie wholly inside the imagery. */
+  fullCols: z.int().min(0),
+  fullRows: z.int().min(0),
+  /** Extent of the imagery (all bands) from the grid origin, in pixels of the finest band. */
+  spanX: z.int().min(0),
+  spanY: z.int().min(0),
   /** Region size in pixels of the finest band: a block of COG internal tiles. */
   regionWidth: z.int().min(1),
   regionHeight: z.int().min(1),
@@ -97,8 +106,10 @@ export function buildTileGrid(options: {
   const originY = finest.cog.originY - offsetY * res;
   const spanX = Math.floor((maxX - originX) / res + EPS);
   const spanY = Math.floor((originY - minY) / res + EPS);
-  const cols = spanX >= windowSize ? Math.floor((spanX - windowSize) / stride) + 1 : 0;
-  const rows = spanY >= windowSize ? Math.floor((spanY - windowSize) / stride) + 1 : 0;
+  const full = (span: number) => (span >= windowSize ? Math.floor((span - windowSize) / stride) + 1 : 0);
+  // The fewest positions that cover the extent: the last window may reach past the edge.
+  const all = (span: number) =>
+    span > 0 ? Math.max(full(span), Math.ceil((span - windowSize) / stride) + 1) : 0;
   return {
     tile,
     epsg: options.epsg,
@@ -107,8 +118,12 @@ export function buildTileGrid(options: {
     originY,
     windowSize,
     stride,
-    cols,
-    rows,
+    cols: all(spanX),
+    rows: all(spanY),
+    fullCols: full(spanX),
+    fullRows: full(spanY),
+    spanX: Math.max(0, spanX),
+    spanY: Math.max(0, spanY),
     regionWidth: finest.cog.tileWidth * options.regionTiles,
     regionHeight: finest.cog.tileHeight * options.regionTiles,
     offsetX,
@@ -144,6 +159,29 @@ export function windowTransform(
 ): [number, number, number, number, number, number] {
   const [x0, , , y1] = windowBounds(grid, w);
   return [x0, grid.res, 0, y1, 0, -grid.res];
+}
+
+/** Whether a window reaches past the imagery's edge (right or bottom). */
+export function isEdgeWindow(grid: TileGrid, w: WindowPos): boolean {
+  return w.col >= grid.fullCols || w.row >= grid.fullRows;
+}
+
+/** Share of a window's pixels inside the imagery. */
+export function insideFraction(grid: TileGrid, w: WindowPos): number {
+  const inside = (start: number, span: number) => Math.max(0, Math.min(grid.windowSize, span - start));
+  const x = inside(w.col * grid.stride, grid.spanX);
+  const y = inside(w.row * grid.stride, grid.spanY);
+  return (x * y) / (grid.windowSize * grid.windowSize);
+}
+
+/** [H, W] uint8 on the finest grid: 1 inside the imagery, 0 where a window is padded past its edge. */
+export function insideMask(grid: TileGrid, w: WindowPos): Uint8Array {
+  const n = grid.windowSize;
+  const mask = new Uint8Array(n * n);
+  const w0 = Math.max(0, Math.min(n, grid.spanX - w.col * grid.stride));
+  const h0 = Math.max(0, Math.min(n, grid.spanY - w.row * grid.stride));
+  for (let y = 0; y < h0; y++) mask.fill(1, y * n, y * n + w0);
+  return mask;
 }
 
 /** Bounds of every window of the grid together. */

@@ -76,6 +76,12 @@ export const WindowsSchema = z
       .max(1)
       .optional()
       .describe('Reject windows whose labelled share (sum of coverage fractions) is below this'),
+    edge: z
+      .enum(['drop', 'pad'])
+      .default('drop')
+      .describe(
+        'Windows that reach past the imagery edge: "drop" rejects them (reason edge, in rejects.jsonl), "pad" fills the outside with nodata and adds a valid mask',
+      ),
     regionTiles: z
       .int()
       .min(1)

@@ -75,7 +75,10 @@ function groupShape(data: Uint16Array, T: number, C: number): number[] {
   return [T, C, s, s];
 }
 
-/** The sample of a window: `.json`, one `.npy` per band group, the SCL cube, then label members. */
+/**
+ * The sample of a window: `.json`, one `.npy` per band group, the SCL cube, the valid mask (windows
+ * padded past the imagery edge: [H, W] uint8 on the finest grid, 1 = inside), then label members.
+ */
 export function buildSample(
   dataset: string,
   tp: TilePlan,
@@ -83,6 +86,7 @@ export function buildSample(
   wa: WindowArrays,
   v: Verdict,
   labels: SampleLabels | null,
+  valid: Uint8Array | null = null,
 ): ShardSample {
   const T = tp.products.length;
   const members: ShardSample['members'] = [];
@@ -94,6 +98,8 @@ export function buildSample(
     const s = Math.round(Math.sqrt(wa.scl.length / T));
     members.push({ name: 'scl.npy', data: encodeNpy(wa.scl, [T, s, s]) });
   }
+  if (valid)
+    members.push({ name: 'valid.npy', data: encodeNpy(valid, [tp.grid.windowSize, tp.grid.windowSize]) });
   const meta = sampleMetadata(dataset, tp, w, wa, v, labels);
   return {
     key: windowKey(tp.tile, w),

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { PlannedWindow, TilePlan } from './plan.ts';
 import type { WindowArrays } from './window-arrays.ts';
 
-export const WindowRejectReasonSchema = z.enum(['no-valid-pixels', 'too-cloudy', 'too-few-labels']);
+export const WindowRejectReasonSchema = z.enum(['edge', 'no-valid-pixels', 'too-cloudy', 'too-few-labels']);
 export type WindowRejectReason = z.infer<typeof WindowRejectReasonSchema>;
 
 /** One line of rejects.jsonl: the window, its split, the reason and what was measured. */
@@ -96,6 +96,20 @@ export function judgeWindow(tp: TilePlan, wa: WindowArrays, clouds: CloudRule | 
     };
   }
   return { reason: null, detail: {}, validFraction, cloudyFraction, usable };
+}
+
+/**
+ * A window that reaches past the imagery's edge, with `windows.edge: "drop"`: rejected before any
+ * pixel is read, saying how much of it lies inside.
+ */
+export function edgeVerdict(insideFraction: number): Verdict {
+  return {
+    reason: 'edge',
+    detail: { insideFraction: round4(insideFraction) },
+    validFraction: [],
+    cloudyFraction: null,
+    usable: [],
+  };
 }
 
 /** Rejects a window whose labelled share is below the job's minimum (verdict changed in place). */

@@ -7,7 +7,14 @@ import { cutRect, decodeTile, fetchTiles, tilesForRect } from '../domain/cog-til
 import type { CogInfo } from '../domain/cog-types.ts';
 import { runLimited } from '../domain/concurrency.ts';
 import { AlreadyExistsError, IntegrityError } from '../domain/errors.ts';
-import { windowBounds, windowKey, windowRectInBand } from '../domain/grid.ts';
+import {
+  insideFraction,
+  insideMask,
+  isEdgeWindow,
+  windowBounds,
+  windowKey,
+  windowRectInBand,
+} from '../domain/grid.ts';
 import { sha256Hex } from '../domain/hashing.ts';
 import { labelWindow, type RegionLabels, regionLabels } from '../domain/labels/window.ts';
 import type { RegionResult, TilePlan } from '../domain/plan.ts';
@@ -17,6 +24,7 @@ import type { Split } from '../domain/splits.ts';
 import { allocateWindowArrays, bandSide, type WindowArrays } from '../domain/window-arrays.ts';
 import { addClassFrequencies, addWindowStats } from '../domain/window-stats.ts';
 import {
+  edgeVerdict,
   judgeWindow,
   rejectRecord,
   requireLabelledFraction,
@@ -52,6 +60,9 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
   const tp = await requireWork(ctx.work, WorkFiles.tilePlan, region.tilePlanKey);
   const before = { ...ctx.ranges.stats };
   const arrays = allocateWindowArrays(tp, region.windows.length);
+  // Windows past the imagery edge: padded and read, or rejected before any byte is fetched.
+  const pad = job.windows.edge === 'pad';
+  const read = region.windows.map((w) => pad || !isEdgeWindow(tp.grid, w));
 
   // Every (date, asset) pair: fetch its tiles once, decode once, cut every window from them.
   let tilesNeeded = 0;
@@ -62,7 +73,9 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
       const cog = product.cogs[asset] as CogInfo;
       const rects = region.windows.map((w) => windowRectInBand(tp.grid, cog, w));
       const needed = new Set<number>();
-      for (const rect of rects) for (const i of tilesForRect(cog, rect)) needed.add(i);
+      rects.forEach((rect, k) => {
+        if (read[k]) for (const i of tilesForRect(cog, rect)) needed.add(i);
+      });
       tilesNeeded += needed.size;
       for (const i of needed) bytesNeeded += cog.tileByteCounts[i] ?? 0;
       jobs.push(async () => {
@@ -75,6 +88,7 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
         for (const [i, bytes] of raw) decoded.set(i, decodeTile(cog, bytes) as Pixels);
         const s = bandSide(tp, cog);
         rects.forEach((rect, k) => {
+          if (!read[k]) return;
           const wa = arrays[k] as WindowArrays;
           if (group === null) cutRect(cog, decoded, rect, wa.scl as Uint8Array, t * s * s);
           else cutRect(cog, decoded, rect, wa.groups.get(group) as Uint16Array, (t * C + c) * s * s);
@@ -95,6 +109,10 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
   const rejects: WindowReject[] = [];
   region.windows.forEach((w, k) => {
     const wa = arrays[k] as WindowArrays;
+    if (!read[k]) {
+      rejects.push(rejectRecord(windowKey(tp.tile, w), tp.tile, w, edgeVerdict(insideFraction(tp.grid, w))));
+      return;
+    }
     const verdict = judgeWindow(tp, wa, clouds);
     const window = labels && !verdict.reason ? labelWindow(labels, windowBounds(tp.grid, w)) : null;
     if (window)
@@ -110,7 +128,7 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
       addClassFrequencies(perClass, window.classPixels);
     }
     const list = bySplit.get(w.split) ?? [];
-    list.push(buildSample(job.name, tp, w, wa, verdict, window));
+    list.push(buildSample(job.name, tp, w, wa, verdict, window, pad ? insideMask(tp.grid, w) : null));
     bySplit.set(w.split, list);
   });
 

@@ -15,7 +15,9 @@ import {
   buildTileGrid,
   extentOf,
   gridBounds,
+  isEdgeWindow,
   regionOf,
+  type TileGrid,
   type WindowPos,
   windowBounds,
   windowRectInBand,
@@ -124,7 +126,8 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
 
   let bytesToFetch = 0;
   const plansByTile = new Map(tilePlans.map((tp) => [tp.tile, tp]));
-  for (const region of regions) bytesToFetch += neededBytes(plansByTile.get(region.tile) as TilePlan, region);
+  for (const region of regions)
+    bytesToFetch += neededBytes(plansByTile.get(region.tile) as TilePlan, region, job.windows.edge);
 
   for (const tp of tilePlans)
     await writeWork(ctx.work, WorkFiles.tilePlan, WorkFiles.tilePlan.key(input.runId, tp.tile), tp);
@@ -149,9 +152,13 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
     bytesToFetch,
     tiles: perTile,
   };
-  if (summary.windows === 0) {
+  const whole = regions.reduce(
+    (n, r) => n + r.windows.filter((w) => !isEdgeWindow(plansByTile.get(r.tile)?.grid as TileGrid, w)).length,
+    0,
+  );
+  if (summary.windows === 0 || (whole === 0 && job.windows.edge === 'drop')) {
     throw new InvalidInputError(
-      `no window of ${job.windows.size} px fits inside both the AOI and the imagery of ${tiles.join(', ')}${job.windows.where === 'labels' ? ' and touches a labelled polygon' : ''}; check the AOI${job.windows.where === 'labels' ? ' and the labels (their CRS, the validation log)' : ''}, or use a smaller windows.size`,
+      `no window of ${job.windows.size} px fits inside both the AOI and the imagery of ${tiles.join(', ')}${job.windows.where === 'labels' ? ' and touches a labelled polygon' : ''}; check the AOI${job.windows.where === 'labels' ? ' and the labels (their CRS, the validation log)' : ''}, use a smaller windows.size${summary.windows > 0 ? ', or windows.edge "pad" to pad the windows that reach past the imagery' : ''}`,
       { pointer: '/windows/size' },
     );
   }
@@ -266,12 +273,14 @@ function touchesLabels(labels: LabelIndex, tp: TilePlan, w: WindowPos): boolean 
 }
 
 /** Bytes of the COG tiles a region needs, summed over its dates and assets. */
-export function neededBytes(tp: TilePlan, region: RegionPlan): number {
+export function neededBytes(tp: TilePlan, region: RegionPlan, edge: 'drop' | 'pad' = 'drop'): number {
   let bytes = 0;
+  // Edge windows are read only when padded (dropped ones are rejected before any fetch).
+  const windows = region.windows.filter((w) => edge === 'pad' || !isEdgeWindow(tp.grid, w));
   for (const p of tp.products) {
     for (const cog of Object.values(p.cogs)) {
       const tiles = new Set<number>();
-      for (const w of region.windows)
+      for (const w of windows)
         for (const t of tilesForRect(cog, windowRectInBand(tp.grid, cog, w))) tiles.add(t);
       for (const t of tiles) bytes += cog.tileByteCounts[t] ?? 0;
     }

@@ -55,7 +55,9 @@ describe('tile grid', () => {
       regionTiles: 1,
     });
     expect(grid.res).toBe(10);
-    expect(grid.cols).toBe(Math.floor((10980 - 24) / 24) + 1);
+    expect(grid.fullCols).toBe(Math.floor((10980 - 24) / 24) + 1);
+    // 10980 = 457 x 24 + 12: one more column of windows reaches 12 px past the edge.
+    expect(grid.cols).toBe(grid.fullCols + 1);
     const w = { row: 3, col: 5 };
     expect(windowRectInBand(grid, s2[0]!.cog, w)).toEqual({ x: 120, y: 72, width: 24, height: 24 });
     expect(windowRectInBand(grid, s2[1]!.cog, w)).toEqual({ x: 60, y: 36, width: 12, height: 12 });
@@ -77,7 +79,8 @@ describe('tile grid', () => {
     const bands = [{ name: 'red', cog: cog(120, 256) }];
     const grid = buildTileGrid({ tile: 't', epsg: 32633, bands, windowSize: 24, stride: 12, regionTiles: 1 });
     expect(grid.res).toBe(120);
-    expect(grid.cols).toBe(Math.floor((915 - 24) / 12) + 1);
+    expect(grid.fullCols).toBe(Math.floor((915 - 24) / 12) + 1);
+    expect(grid.cols).toBe(grid.fullCols + 1);
   });
 
   it('anchors on the common extent and keeps every band aligned', () => {

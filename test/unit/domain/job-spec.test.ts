@@ -38,7 +38,7 @@ describe('job spec', () => {
       minAoiCoverage: 0,
       spread: 'uniform',
     });
-    expect(job.windows).toEqual({ size: 24, where: 'aoi', regionTiles: 1 });
+    expect(job.windows).toEqual({ size: 24, where: 'aoi', edge: 'drop', regionTiles: 1 });
     expect(job.splits).toEqual({ method: 'blocks', train: 0.8, validate: 0.1, test: 0.1, seed: 0 });
     expect(job.catalog).toMatchObject({ limit: 100, maxPages: 50, maxItems: 5000 });
   });
