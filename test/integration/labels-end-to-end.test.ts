@@ -86,7 +86,7 @@ suite('labels end to end (Croatian parcels over Sentinel-2, 30 m labels on a 120
     samples = [];
     for (const shard of manifest.shards)
       samples.push(...(await readShard((await store.get(shard.path)) as Uint8Array)));
-  }, 120_000);
+  });
   afterAll(async () => {
     await server?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
