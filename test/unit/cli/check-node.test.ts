@@ -9,11 +9,13 @@ import { nodeProblem } from '../../../scripts/check-node.mjs';
 const repo = path.resolve(import.meta.dirname, '../../..');
 
 describe('check-node', () => {
-  it('takes the minimum from engines.node: 22.15, for zstdDecompressSync', () => {
-    expect(JSON.parse(readFileSync(path.join(repo, 'package.json'), 'utf8')).engines.node).toBe('>=22.15.0');
-    expect(nodeProblem('20.20.2')).toBe('satfactory needs Node 22.15 or later (found v20.20.2)');
-    expect(nodeProblem('22.14.0')).toBe('satfactory needs Node 22.15 or later (found v22.14.0)');
-    for (const ok of ['22.15.0', '22.23.5', '23.0.0', '24.1.0']) expect(nodeProblem(ok)).toBeUndefined();
+  it('takes the minimum from engines.node: 22.22.3, where tsx reaches worker threads', () => {
+    expect(JSON.parse(readFileSync(path.join(repo, 'package.json'), 'utf8')).engines.node).toBe('>=22.22.3');
+    const too = (found: string) => `satfactory needs Node 22.22.3 or later (found v${found})`;
+    for (const old of ['20.20.2', '22.14.0', '22.15.0', '22.22.2', '21.99.99'])
+      expect(nodeProblem(old)).toBe(too(old));
+    for (const ok of ['22.22.3', '22.23.5', '23.0.0', '24.1.0', '25.0.0-pre'])
+      expect(nodeProblem(ok)).toBeUndefined();
   });
 
   it('lets this Node through silently when run as a script', () => {
