@@ -1,20 +1,14 @@
 // The reference reader for raster tests and the bench: GDAL through Debian's rasterio
-// (/usr/bin/python3), plus where the Sentinel-2 fixtures live. Both may be absent: callers skip.
+// (/usr/bin/python3), plus where the Sentinel-2 fixtures live. Both may be absent: tests check
+// with test/helpers/requirements.ts (skip locally, fail in CI), the bench with rasterioAvailable.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { PixelRect } from '../../shared/domain/cog-types.ts';
+import { fixturesRoot, PYTHON } from './requirements.ts';
 
-export const PYTHON = '/usr/bin/python3';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-/** The shared fixtures folder (SATFACTORY_FIXTURES, else ../shared/fixtures next to the repo). */
-export function fixturesRoot(): string {
-  return process.env['SATFACTORY_FIXTURES'] ?? path.resolve(repoRoot, '../shared/fixtures');
-}
+export { fixturesRoot, PYTHON };
 
 /** A Sentinel-2 fixture folder, or undefined when it is not on this machine. */
 export function sentinel2Fixture(name: string): string | undefined {
@@ -28,10 +22,6 @@ export function rasterioAvailable(): boolean {
     existsSync(PYTHON) &&
     spawnSync(PYTHON, ['-c', 'import rasterio, numpy'], { stdio: 'ignore' }).status === 0;
   return rasterio;
-}
-
-export function gdalTranslateAvailable(): boolean {
-  return existsSync('/usr/bin/gdal_translate');
 }
 
 export type ReferenceRead = {

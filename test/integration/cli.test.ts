@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeOfflineScene } from '../../scripts/make-offline-example.ts';
 import { readShard } from '../../shared/domain/shard.ts';
+import { PYTHON, requirePython } from '../helpers/requirements.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cli = (args: string[], cwd: string) =>
@@ -27,7 +28,7 @@ describe('satfactory CLI', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('plans, runs, verifies and reruns the offline example', async () => {
+  it('plans, runs, verifies and reruns the offline example', async (ctx) => {
     const plan = cli(['plan', 'job.json'], dir);
     expect(plan.status, plan.stderr).toBe(0);
     expect(plan.stdout).toMatch(/products\s+3 on 1 tile/);
@@ -45,39 +46,33 @@ describe('satfactory CLI', () => {
     expect(verify.status, verify.stderr).toBe(0);
     expect(verify.stdout).toMatch(/^ok: \d+ shard\(s\), 320 sample\(s\)/);
 
-    // Interop: Debian's python3 + numpy read the shards the pipeline wrote (tarfile, allow_pickle=False).
-    const python = spawnSync(
-      '/usr/bin/python3',
-      [path.join(repo, 'test/interop/read_shards.py'), 'out/offline'],
-      {
-        cwd: dir,
-        encoding: 'utf8',
-      },
-    );
-    if (python.status === null || /No module named/.test(python.stderr)) {
-      console.warn('cli: interop check skipped, /usr/bin/python3 with numpy is missing');
-    } else {
-      const report = JSON.parse(python.stdout);
-      expect(report.problems).toEqual([]);
-      expect(report.samples).toBe(320);
-      expect(report.splits).toEqual({
-        train: manifest.splits.train.samples,
-        validate: manifest.splits.validate.samples,
-        test: manifest.splits.test.samples,
-      });
-      expect(report.members['10m.npy'].shapes).toEqual([[3, 4, 24, 24]]);
-      expect(report.members['20m.npy'].shapes).toEqual([[3, 2, 12, 12]]);
-      expect(report.members['scl.npy'].dtypes).toEqual(['uint8']);
-    }
-
     const rerun = cli(['run', 'job.json'], dir);
     expect(rerun.status).toBe(0);
     expect(await readFile(path.join(dir, 'out/offline/manifest.json'), 'utf8')).toBe(
       JSON.stringify(manifest, null, 1) + '\n',
     );
+
+    // Interop: Debian's python3 + numpy read the shards the pipeline wrote (tarfile, allow_pickle=False).
+    if (!requirePython(['numpy'])) return ctx.skip();
+    const python = spawnSync(PYTHON, [path.join(repo, 'test/interop/read_shards.py'), 'out/offline'], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
+    expect(python.status, python.stderr).toBe(0);
+    const report = JSON.parse(python.stdout);
+    expect(report.problems).toEqual([]);
+    expect(report.samples).toBe(320);
+    expect(report.splits).toEqual({
+      train: manifest.splits.train.samples,
+      validate: manifest.splits.validate.samples,
+      test: manifest.splits.test.samples,
+    });
+    expect(report.members['10m.npy'].shapes).toEqual([[3, 4, 24, 24]]);
+    expect(report.members['20m.npy'].shapes).toEqual([[3, 2, 12, 12]]);
+    expect(report.members['scl.npy'].dtypes).toEqual(['uint8']);
   });
 
-  it('runs the labelled example: parcels to class, instance, coverage and double masks', async () => {
+  it('runs the labelled example: parcels to class, instance, coverage and double masks', async (ctx) => {
     const labelled = JSON.parse(await readFile(path.join(repo, 'examples/offline-labels.json'), 'utf8'));
     labelled.output = { uri: 'out/parcels' };
     await writeFile(path.join(dir, 'labels-job.json'), JSON.stringify(labelled));
@@ -123,15 +118,12 @@ describe('satfactory CLI', () => {
     expect(runIdOf(replanned.stdout)).not.toBe(runIdOf(planned.stdout));
     expect(replanned.stdout).toMatch(/^labels\s+27 feature\(s\) kept/m);
 
-    const python = spawnSync(
-      '/usr/bin/python3',
-      [path.join(repo, 'test/interop/read_shards.py'), 'out/parcels'],
-      { cwd: dir, encoding: 'utf8' },
-    );
-    if (python.status === null || /No module named/.test(python.stderr)) {
-      console.warn('cli: interop check skipped, /usr/bin/python3 with numpy is missing');
-      return;
-    }
+    if (!requirePython(['numpy'])) return ctx.skip();
+    const python = spawnSync(PYTHON, [path.join(repo, 'test/interop/read_shards.py'), 'out/parcels'], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
+    expect(python.status, python.stderr).toBe(0);
     const report = JSON.parse(python.stdout);
     expect(report.problems).toEqual([]);
     expect(report.members['labels.npy'].shapes).toEqual([[48, 48]]);

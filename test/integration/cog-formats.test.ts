@@ -10,12 +10,8 @@ import { readCogInfo } from '../../shared/domain/cog-header.ts';
 import { readRect } from '../../shared/domain/cog-tiles.ts';
 import type { PixelRect } from '../../shared/domain/cog-types.ts';
 import { RasterFormatError } from '../../shared/domain/errors.ts';
-import {
-  gdalTranslateAvailable,
-  PYTHON,
-  rasterioAvailable,
-  rasterioRead,
-} from '../helpers/rasterio-reference.ts';
+import { PYTHON, rasterioRead } from '../helpers/rasterio-reference.ts';
+import { requirePython, requireTool } from '../helpers/requirements.ts';
 
 const MAKE = `
 import subprocess, sys
@@ -91,14 +87,9 @@ const RECTS: PixelRect[] = [
   { x: 0, y: 0, width: 700, height: 500 },
 ];
 
-const skip = !gdalTranslateAvailable()
-  ? 'skipped: /usr/bin/gdal_translate missing (apt-get install gdal-bin)'
-  : !rasterioAvailable()
-    ? 'skipped: rasterio missing at /usr/bin/python3 (apt-get install python3-rasterio)'
-    : undefined;
-if (skip) console.warn(`${path.basename(import.meta.url)}: ${skip}`);
+const ready = requireTool('gdal_translate') && requirePython(['rasterio', 'numpy']);
 
-describe.skipIf(skip !== undefined)(`TIFF layouts written by GDAL${skip ? ` (${skip})` : ''}`, () => {
+describe.skipIf(!ready)('TIFF layouts written by GDAL', () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'satfactory-formats-'));

@@ -15,7 +15,8 @@ import {
 import type { CogInfo, PixelRect } from '../../shared/domain/cog-types.ts';
 import { RangeRejectedError, RasterFormatError, type SatfactoryError } from '../../shared/domain/errors.ts';
 import { type RangeServer, startRangeServer } from '../helpers/range-server.ts';
-import { fixturesRoot, rasterioAvailable, rasterioRead } from '../helpers/rasterio-reference.ts';
+import { fixturesRoot, rasterioRead } from '../helpers/rasterio-reference.ts';
+import { requireFixture, requirePython } from '../helpers/requirements.ts';
 
 const ROOT = path.join(fixturesRoot(), 'sentinel2');
 const RKH = 'earthsearch_S2A_29RKH_20200219_L2A';
@@ -33,16 +34,9 @@ const FILES = [
   'sen2rts_jolanda_2020_scl_ndvi_60dates_tiny/NDVI/S2A2A_20200109_022_sampleroi_NDVI_10.tif', // int16, tile > image
 ];
 
-const have = (() => {
-  try {
-    return statSync(path.join(ROOT, RKH)).isDirectory() && statSync(path.join(ROOT, TWL)).isDirectory();
-  } catch {
-    return false;
-  }
-})();
-const why = !have
-  ? `fixtures absent at ${ROOT} (set SATFACTORY_FIXTURES)`
-  : 'rasterio missing at /usr/bin/python3';
+const ready =
+  requireFixture(...new Set(FILES.map((f) => `sentinel2/${f.split('/')[0]}`))) &&
+  requirePython(['rasterio', 'numpy']);
 
 /** Windows that exercise every case: inside a tile, across tile borders, at and past the edges. */
 function rectsFor(cog: CogInfo): Array<[string, PixelRect]> {
@@ -58,8 +52,8 @@ function rectsFor(cog: CogInfo): Array<[string, PixelRect]> {
   ];
 }
 
-describe.skipIf(!have || !rasterioAvailable())(
-  `COG reading on real Sentinel-2 fixtures (skipped if ${why})`,
+describe.skipIf(!ready)(
+  'COG reading on real Sentinel-2 fixtures: headers and pixels against GDAL, requests and bytes fetched',
   () => {
     let server: RangeServer;
     beforeAll(async () => {

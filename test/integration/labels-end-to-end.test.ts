@@ -18,19 +18,17 @@ import { noProgress, silentLog } from '../../shared/ports.ts';
 import { createLocalContext } from '../../shared/runtime/local-context.ts';
 import { runJobLocally } from '../../shared/runtime/run-job.ts';
 import { type RangeServer, startRangeServer, writeFixtureItems } from '../helpers/range-server.ts';
-import { fixturesRoot, PYTHON, rasterioAvailable, sentinel2Fixture } from '../helpers/rasterio-reference.ts';
+import { fixturesRoot, PYTHON, sentinel2Fixture } from '../helpers/rasterio-reference.ts';
+import { requireFixture, requirePython } from '../helpers/requirements.ts';
 
 const FIXTURE = 'earthsearch_v1_timeseries_T33TWL_2023-08_croatia_120m';
-const fixture = sentinel2Fixture(FIXTURE);
-const PARCELS = path.join(fixturesRoot(), 'labels', 'parcels_hr_arkod_2024_sample_EPSG3765.geojson');
+const PARCELS_FILE = 'labels/parcels_hr_arkod_2024_sample_EPSG3765.geojson';
+const fixture = requireFixture(`sentinel2/${FIXTURE}`, PARCELS_FILE) ? sentinel2Fixture(FIXTURE) : undefined;
+const PARCELS = path.join(fixturesRoot(), PARCELS_FILE);
 const ASSETS: Record<string, string> = { blue: 'B02', green: 'B03', red: 'B04', nir: 'B08', scl: 'SCL' };
 const ORACLE = path.resolve(import.meta.dirname, '../interop/label_oracle.py');
 
 const suite = fixture ? describe : describe.skip;
-if (!fixture)
-  console.warn(
-    `labels end-to-end: skipped, ${FIXTURE} not found (set SATFACTORY_FIXTURES to ../shared/fixtures)`,
-  );
 
 type SampleMeta = {
   epsg: number;
@@ -88,7 +86,7 @@ suite('labels end to end (Croatian parcels over Sentinel-2, 30 m labels on a 120
     samples = [];
     for (const shard of manifest.shards)
       samples.push(...(await readShard((await store.get(shard.path)) as Uint8Array)));
-  }, 120_000);
+  });
   afterAll(async () => {
     await server?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -146,11 +144,8 @@ suite('labels end to end (Croatian parcels over Sentinel-2, 30 m labels on a 120
     }
   });
 
-  it('labels, coverage and the multi-label equal the GDAL + shapely oracle', () => {
-    if (!rasterioAvailable()) {
-      console.warn('labels end-to-end: oracle skipped, /usr/bin/python3 lacks rasterio/shapely');
-      return;
-    }
+  it('labels, coverage and the multi-label equal the GDAL + shapely oracle', (ctx) => {
+    if (!requirePython(['rasterio', 'shapely'])) return ctx.skip();
     const metas = samples.map((s) => JSON.parse(Buffer.from(member(s, 'json')).toString()) as SampleMeta);
     const parcels = JSON.parse(readFileSync(PARCELS, 'utf8')) as GeoJSON.FeatureCollection;
     const request = {

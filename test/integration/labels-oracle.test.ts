@@ -1,7 +1,7 @@
 // Exact coverage on real parcels (NL, AT, HR; native CRS) against shapely's
 // polygon.intersection(pixel box).area, and the dense class rule against shapely's fractions.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,17 +11,11 @@ import { rasterizeDense } from '../../shared/domain/labels/dense.ts';
 import type { PixelGrid, PolygonRings } from '../../shared/domain/labels/types.ts';
 import { gridOver, PARCEL_FILES, readParcels, tightCluster } from '../helpers/parcels.ts';
 import { fixturesRoot, PYTHON } from '../helpers/rasterio-reference.ts';
+import { requireFixture, requirePython } from '../helpers/requirements.ts';
 
 const script = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../interop/labels_shapely.py');
 const labelsDir = path.join(fixturesRoot(), 'labels');
-const shapely =
-  existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import shapely'], { stdio: 'ignore' }).status === 0;
-const skip = !existsSync(labelsDir)
-  ? `no parcel fixtures at ${labelsDir} (set SATFACTORY_FIXTURES)`
-  : !shapely
-    ? `${PYTHON} with shapely is not available`
-    : '';
-if (skip !== '') console.warn(`labels-oracle: skipped, ${skip}`);
+const ready = requireFixture(...PARCEL_FILES.map((f) => `labels/${f}`)) && requirePython(['shapely']);
 
 type Triples = [number, number, number][];
 
@@ -39,7 +33,7 @@ function shapelyCoverage(features: readonly PolygonRings[][], grid: PixelGrid): 
   }
 }
 
-describe.skipIf(skip !== '')('exact coverage against shapely on real parcels', () => {
+describe.skipIf(!ready)('exact coverage against shapely on real parcels', () => {
   for (const file of PARCEL_FILES) {
     it(`${file}: fractions within 1e-6, classes by the max-coverage rule`, () => {
       const features = tightCluster(readParcels(path.join(labelsDir, file)), 15);

@@ -2,7 +2,7 @@
 // data, EPSG:32616, 0.5 m) go through the real reader and validator, then buildingMasks on the grid
 // of their image; rasterio.features.rasterize and shapely (Debian's /usr/bin/python3) are the oracle.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,19 +10,16 @@ import { type BuildingMasks, buildingMasks } from '../../shared/domain/labels/bu
 import { readLabelSource } from '../../shared/domain/labels/read.ts';
 import type { BurnFeature, PixelGrid } from '../../shared/domain/labels/types.ts';
 import { validateLabels } from '../../shared/domain/labels/validate.ts';
-import { fixturesRoot, PYTHON, rasterioAvailable } from '../helpers/rasterio-reference.ts';
+import { fixturesRoot, PYTHON } from '../helpers/rasterio-reference.ts';
+import { requireFixture, requirePython } from '../helpers/requirements.ts';
 
-const folder = path.join(fixturesRoot(), 'labels', 'spacenet_atlanta_buildings_not_s2');
+const SPACENET = 'labels/spacenet_atlanta_buildings_not_s2';
+const folder = path.join(fixturesRoot(), SPACENET);
 const labelsFile = path.join(folder, 'geotiff_labels.geojson');
 const imageFile = path.join(folder, 'sample_geotiff.tif');
-const present = existsSync(labelsFile) && existsSync(imageFile);
-const python = rasterioAvailable();
-const skipReason = !present
-  ? `the SpaceNet fixture is not at ${folder} (set SATFACTORY_FIXTURES)`
-  : !python
-    ? `${PYTHON} with rasterio and numpy is not available`
-    : undefined;
-if (skipReason) console.warn(`labels-spacenet: skipped: ${skipReason}`);
+const ready =
+  requireFixture(`${SPACENET}/geotiff_labels.geojson`, `${SPACENET}/sample_geotiff.tif`) &&
+  requirePython(['rasterio', 'numpy', 'shapely']);
 
 /** sample_geotiff.tif: bounds [733601, 3724689, 734051, 3725139], 900 x 900 at 0.5 m (PROVENANCE.md). */
 const grid: PixelGrid = { originX: 733_601, originY: 3_725_139, pixelSize: 0.5, width: 900, height: 900 };
@@ -124,7 +121,7 @@ function runOracle(
   }
 }
 
-describe.skipIf(skipReason !== undefined)('SpaceNet Atlanta buildings vs rasterio and shapely', () => {
+describe.skipIf(!ready)('SpaceNet Atlanta buildings vs rasterio and shapely', () => {
   const setup = async () => {
     const source = labelsFile;
     const raw = await readLabelSource(readFileSync(source), { source });

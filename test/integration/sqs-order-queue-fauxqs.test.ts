@@ -52,7 +52,7 @@ describe('SqsOrderQueue on fauxqs', () => {
     const sentAt = Date.now();
     expect(await receive(sqs, QueueUrl!)).toEqual([]);
     let received: Awaited<ReturnType<typeof receive>> = [];
-    while (received.length === 0 && Date.now() - sentAt < 6000) {
+    while (received.length === 0 && Date.now() - sentAt < 20_000) {
       await new Promise((resolve) => setTimeout(resolve, 250));
       received = await receive(sqs, QueueUrl!);
     }
@@ -90,7 +90,7 @@ describe('SqsOrderQueue on fauxqs', () => {
     for (let receipt = 1; receipt <= 2; receipt++) {
       let got: Awaited<ReturnType<typeof receive>> = [];
       const started = Date.now();
-      while (got.length === 0 && Date.now() - started < 5000) {
+      while (got.length === 0 && Date.now() - started < 20_000) {
         got = await receive(sqs, QueueUrl!);
         if (got.length === 0) await new Promise((resolve) => setTimeout(resolve, 200));
       }

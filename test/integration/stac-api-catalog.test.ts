@@ -326,8 +326,9 @@ describe('StacApiCatalog: retries', () => {
 
   it('times out a slow answer and retries it', async () => {
     const { stub, catalog, clock } = await setup(
-      { items: items(3), faults: { slow: { count: 1, delayMs: 2000 } } },
-      { timeoutMs: 200 },
+      // A generous timeout: only the slow answer may hit it, even on a busy machine.
+      { items: items(3), faults: { slow: { count: 1, delayMs: 10_000 } } },
+      { timeoutMs: 1_000 },
     );
     const result = await catalog.search(query);
     expect(result.items).toHaveLength(3);

@@ -1,12 +1,13 @@
 // StacApiCatalog against real recorded Earth Search v1 answers (pystac-client cassettes), served by
 // the stub with hosts rewritten: the real POST-body `next` token is followed and the pages kept.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StacApiCatalog } from '../../shared/adapters/stac-api-catalog.ts';
 import { normalizeItem } from '../../shared/domain/catalog.ts';
 import { PaginationLoopError } from '../../shared/domain/errors.ts';
 import type { CatalogQuery } from '../../shared/ports.ts';
+import { fixturesRoot, requireFixture } from '../helpers/requirements.ts';
 import {
   recordingClock,
   type StacStub,
@@ -14,10 +15,9 @@ import {
   startStacStub,
 } from '../helpers/stac-stub-server.ts';
 
-const repoRoot = path.resolve(import.meta.dirname, '../..');
-const fixtures = process.env.SATFACTORY_FIXTURES ?? path.resolve(repoRoot, '../shared/fixtures');
-const dir = path.join(fixtures, 'stac', 'earth-search-v1');
-const present = existsSync(path.join(dir, 'search_cql2_cloudcover_lte40_page2.request.json'));
+const RECORDED = 'stac/earth-search-v1';
+const dir = path.join(fixturesRoot(), RECORDED);
+const present = requireFixture(RECORDED);
 const RECORDED_ROOT = 'https://earth-search.aws.element84.com/v1';
 
 type Page = {
@@ -77,11 +77,7 @@ async function serveRecorded(afterPage2: (base: string) => StubAnswer): Promise<
   });
 }
 
-const title = present
-  ? 'StacApiCatalog over recorded Earth Search v1 pages'
-  : `StacApiCatalog over recorded Earth Search v1 pages (skipped: ${dir} not found; set SATFACTORY_FIXTURES)`;
-
-describe.skipIf(!present)(title, () => {
+describe.skipIf(!present)('StacApiCatalog over recorded Earth Search v1 pages', () => {
   it('follows the recorded next token and returns the collection’s items, de-duplicated, in order', async () => {
     stub = await serveRecorded(() => ({
       status: 200,

@@ -12,12 +12,12 @@ import { StaticCatalog } from '../../shared/adapters/static-catalog.ts';
 import { normalizeItem, resolveHref, type StacItem } from '../../shared/domain/catalog.ts';
 import { CatalogError, InvalidInputError } from '../../shared/domain/errors.ts';
 import type { CatalogQuery } from '../../shared/ports.ts';
+import { fixturesRoot, requireFixture } from '../helpers/requirements.ts';
 import { makeItem, recordingClock } from '../helpers/stac-stub-server.ts';
 
-const repoRoot = path.resolve(import.meta.dirname, '../..');
-const fixtures = process.env.SATFACTORY_FIXTURES ?? path.resolve(repoRoot, '../shared/fixtures');
-const croatia = path.join(fixtures, 'sentinel2', 'earthsearch_v1_timeseries_T33TWL_2023-08_croatia_120m');
-const present = existsSync(croatia);
+const CROATIA = 'sentinel2/earthsearch_v1_timeseries_T33TWL_2023-08_croatia_120m';
+const croatia = path.join(fixturesRoot(), CROATIA);
+const present = requireFixture(CROATIA);
 
 const box = (w: number, s: number, e: number, n: number): GeoJSON.Polygon => ({
   type: 'Polygon',
@@ -36,11 +36,7 @@ const aoi = box(15.34, 45.18, 16.18, 45.43);
 const august: CatalogQuery = { collection: '', intersects: aoi, start: '2023-08-01', end: '2023-08-31' };
 const clock = recordingClock();
 
-const title = present
-  ? 'StaticCatalog over the Earth Search T33TWL folder'
-  : `StaticCatalog over the Earth Search T33TWL folder (skipped: ${croatia} not found; set SATFACTORY_FIXTURES)`;
-
-describe.skipIf(!present)(title, () => {
+describe.skipIf(!present)('StaticCatalog over the Earth Search T33TWL folder', () => {
   const catalog = () => new StaticCatalog({ source: croatia, clock });
 
   it('finds the 5 items, sorted by datetime, each read from its own file', async () => {

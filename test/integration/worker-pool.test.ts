@@ -14,21 +14,27 @@ afterAll(() => pool.destroy());
 
 describe('createWorkerPool', () => {
   it('runs tasks of a TypeScript module on parallel worker threads', async () => {
-    // Warm up both threads so that thread start-up does not count in the timing below.
-    await Promise.all([1, 2].map((id) => pool.run({ mode: ProbeMode.Block, ms: 50, id })));
-    const started = Date.now();
-    const results = await Promise.all(
-      [1, 2, 3, 4].map((id) => pool.run({ mode: ProbeMode.Block, ms: 300, id })),
+    // Two tasks that each wait for the other meet only if they run at once, on two threads. A count,
+    // not a timing, so a busy machine cannot fail it: the 30 s bound only ends a wait that would hang.
+    const meeting = new Int32Array(new SharedArrayBuffer(4));
+    const met = await Promise.all(
+      [1, 2].map((id) => pool.run({ mode: ProbeMode.Meet, meeting, parties: 2, ms: 30_000, id })),
     );
-    const elapsed = Date.now() - started;
-
-    expect(results.map((r) => r.id)).toEqual([1, 2, 3, 4]);
-    const threads = new Set(results.map((r) => r.threadId));
+    expect(met.map((r) => [r.id, r.met])).toEqual([
+      [1, 2],
+      [2, 2],
+    ]);
+    const threads = new Set(met.map((r) => r.threadId));
     expect(threads.size).toBe(2);
     expect(threads.has(0)).toBe(false); // 0 is the main thread
-    // Four 300 ms blocks on two threads: about 600 ms, far from the 1,200 ms of one thread.
-    expect(elapsed).toBeLessThan(1_100);
     expect(pool.maxThreads).toBe(2);
+
+    // More tasks than threads: the rest wait in the queue and run on the same two threads.
+    const results = await Promise.all(
+      [1, 2, 3, 4, 5].map((id) => pool.run({ mode: ProbeMode.Block, ms: 20, id })),
+    );
+    expect(results.map((r) => r.id)).toEqual([1, 2, 3, 4, 5]);
+    expect(results.every((r) => threads.has(r.threadId))).toBe(true);
   });
 
   it('rethrows our errors with their name, retryable flag and context', async () => {

@@ -1,7 +1,6 @@
 // Python reads our shards: a small dataset built with buildShard/encodeNpy is opened by
 // read_shards.py (tarfile + Debian's numpy, allow_pickle=False), which checks shapes, dtypes, counts.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,9 +12,9 @@ import { jobSha256Of, type Manifest, ManifestSchema } from '../../shared/domain/
 import { encodeNpy } from '../../shared/domain/npy.ts';
 import { buildShard, type ShardSample } from '../../shared/domain/shard.ts';
 import type { Split } from '../../shared/domain/splits.ts';
+import { PYTHON, requirePython } from '../helpers/requirements.ts';
 
 const run = promisify(execFile);
-const PYTHON = '/usr/bin/python3';
 const SCRIPT = join(import.meta.dirname, 'read_shards.py');
 
 const T = 3;
@@ -163,20 +162,12 @@ async function readWithPython(root: string, ...args: string[]): Promise<{ code: 
   }
 }
 
-let numpyMissing = '';
+let numpy = false;
 let dir: string;
 
 beforeAll(async () => {
-  if (!existsSync(PYTHON)) numpyMissing = `${PYTHON} does not exist`;
-  else {
-    try {
-      await run(PYTHON, ['-c', 'import numpy']);
-    } catch {
-      numpyMissing = `${PYTHON} cannot import numpy (apt-get install -y python3-numpy)`;
-    }
-  }
-  if (numpyMissing) console.warn(`SKIPPING Python interop tests: ${numpyMissing}`);
   dir = await mkdtemp(join(tmpdir(), 'interop-'));
+  numpy = requirePython(['numpy']);
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -184,7 +175,7 @@ afterAll(async () => {
 
 describe('Python reads satfactory shards', () => {
   it('sees every sample with the right dtypes, shapes, counts and values', async (ctx) => {
-    if (numpyMissing) return ctx.skip(numpyMissing);
+    if (!numpy) return ctx.skip();
     const root = join(dir, 'good');
     const store = await writeDataset(root, [
       {
@@ -235,7 +226,7 @@ describe('Python reads satfactory shards', () => {
   });
 
   it('reports a sample whose array disagrees with its json', async (ctx) => {
-    if (numpyMissing) return ctx.skip(numpyMissing);
+    if (!numpy) return ctx.skip();
     const root = join(dir, 'bad');
     await writeDataset(root, [
       {

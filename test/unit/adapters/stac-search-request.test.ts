@@ -15,21 +15,15 @@ import {
 } from '../../../shared/adapters/stac-api-catalog.ts';
 import { InvalidInputError } from '../../../shared/domain/errors.ts';
 import { canonicalJson } from '../../../shared/domain/hashing.ts';
+import { fixturesRoot, requireFixture } from '../../helpers/requirements.ts';
 import { CONFORMS_CQL2, CONFORMS_QUERY, makeItem } from '../../helpers/stac-stub-server.ts';
 
-const repoRoot = path.resolve(import.meta.dirname, '../../..');
-const fixtures = process.env.SATFACTORY_FIXTURES ?? path.resolve(repoRoot, '../shared/fixtures');
-
 function recordedConformsTo(dir: string): string[] | undefined {
-  try {
-    return (
-      JSON.parse(readFileSync(path.join(fixtures, 'stac', dir, 'landing_page.json'), 'utf8')) as {
-        conformsTo?: string[];
-      }
-    ).conformsTo;
-  } catch {
-    return undefined;
-  }
+  return (
+    JSON.parse(readFileSync(path.join(fixturesRoot(), 'stac', dir, 'landing_page.json'), 'utf8')) as {
+      conformsTo?: string[];
+    }
+  ).conformsTo;
 }
 
 const aoi: GeoJSON.Polygon = {
@@ -63,13 +57,11 @@ describe('serverFilterFor', () => {
     ];
     expect(serverFilterFor(textOnly)).toBe('query');
   });
-  it.skipIf(recordedConformsTo('earth-search-v1') === undefined)(
-    `reads the recorded Earth Search v1 landing page as query-extension only${recordedConformsTo('earth-search-v1') ? '' : ' (skipped: fixtures not found; set SATFACTORY_FIXTURES)'}`,
-    () => {
-      expect(serverFilterFor(recordedConformsTo('earth-search-v1'))).toBe('query');
-      expect(serverSorts(recordedConformsTo('earth-search-v1'))).toBe(true);
-    },
-  );
+  it('reads the recorded Earth Search v1 landing page as query-extension only', (ctx) => {
+    if (!requireFixture('stac/earth-search-v1/landing_page.json')) return ctx.skip();
+    expect(serverFilterFor(recordedConformsTo('earth-search-v1'))).toBe('query');
+    expect(serverSorts(recordedConformsTo('earth-search-v1'))).toBe(true);
+  });
   it('sends sortby unless the conformance is known and lacks sort', () => {
     expect(serverSorts(undefined)).toBe(true);
     expect(serverSorts(['https://api.stacspec.org/v1.0.0/core'])).toBe(false);

@@ -179,7 +179,7 @@ describe('label store: a region worker reads only its own chunk', () => {
       expect(f.id).toBe(`p${f.index}`);
       expect(Array.from(f.polygons[0]!.rings[0]!)).toEqual([b[0], b[1], b[2], b[1], b[2], b[3], b[0], b[3]]);
     }
-  }, 60_000);
+  });
 
   it('says so when a region chunk is missing, instead of writing a label-less sample', async () => {
     const ctx = context(new MemoryBlobStore('memory://work'), new MemoryBlobStore('memory://src'));
