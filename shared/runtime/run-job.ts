@@ -12,7 +12,6 @@ import {
   type CommitOutput,
   EnsureOnlineOutputSchema,
   type ExecutionInput,
-  ExtractBatchEventSchema,
   ExtractBatchOutputSchema,
   OrderStateNames,
   type PlanWindowsOutput,

@@ -39,14 +39,15 @@ export function requireFixture(...relPaths: string[]): boolean {
 }
 
 /** The Debian package that provides each command-line tool a test runs. */
-const TOOL_PACKAGES = { gdal_translate: 'gdal-bin', ogr2ogr: 'gdal-bin' } as const;
+const TOOL_PACKAGES = { gdal_translate: 'gdal-bin', ogr2ogr: 'gdal-bin', openssl: 'openssl' } as const;
 type Tool = keyof typeof TOOL_PACKAGES;
 
 const tools = new Map<Tool, boolean>();
 function onPath(tool: Tool): boolean {
   let found = tools.get(tool);
   if (found === undefined) {
-    found = spawnSync(tool, ['--version'], { stdio: 'ignore' }).status === 0;
+    // openssl has `version`, GDAL's tools `--version`.
+    found = spawnSync(tool, [tool === 'openssl' ? 'version' : '--version'], { stdio: 'ignore' }).status === 0;
     tools.set(tool, found);
   }
   return found;

@@ -2,7 +2,8 @@
 // that resets, one that never answers (timeout), a self-signed TLS server, and a host under .invalid
 // (RFC 2606: never resolves, and fails at once even offline). Each must name its root cause, and the
 // adapters must retry only what waiting can fix: attempts are counted, sleeps recorded, not waited.
-import { execFileSync, spawnSync } from 'node:child_process';
+
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -19,10 +20,12 @@ import {
   TlsError,
   TransientError,
 } from '../../shared/domain/errors.ts';
+import { requireTool } from '../helpers/requirements.ts';
 import { recordingClock } from '../helpers/stac-stub-server.ts';
 
 const NO_SUCH_HOST = 'https://nonexistent.invalid/v1';
-const HAS_OPENSSL = spawnSync('openssl', ['version']).status === 0;
+// A self-signed certificate is made with openssl at test time (fails in CI when missing).
+const HAS_OPENSSL = requireTool('openssl');
 
 /** Each server's open sockets: close() waits for them, and the silent server never ends its own. */
 const open = new Map<Server | HttpsServer, Set<Socket>>();

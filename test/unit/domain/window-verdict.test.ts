@@ -16,7 +16,9 @@ function window(fill: number[], scl: number[][]): WindowArrays {
   const [wa] = allocateWindowArrays(tp, 1) as [WindowArrays];
   const g = wa.groups.get('10m') as Uint16Array;
   const n = 36;
-  fill.forEach((v, t) => g.fill(v, t * 2 * n, (t + 1) * 2 * n));
+  fill.forEach((v, t) => {
+    g.fill(v, t * 2 * n, (t + 1) * 2 * n);
+  });
   scl.forEach((classes, t) => {
     for (let i = 0; i < 9; i++) (wa.scl as Uint8Array)[t * 9 + i] = classes[i % classes.length] as number;
   });
