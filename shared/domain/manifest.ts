@@ -121,6 +121,18 @@ export const ManifestClassesSchema = z
         kept: count,
         problems: z.record(z.string(), count),
         log: relativePath,
+        /**
+         * Where the kept features went: kept = inSamples + the unsampled counts (reason → features;
+         * each has a line in the log with action "unsampled").
+         */
+        accounting: z
+          .object({ kept: count, inSamples: count, unsampled: z.record(z.string(), count) })
+          .strict()
+          .refine(
+            (a) => a.kept === a.inSamples + Object.values(a.unsampled).reduce((n, k) => n + k, 0),
+            'kept must equal inSamples + the unsampled counts',
+          )
+          .optional(),
       })
       .strict()
       .optional(),

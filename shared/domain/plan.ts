@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { BandStatsSchema } from './band-stats.ts';
 import { CogInfoSchema } from './cog-types.ts';
 import { TileGridSchema } from './grid.ts';
+import { RegionFeatureAccountSchema } from './labels/accounting.ts';
 import { SPLITS } from './splits.ts';
 
 const count = z.int().min(0);
@@ -100,6 +101,8 @@ export const RegionResultSchema = z.strictObject({
   bytesNeeded: count,
   /** Split → class id → label pixels and samples containing the class (jobs with labels only). */
   classes: z.partialRecord(SplitSchema, z.record(z.string(), ClassFrequencySchema)).optional(),
+  /** Where the region's label features went (jobs with labels only). */
+  labelFeatures: RegionFeatureAccountSchema.optional(),
 });
 export type RegionResult = z.infer<typeof RegionResultSchema>;
 

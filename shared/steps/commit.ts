@@ -6,6 +6,7 @@ import { datasetKeys } from '../domain/dataset-layout.ts';
 import { AlreadyExistsError, IntegrityError } from '../domain/errors.ts';
 import { canonicalJson, sha256Hex } from '../domain/hashing.ts';
 import type { JobSpec } from '../domain/job-spec.ts';
+import { mergeFeatureAccounts } from '../domain/labels/accounting.ts';
 import { checkManifestTotals, type Manifest, ManifestSchema } from '../domain/manifest.ts';
 import type { RegionResult, TilePlan } from '../domain/plan.ts';
 import { SPLITS, type Split } from '../domain/splits.ts';
@@ -199,9 +200,26 @@ async function classesOf(
 ): Promise<Manifest['classes']> {
   if (!job.labels) return null;
   const summary = await loadLabelSummary(ctx, runId);
-  // Copied as written (each line was checked when PrepareLabels wrote it).
+  // Every kept feature is in a sample or, with why, in the log: the books must balance.
+  const unplaced =
+    (await readWorkLines(ctx.work, WorkFiles.labelsUnplaced, WorkFiles.labelsUnplaced.key(runId))) ?? [];
+  const accounting = mergeFeatureAccounts(
+    summary.features,
+    results.flatMap((r) => (r.labelFeatures ? [r.labelFeatures] : [])),
+    unplaced,
+  );
+  // The validation log as written (each line was checked when PrepareLabels wrote it), then the
+  // kept features that are in no sample.
   const log = (await readWorkBytes(ctx.work, WorkFiles.labelsLog, summary.logKey)) ?? new Uint8Array();
-  await dataset.put(datasetKeys.labelsLog, log, { contentType: 'application/jsonl' });
+  const unsampled = accounting.entries.map((e) => `${JSON.stringify(e)}\n`).join('');
+  await dataset.put(datasetKeys.labelsLog, Buffer.concat([log, Buffer.from(unsampled)]), {
+    contentType: 'application/jsonl',
+  });
+  if (accounting.entries.length > 0) {
+    ctx.log.warn('commit: kept label features in no sample (see the labels log)', {
+      unsampled: accounting.unsampled,
+    });
+  }
   const perSplit = (split: Split) => {
     const merged = new Map<number, { pixels: number; samples: number }>();
     for (const r of results) {
@@ -233,6 +251,11 @@ async function classesOf(
       kept: summary.features,
       problems: summary.problems,
       log: datasetKeys.labelsLog,
+      accounting: {
+        kept: accounting.kept,
+        inSamples: accounting.inSamples,
+        unsampled: accounting.unsampled,
+      },
     },
   };
 }

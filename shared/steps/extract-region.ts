@@ -6,6 +6,7 @@ import { type BandStats, createBandStats } from '../domain/band-stats.ts';
 import { cutRect, decodeTile, fetchTiles, tilesForRect } from '../domain/cog-tiles.ts';
 import type { CogInfo } from '../domain/cog-types.ts';
 import { runLimited } from '../domain/concurrency.ts';
+import type { Bounds } from '../domain/crs.ts';
 import { AlreadyExistsError, IntegrityError } from '../domain/errors.ts';
 import {
   insideFraction,
@@ -16,6 +17,7 @@ import {
   windowRectInBand,
 } from '../domain/grid.ts';
 import { sha256Hex } from '../domain/hashing.ts';
+import { type AccountWindow, accountRegionFeatures } from '../domain/labels/accounting.ts';
 import { labelWindow, type RegionLabels, regionLabels } from '../domain/labels/window.ts';
 import type { RegionResult, TilePlan } from '../domain/plan.ts';
 import { buildSample } from '../domain/sample.ts';
@@ -107,20 +109,31 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
   );
   const bySplit = new Map<Split, ShardSample[]>();
   const rejects: WindowReject[] = [];
+  // Where each label feature went: every window, its verdict and the features it holds.
+  const accountWindows: AccountWindow[] = [];
+  const account = (bounds: Bounds, reason: string | null, inSample?: readonly number[]) => {
+    if (!labels) return;
+    const near = labels.index.search(bounds).map((f) => f.index);
+    accountWindows.push({ bounds, reason, near, ...(inSample ? { inSample } : {}) });
+  };
   region.windows.forEach((w, k) => {
     const wa = arrays[k] as WindowArrays;
+    const bounds = windowBounds(tp.grid, w);
     if (!read[k]) {
       rejects.push(rejectRecord(windowKey(tp.tile, w), tp.tile, w, edgeVerdict(insideFraction(tp.grid, w))));
+      account(bounds, 'edge');
       return;
     }
     const verdict = judgeWindow(tp, wa, clouds);
-    const window = labels && !verdict.reason ? labelWindow(labels, windowBounds(tp.grid, w)) : null;
+    const window = labels && !verdict.reason ? labelWindow(labels, bounds) : null;
     if (window)
       requireLabelledFraction(verdict, window.labelledFraction, job.windows.minLabelledFraction ?? 0);
     if (verdict.reason) {
       rejects.push(rejectRecord(windowKey(tp.tile, w), tp.tile, w, verdict));
+      account(bounds, verdict.reason);
       return;
     }
+    account(bounds, null, window?.inSample ?? []);
     addWindowStats(tp, wa, stats);
     if (window) {
       const perClass = classes[w.split] ?? {};
@@ -155,6 +168,15 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
   const rejectedByReason: Record<string, number> = {};
   for (const r of rejects) rejectedByReason[r.reason] = (rejectedByReason[r.reason] ?? 0) + 1;
   const written = shards.reduce((n, s) => n + s.samples, 0);
+  const labelFeatures =
+    labels &&
+    accountRegionFeatures(labels.index.search([-Infinity, -Infinity, Infinity, Infinity]), accountWindows, {
+      resolution: labels.resolution,
+      size: labels.size,
+      background: labels.background,
+      near: (b) => labels.index.search(b),
+      burn: labels.burn,
+    });
   const result: RegionResult = {
     regionId: task.regionId,
     planned: region.windows.length,
@@ -168,6 +190,7 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
     tilesNeeded,
     bytesNeeded,
     ...(labels ? { classes } : {}),
+    ...(labelFeatures ? { labelFeatures } : {}),
   };
   await writeWork(ctx.work, WorkFiles.regionResult, resultKey, result);
   reportMetrics(ctx, result);

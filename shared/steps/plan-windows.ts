@@ -24,7 +24,7 @@ import {
   windowsIntersecting,
 } from '../domain/grid.ts';
 import { type JobSpec, requiredAssets } from '../domain/job-spec.ts';
-import { polygonCoverage } from '../domain/labels/coverage.ts';
+import { touches, type UnsampledFeature } from '../domain/labels/accounting.ts';
 import type { LabelIndex } from '../domain/labels/index.ts';
 import { tileOwnership } from '../domain/ownership.ts';
 import type { BandMeta, PlannedProduct, RegionPlan, TilePlan } from '../domain/plan.ts';
@@ -63,6 +63,9 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
 
   // Regions of all tiles in a stable order; shards are numbered per split in that order.
   const regions: RegionPlan[] = [];
+  // Features that reach some tile, and some region: the others are logged at Commit, with why.
+  const nearTile = new Set<number>();
+  const placed = new Set<number>();
   const perTile: WindowsSummary['tiles'] = {};
   for (const tp of tilePlans) {
     const aoi = projectPolygon(selection.aoi, tp.grid.epsg);
@@ -77,6 +80,8 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
         { epsg: tp.grid.epsg, bounds: gridBounds(tp.grid) },
         runFeatures,
       ));
+    if (labels)
+      for (const f of labels.search([-Infinity, -Infinity, Infinity, Infinity])) nearTile.add(f.index);
     if (labels && job.windows.where === 'labels')
       windows = windows.filter((w) => touchesLabels(labels, tp, w));
     const byRegion = new Map<string, WindowPos[]>();
@@ -89,6 +94,13 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
     }
     for (const id of [...byRegion.keys()].sort()) {
       const ws = byRegion.get(id) ?? [];
+      let labelsKey: string | null = null;
+      if (labels) {
+        const extent = extentOf(ws.map((w) => windowBounds(tp.grid, w)));
+        const chunk = await writeRegionLabels(ctx, input.runId, id, labels, extent);
+        for (const i of chunk.features) placed.add(i);
+        labelsKey = chunk.key;
+      }
       regions.push({
         runId: input.runId,
         regionId: id,
@@ -102,18 +114,25 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
               : splitOf(job.splits, `${tp.tile}_${w.row}_${w.col}`),
         })),
         shards: {},
-        labelsKey: labels
-          ? await writeRegionLabels(
-              ctx,
-              input.runId,
-              id,
-              labels,
-              extentOf(ws.map((w) => windowBounds(tp.grid, w))),
-            )
-          : null,
+        labelsKey,
       });
     }
     perTile[tp.tile] = { windows: windows.length, regions: byRegion.size };
+  }
+  if (runFeatures) {
+    const unplaced: UnsampledFeature[] = runFeatures
+      .filter((f) => !placed.has(f.index))
+      .map((f) => ({
+        index: f.index,
+        id: f.id,
+        reason: nearTile.has(f.index) ? 'no-window' : 'outside-imagery',
+      }));
+    await writeWorkLines(
+      ctx.work,
+      WorkFiles.labelsUnplaced,
+      WorkFiles.labelsUnplaced.key(input.runId),
+      unplaced,
+    );
   }
   const nextShard: Record<Split, number> = { train: 0, validate: 0, test: 0 };
   for (const region of regions) {
@@ -267,9 +286,7 @@ export function labelGrid(
 /** Whether a window meets a labelled polygon (an exact area test, not bounding boxes). */
 function touchesLabels(labels: LabelIndex, tp: TilePlan, w: WindowPos): boolean {
   const b = windowBounds(tp.grid, w);
-  // One pixel the size of the window: its coverage is the labelled share of the window.
-  const grid = { originX: b[0], originY: b[3], pixelSize: b[2] - b[0], width: 1, height: 1 };
-  return labels.search(b).some((f) => (polygonCoverage(f.polygons, grid)?.fractions[0] ?? 0) > 0);
+  return labels.search(b).some((f) => touches(f.polygons, b));
 }
 
 /** Bytes of the COG tiles a region needs, summed over its dates and assets. */

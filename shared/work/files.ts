@@ -8,6 +8,7 @@ import { ProductSchema } from '../domain/catalog.ts';
 import { BoundsSchema } from '../domain/crs.ts';
 import { IntegrityError } from '../domain/errors.ts';
 import { JobSpecSchema, jsonPointer } from '../domain/job-spec.ts';
+import { UnsampledFeatureSchema } from '../domain/labels/accounting.ts';
 import { ClassEntrySchema } from '../domain/labels/classes.ts';
 import { LabelLogEntrySchema } from '../domain/labels/types.ts';
 import {
@@ -25,7 +26,7 @@ import type { BlobStore } from '../ports.ts';
 import { RegionTaskSchema } from '../workflow/contracts.ts';
 
 /** Bump whenever a schema below changes shape: runs of an older version are then not resumed. */
-export const WORK_FORMAT_VERSION = 2;
+export const WORK_FORMAT_VERSION = 3;
 
 const count = z.int().min(0);
 
@@ -161,6 +162,13 @@ export const WorkFiles = {
     'runs/*/labels/log.jsonl',
     (run: string) => `runs/${run}/labels/log.jsonl`,
     LabelLogEntrySchema,
+  ),
+  /** Kept features that reach no region (outside the imagery, or no window), for the label accounting. */
+  labelsUnplaced: jsonl(
+    'unplaced label features',
+    'runs/*/labels/unplaced.jsonl',
+    (run: string) => `runs/${run}/labels/unplaced.jsonl`,
+    UnsampledFeatureSchema,
   ),
   /** The features under one region's windows, in the tile's CRS. */
   regionLabels: binary(

@@ -141,17 +141,18 @@ export async function loadRunFeatures(ctx: StepContext, runId: string): Promise<
   return decodeLabelChunk(bytes);
 }
 
-/** Stores the features under a region's windows as the region's chunk; returns its key. */
+/** Stores the features under a region's windows as the region's chunk; returns its key and theirs. */
 export async function writeRegionLabels(
   ctx: StepContext,
   runId: string,
   regionId: string,
   index: LabelIndex,
   extent: Bounds,
-): Promise<string> {
+): Promise<{ key: string; features: number[] }> {
   const key = WorkFiles.regionLabels.key(runId, regionId);
-  await writeWorkBytes(ctx.work, WorkFiles.regionLabels, key, encodeLabelChunk(index.search(extent)));
-  return key;
+  const features = index.search(extent);
+  await writeWorkBytes(ctx.work, WorkFiles.regionLabels, key, encodeLabelChunk(features));
+  return { key, features: features.map((f) => f.index) };
 }
 
 /** The run's label summary (class table, counts), written by PrepareLabels. */

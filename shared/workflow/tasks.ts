@@ -172,7 +172,7 @@ export const Tasks = {
     run: planWindows,
     access: {
       reads: [W.job, W.windowsSummary, W.selection, W.tilePlan, W.labelsSummary, W.labelsFeatures],
-      writes: [W.tilePlan, W.regionPlan, W.regionLabels, W.regions, W.windowsSummary],
+      writes: [W.tilePlan, W.regionPlan, W.regionLabels, W.labelsUnplaced, W.regions, W.windowsSummary],
     },
   }),
   [StateNames.extractRegion]: lambdaTask({
@@ -209,6 +209,7 @@ export const Tasks = {
         W.tilePlan,
         W.labelsSummary,
         W.labelsLog,
+        W.labelsUnplaced,
       ],
       dataset: {
         reads: [DatasetFiles.manifest],

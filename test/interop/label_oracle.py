@@ -1,7 +1,8 @@
 """Independent label oracle for the end-to-end label test: GDAL/PROJ (rasterio.warp) reprojects the
 polygons, shapely intersects each with every pixel box, and the class of a pixel is the class of the
 polygon with the largest covered area (background where none). Reads a JSON request file, prints
-JSON: per window the class map and the winning coverage, row-major."""
+JSON: per window the class map, the winning coverage and the winning feature's index in the request
+(-1 where none), row-major."""
 import json
 import sys
 
@@ -20,21 +21,22 @@ def main(path):
     out = {}
     for w in req["windows"]:
         px, n, x0, y1 = w["px"], w["size"], w["x0"], w["y1"]
-        labels, coverage = [], []
+        labels, coverage, winners = [], [], []
         # Candidates by bounding box (Debian's shapely 1.8 STRtree returns geometries, not indexes).
         wx0, wy0, wx1, wy1 = x0, y1 - n * px, x0 + n * px, y1
         near = [i for i, b in enumerate(bounds) if b[0] < wx1 and b[2] > wx0 and b[1] < wy1 and b[3] > wy0]
         for r in range(n):
             for c in range(n):
                 b = box(x0 + c * px, y1 - (r + 1) * px, x0 + (c + 1) * px, y1 - r * px)
-                best, best_cls = 0.0, req["background"]
+                best, best_cls, winner = 0.0, req["background"], -1
                 for i in near:
                     a = polys[i].intersection(b).area / (px * px)
                     if a > best + 1e-12:
-                        best, best_cls = a, classes[i]
+                        best, best_cls, winner = a, classes[i], i
                 labels.append(best_cls)
                 coverage.append(best)
-        out[w["key"]] = {"labels": labels, "coverage": coverage}
+                winners.append(winner)
+        out[w["key"]] = {"labels": labels, "coverage": coverage, "winners": winners}
     json.dump(out, sys.stdout)
 
 

@@ -49,7 +49,10 @@ export const LabelLogEntrySchema = z.strictObject({
   problem: z.string().min(1),
   /** Human-readable detail: where and what was seen. */
   detail: z.string(),
-  /** What was done: "fixed" (closed, rewound, deduplicated, repaired), "kept" or "dropped". */
-  action: z.enum(['fixed', 'kept', 'dropped']),
+  /**
+   * What was done: "fixed" (closed, rewound, deduplicated, repaired), "kept" or "dropped" by the
+   * validator; "unsampled": kept, but in no sample (problem says why: see labels/accounting.ts).
+   */
+  action: z.enum(['fixed', 'kept', 'dropped', 'unsampled']),
 });
 export type LabelLogEntry = z.infer<typeof LabelLogEntrySchema>;

@@ -32,6 +32,9 @@ export type WindowLabels = {
   readonly labelledFraction: number;
   /** Class id → label pixels of that class in `.labels.npy`. */
   readonly classPixels: ReadonlyMap<number, number>;
+  /** Feature indices whose bounding box meets the window, and those that own a label pixel in it. */
+  readonly near: readonly number[];
+  readonly inSample: readonly number[];
 };
 
 /**
@@ -121,6 +124,8 @@ export function labelWindow(rl: RegionLabels, bounds: Bounds): WindowLabels {
     members,
     labelledFraction,
     classPixels,
+    near: near.map((f) => f.index),
+    inSample: near.filter((f) => present.has(f.index + 1)).map((f) => f.index),
     meta: {
       resolution: rl.resolution,
       size: rl.size,

@@ -25,6 +25,7 @@ const samples: Record<keyof typeof WorkFiles, string> = {
   labelsSummary: WorkFiles.labelsSummary.key('r-1'),
   labelsFeatures: WorkFiles.labelsFeatures.key('r-1'),
   labelsLog: WorkFiles.labelsLog.key('r-1'),
+  labelsUnplaced: WorkFiles.labelsUnplaced.key('r-1'),
   regionLabels: WorkFiles.regionLabels.key('r-1', '33TWL-r000-c001'),
   tilePlan: WorkFiles.tilePlan.key('r-1', '33TWL'),
   regionPlan: WorkFiles.regionPlan.key('r-1', '33TWL-r000-c001'),

@@ -155,8 +155,9 @@ describe('label store: a region worker reads only its own chunk', () => {
     expect(tile.size).toBeLessThan(PARCELS * 0.6);
 
     const region: Bounds = [431_000, 5_341_000, 441_000, 5_351_000];
-    const key = await writeRegionLabels(ctx, RUN, 'r1', tile, region);
+    const { key, features } = await writeRegionLabels(ctx, RUN, 'r1', tile, region);
     expect(key).toBe(WorkFiles.regionLabels.key(RUN, 'r1'));
+    expect(features).toEqual(tile.search(region).map((f) => f.index));
 
     work.reset();
     const near = await loadRegionLabels(ctx, key);
