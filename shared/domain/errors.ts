@@ -118,6 +118,14 @@ export class IntegrityError extends SatfactoryError {
   override readonly name = 'IntegrityError';
 }
 
+/**
+ * The storage a run writes to is full (ENOSPC, EDQUOT). Not retried: waiting does not free space;
+ * once it is freed, a rerun resumes where the run stopped.
+ */
+export class StorageFullError extends SatfactoryError {
+  override readonly name = 'StorageFullError';
+}
+
 export function isRetryable(error: unknown): boolean {
   return error instanceof SatfactoryError ? error.retryable : false;
 }

@@ -17,7 +17,9 @@ export type Fault =
   /** Any status, e.g. 503, or 429 with Retry-After (seconds or an HTTP date). */
   | { kind: 'status'; status: number; retryAfter?: string; body?: string }
   /** 200 text/html, as a login page or a CDN error page would be. */
-  | { kind: 'html' };
+  | { kind: 'html' }
+  /** Never answers (the connection stays open until the server closes): a hung host. */
+  | { kind: 'stall' };
 
 export type FaultRule = {
   fault: Fault;
@@ -105,6 +107,7 @@ export async function startRangeServer(options: RangeServerOptions = {}): Promis
     };
 
     const fault = takeFault(p);
+    if (fault?.kind === 'stall') return;
     if (fault?.kind === 'status') {
       const headers: Record<string, string> = { 'content-type': 'text/plain' };
       if (fault.retryAfter !== undefined) headers['retry-after'] = fault.retryAfter;

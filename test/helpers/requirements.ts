@@ -4,7 +4,8 @@
 // go green by skipping its oracles. Called at module level the throw fails the file; inside a test
 // (then `return ctx.skip()` on false), that test.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 /** Debian's python3, whose python3-* packages are the oracles (not a virtualenv's or pyenv's). */
@@ -91,4 +92,21 @@ export function requirePython(names: readonly string[]): boolean {
   if (absent.length === 0) return true;
   const packages = absent.map((n) => `python3-${n}`).join(' ');
   return skipOrFail(`${PYTHON} with ${absent.join(', ')} (apt-get install ${packages})`);
+}
+
+let tmpfs: boolean | undefined;
+
+/**
+ * Permission to mount a tmpfs (root, or a sandbox that allows it): the disk-full tests fill a real
+ * small filesystem rather than pretending with a mock.
+ */
+export function requireTmpfs(): boolean {
+  if (tmpfs === undefined) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'satfactory-tmpfs-probe-'));
+    tmpfs =
+      spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { stdio: 'ignore' }).status === 0;
+    if (tmpfs) spawnSync('umount', [dir], { stdio: 'ignore' });
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return tmpfs || skipOrFail('permission to mount a tmpfs (run as root) to fill a small disk for real');
 }

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { AlreadyExistsError, InvalidInputError } from '../../domain/errors.ts';
+import { AlreadyExistsError, InvalidInputError, StorageFullError } from '../../domain/errors.ts';
 import type { BlobStore, PutOptions } from '../../ports.ts';
 
 /** Temp files carry this prefix; list() hides them, they are never keys. */
@@ -51,6 +51,20 @@ export class FsBlobStore implements BlobStore {
   }
 
   async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<void> {
+    try {
+      await this.#put(key, body, options);
+    } catch (error) {
+      if (!hasCode(error, 'ENOSPC', 'EDQUOT')) throw error;
+      throw new StorageFullError(
+        `no space left on the device of ${this.uri} while writing ${key} (${(error as { code: string }).code}); ` +
+          'nothing half-written is left there: free space and run the job again, it resumes where it stopped',
+        { source: `${this.uri}/${key}` },
+        { cause: error },
+      );
+    }
+  }
+
+  async #put(key: string, body: Uint8Array | string, options: PutOptions): Promise<void> {
     const path = this.pathOf(key);
     const dir = dirname(path);
     await mkdir(dir, { recursive: true });
