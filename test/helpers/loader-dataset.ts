@@ -6,6 +6,7 @@ import { FsBlobStore } from '../../shared/adapters/local/fs-blob-store.ts';
 import { jobSha256Of, ManifestSchema } from '../../shared/domain/manifest.ts';
 import { encodeNpy } from '../../shared/domain/npy.ts';
 import { buildShard, type ShardSample } from '../../shared/domain/shard.ts';
+import { SPLITS } from '../../shared/domain/splits.ts';
 
 export const H = 6;
 export const BANDS_10M = ['red', 'nir'];
@@ -154,7 +155,7 @@ export async function writeLoaderDataset(
     stats: {},
   };
   if (options.complete) {
-    for (const name of ['train', 'validate', 'test']) splits[name] ??= { samples: 0, shards: 0 };
+    for (const name of SPLITS) splits[name] ??= { samples: 0, shards: 0 };
     await store.put('rejects.jsonl', '');
   }
   const manifest = {

@@ -10,14 +10,17 @@ import { PULL_PHASE, pullDataset } from '../../../shared/dataset/pull.ts';
 import type { DatasetSource } from '../../../shared/dataset/source.ts';
 import { IntegrityError, InvalidInputError } from '../../../shared/domain/errors.ts';
 import { sha256Hex } from '../../../shared/domain/hashing.ts';
+import { SPLITS } from '../../../shared/domain/splits.ts';
 import type { Progress } from '../../../shared/ports.ts';
 import { type LoaderShardSpec, writeLoaderDataset } from '../../helpers/loader-dataset.ts';
 
+/** The schema's split names, whatever they are called: training, validation, test. */
+const [TRAIN, VALIDATION, TEST] = SPLITS;
 const SHARDS: LoaderShardSpec[] = [
-  { split: 'train', samples: [0, 1, 2].map((s) => ({ s, dates: 3 })) },
-  { split: 'train', samples: [3, 4].map((s) => ({ s, dates: 2 })) },
-  { split: 'validate', samples: [{ s: 10, dates: 3 }] },
-  { split: 'test', samples: [{ s: 20, dates: 3 }] },
+  { split: TRAIN, samples: [0, 1, 2].map((s) => ({ s, dates: 3 })) },
+  { split: TRAIN, samples: [3, 4].map((s) => ({ s, dates: 2 })) },
+  { split: VALIDATION, samples: [{ s: 10, dates: 3 }] },
+  { split: TEST, samples: [{ s: 20, dates: 3 }] },
 ];
 
 /** The source with every GET counted, and an optional way to spoil what it returns. */
@@ -148,18 +151,18 @@ describe('pullDataset', () => {
   });
 
   it('pulls one split, refuses an unknown one, and a folder that holds another dataset', async () => {
-    const report = await pullDataset(new FsBlobStore(src), dst, { split: 'validate' });
+    const report = await pullDataset(new FsBlobStore(src), dst, { split: VALIDATION });
     expect(report).toMatchObject({ shards: 1, fetched: 1 });
     await expect(stat(path.join(dst, manifest.shards[0]!.path))).rejects.toThrow(/ENOENT/);
     expect(await sha(path.join(dst, manifest.shards[2]!.path))).toBe(manifest.shards[2]!.sha256);
     // The rest of the dataset later, into the same folder.
     expect(await pullDataset(new FsBlobStore(src), dst)).toMatchObject({ fetched: 3, kept: 1 });
 
-    await expect(pullDataset(new FsBlobStore(src), dst, { split: 'validation' })).rejects.toThrow(
-      /no split "validation" in file:\/\/.*; its splits are train, validate, test/,
+    await expect(pullDataset(new FsBlobStore(src), dst, { split: 'dev' })).rejects.toThrow(
+      new RegExp(`no split "dev" in file://.*; its splits are ${SPLITS.join(', ')}`),
     );
     const other = path.join(dir, 'other');
-    await writeLoaderDataset(other, [{ split: 'train', samples: [{ s: 50, dates: 1 }] }], { complete: true });
+    await writeLoaderDataset(other, [{ split: TRAIN, samples: [{ s: 50, dates: 1 }] }], { complete: true });
     const error = await pullDataset(new FsBlobStore(other), dst).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidInputError);
     expect((error as Error).message).toMatch(/holds another dataset .*pull into an empty folder/);

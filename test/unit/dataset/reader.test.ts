@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetReader, openDataset } from '../../../shared/dataset/reader.ts';
 import { IntegrityError, InvalidInputError } from '../../../shared/domain/errors.ts';
+import { SPLITS } from '../../../shared/domain/splits.ts';
 import {
   BANDS_10M,
   H,
@@ -22,10 +23,12 @@ import {
 } from '../../helpers/loader-dataset.ts';
 
 const repo = path.resolve(import.meta.dirname, '../../..');
+/** The schema's split names, whatever they are called: training, validation, test. */
+const [TRAIN, VALIDATION] = SPLITS;
 const SHARDS: LoaderShardSpec[] = [
-  { split: 'train', samples: [0, 1, 2].map((s) => ({ s, dates: 3 })) },
-  { split: 'validate', samples: [{ s: 10, dates: 2, perDate: true }] },
-  { split: 'train', samples: [3, 4].map((s) => ({ s, dates: 1 + s })) },
+  { split: TRAIN, samples: [0, 1, 2].map((s) => ({ s, dates: 3 })) },
+  { split: VALIDATION, samples: [{ s: 10, dates: 2, perDate: true }] },
+  { split: TRAIN, samples: [3, 4].map((s) => ({ s, dates: 1 + s })) },
 ];
 
 let dir: string;
@@ -45,15 +48,15 @@ describe('openDataset', () => {
     const ds = await openDataset(root);
     expect(ds).toBeInstanceOf(DatasetReader);
     expect(ds.manifest.name).toBe('loader-test');
-    expect(ds.splits).toEqual(['train', 'validate', 'test']);
-    expect(ds.shards('train').map((s) => s.samples)).toEqual([3, 2]);
+    expect(ds.splits).toEqual([...SPLITS]);
+    expect(ds.shards(TRAIN).map((s) => s.samples)).toEqual([3, 2]);
     expect((await openDataset(`file://${root}`)).manifest).toEqual(ds.manifest);
   });
 
   it('iterates a split in manifest order with every member decoded', async () => {
     const ds = await openDataset(root);
     const samples = [];
-    for await (const sample of ds.samples('train')) samples.push(sample);
+    for await (const sample of ds.samples(TRAIN)) samples.push(sample);
     expect(samples.map((s) => s.key)).toEqual([0, 1, 2, 3, 4].map(keyOf));
     const last = samples[4]!;
     const T = 5;
@@ -71,10 +74,10 @@ describe('openDataset', () => {
     expect(last.arrays['labels']!.data[7 * HL + 9]).toBe(label(4, 7, 9));
     expect(Math.max(...last.arrays['instances']!.data)).toBe(4_000_000_004);
     const validate = [];
-    for await (const sample of ds.samples('validate')) validate.push(sample);
+    for await (const sample of ds.samples(VALIDATION)) validate.push(sample);
     expect((validate[0]!.json['bands'] as Record<string, { scale: number[] }>)['red']!.scale).toHaveLength(2);
     const empty = [];
-    for await (const sample of ds.samples('test')) empty.push(sample);
+    for await (const sample of ds.samples(SPLITS[2])) empty.push(sample);
     expect(empty).toEqual([]);
   });
 
@@ -82,7 +85,7 @@ describe('openDataset', () => {
     const copy = path.join(dir, 'damaged');
     await writeLoaderDataset(copy, SHARDS, { complete: true });
     const ds = await openDataset(copy);
-    const shard = ds.shards('train')[0]!;
+    const shard = ds.shards(TRAIN)[0]!;
     const file = path.join(copy, shard.path);
     const bytes = await readFile(file);
     // A pixel of the first sample's 10m.npy (128-byte header, then 432 bytes of data).
@@ -91,7 +94,7 @@ describe('openDataset', () => {
     await writeFile(file, bytes);
     const keys: string[] = [];
     await expect(async () => {
-      for await (const sample of ds.samples('train')) keys.push(sample.key);
+      for await (const sample of ds.samples(TRAIN)) keys.push(sample.key);
     }).rejects.toThrow(new RegExp(`sha256 [0-9a-f]{64}, the manifest says ${shard.sha256}`));
     expect(keys).toEqual([]);
     let unverified = 0;
@@ -103,8 +106,8 @@ describe('openDataset', () => {
 
   it('names what is wrong: an unknown split, no manifest, a manifest of another shape', async () => {
     const ds = await openDataset(root);
-    expect(() => ds.shards('validation')).toThrow(
-      /no split "validation" in file:\/\/.*; its splits are train, validate, test/,
+    expect(() => ds.shards('dev')).toThrow(
+      new RegExp(`no split "dev" in file://.*; its splits are ${SPLITS.join(', ')}`),
     );
     await expect(openDataset(path.join(dir, 'nothing'))).rejects.toThrow(/no manifest.json at file:\/\//);
     const bad = path.join(dir, 'bad');
@@ -118,13 +121,13 @@ describe('openDataset', () => {
       import { openDataset } from 'satfactory/reader';
       const ds = await openDataset(process.argv[1]);
       let n = 0;
-      for await (const s of ds.samples('train')) n += s.arrays['10m'].shape[0];
+      for await (const s of ds.samples(process.argv[2])) n += s.arrays['10m'].shape[0];
       console.log(JSON.stringify({ splits: ds.splits, dates: n }));`;
-    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script, root], {
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script, root, TRAIN], {
       cwd: repo,
       encoding: 'utf8',
     });
     expect(run.status, run.stderr).toBe(0);
-    expect(JSON.parse(run.stdout)).toEqual({ splits: ['train', 'validate', 'test'], dates: 3 * 3 + 4 + 5 });
+    expect(JSON.parse(run.stdout)).toEqual({ splits: [...SPLITS], dates: 3 * 3 + 4 + 5 });
   });
 });
