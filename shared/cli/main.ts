@@ -1,6 +1,6 @@
 // The satfactory command line: plan (dry run), run (the whole workflow on the local runtime),
-// verify (re-hash a dataset), start/status (the deployed stack). Exit codes: 0 ok, 1 failure,
-// 2 invalid input or usage.
+// verify (re-hash a dataset), pull (copy and verify one), start/status (the deployed stack).
+// Exit codes: 0 ok, 1 failure, 2 invalid input or usage.
 import { parseArgs } from 'node:util';
 import { sfnExecutions } from '../adapters/aws/sfn-executions.ts';
 import { blobStoreForUri } from '../adapters/blob-store-for-uri.ts';
@@ -19,6 +19,7 @@ import { runTask } from '../workflow/run-task.ts';
 import { Tasks } from '../workflow/tasks.ts';
 import { prepareJob, workUriOf } from './prepare-job.ts';
 import { createProgress } from './progress.ts';
+import { pullCommand } from './pull-command.ts';
 import { type AwsCliDeps, startCommand, statusCommand } from './start-command.ts';
 
 const USAGE = `satfactory: Sentinel-2 time series + labels -> ready-to-train WebDataset shards
@@ -27,6 +28,8 @@ usage:
   satfactory plan <job.json>     dry run: products chosen, windows, regions, bytes to fetch
   satfactory run <job.json>      build the dataset with the local runtime (resumes an interrupted run)
   satfactory verify <uri>        re-hash every shard of a dataset and check its totals
+  satfactory pull <uri> <dir>    copy a dataset (folder, s3://, https://) into a folder, verifying
+                                 every shard's sha256; a rerun resumes
   satfactory start <job.json>    run the job on the deployed stack and follow it
   satfactory status <run-id|execution-arn>
                                  status, current or last state, error of a run on AWS
@@ -39,6 +42,8 @@ options:
   --stack NAME    start/status: the stack in that file (default: the only one)
   --detach        start: return once the execution started
   --poll S        start: seconds between progress checks (default 10)
+  --split S       pull: only the shards of split S
+  --concurrency N pull: shards fetched at once (default 4)
   -h, --help      this text`;
 
 /** Error names that mean "the input cannot work": exit code 2. */
@@ -77,7 +82,7 @@ export async function main(argv: string[], log?: Log, aws: AwsCliDeps = awsDeps)
     return 2;
   }
   const { values, positionals } = parsed;
-  const [command, target] = positionals;
+  const [command, target, second] = positionals;
   if (values.help || !command) {
     process.stdout.write(`${USAGE}\n`);
     return command || values.help ? 0 : 2;
@@ -101,6 +106,13 @@ export async function main(argv: string[], log?: Log, aws: AwsCliDeps = awsDeps)
         });
       case 'verify':
         return await verifyCommand(target);
+      case 'pull':
+        return await pullCommand(target, second, logger, {
+          ...(values.split !== undefined ? { split: values.split } : {}),
+          ...(values.concurrency !== undefined ? { concurrency: values.concurrency } : {}),
+          progress: createProgress(logger, tty && !(values['json-logs'] ?? false)),
+          out: (line) => process.stdout.write(`${line}\n`),
+        });
       case 'start': {
         const poll = Number(values.poll ?? 10);
         if (!(poll > 0))
@@ -144,6 +156,8 @@ function parse(argv: string[]) {
       stack: { type: 'string' },
       detach: { type: 'boolean' },
       poll: { type: 'string' },
+      split: { type: 'string' },
+      concurrency: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
