@@ -167,6 +167,7 @@ const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 async function planCommand(jobFile: string, log: Log): Promise<number> {
   const prepared = await prepareJob(jobFile);
+  for (const warning of prepared.warnings) log.warn(`${prepared.jobFile}: ${warning}`);
   const workUri = workUriOf(prepared.job);
   const ctx = createLocalContext({ workUri, log });
   const input = await storeJob(ctx.work, prepared.job, prepared.runId);
@@ -190,6 +191,11 @@ async function planCommand(jobFile: string, log: Log): Promise<number> {
       : []),
     `windows    ${windows.windows} in ${windows.regions} region(s)`,
     `to fetch   ${mb(windows.bytesToFetch)} (COG tiles the windows need)`,
+    ...(summary
+      ? [
+          `splits     train ${summary.splits.train}, validation ${summary.splits.validation}, test ${summary.splits.test} window(s) to read`,
+        ]
+      : []),
     ...Object.entries(summary?.tiles ?? {}).map(
       ([t, s]) => `  ${t}: ${s.windows} windows, ${s.regions} regions`,
     ),
@@ -205,6 +211,7 @@ async function runCommand(
   options: { tty: boolean; threads: number | undefined; json: boolean; verbose: boolean },
 ): Promise<number> {
   const prepared = await prepareJob(jobFile);
+  for (const warning of prepared.warnings) log.warn(`${prepared.jobFile}: ${warning}`);
   const workUri = workUriOf(prepared.job);
   const ctx = createLocalContext({ workUri, log });
   log.info(`run ${prepared.runId}: ${prepared.job.name} -> ${prepared.job.output.uri}`);

@@ -6,10 +6,16 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InvalidInputError } from '../domain/errors.ts';
 import { sha256Hex } from '../domain/hashing.ts';
-import { type JobSpec, parseJobSpec } from '../domain/job-spec.ts';
+import { type JobSpec, jobSpecWarnings, parseJobSpec } from '../domain/job-spec.ts';
 import { runIdOf } from '../work/context.ts';
 
-export type PreparedJob = { job: JobSpec; runId: string; jobFile: string };
+export type PreparedJob = {
+  job: JobSpec;
+  runId: string;
+  jobFile: string;
+  /** Fields read under an old name, and the like: the job runs, the user should know. */
+  warnings: string[];
+};
 
 const isUri = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
 
@@ -56,7 +62,7 @@ export async function prepareJob(jobFile: string): Promise<PreparedJob> {
   delete job.$schema;
   // A run resumes by id: edited labels under the same path must be a new run, not a stale resume.
   const labelsDigest = job.labels && !isUri(job.labels.source) ? await fileDigest(job.labels.source) : '';
-  return { job, runId: runIdOf(job, labelsDigest), jobFile: file };
+  return { job, runId: runIdOf(job, labelsDigest), jobFile: file, warnings: jobSpecWarnings(raw) };
 }
 
 /** sha256 of a local file, '' when it cannot be read (PrepareLabels then says what is wrong). */

@@ -151,18 +151,56 @@ export const CloudsSchema = z
   })
   .strict();
 
-export const SplitsSchema = z
-  .object({
-    method: z.enum(['blocks', 'random']).default('blocks'),
-    train: z.number().min(0).max(1),
-    validate: z.number().min(0).max(1),
-    test: z.number().min(0).max(1),
-    seed: z.int().default(0),
-  })
-  .strict()
-  .refine((s) => Math.abs(s.train + s.validate + s.test - 1) < 1e-9, {
-    message: 'train + validate + test must add up to 1',
-  });
+/** `validate` was the name of the validation split before 0.2: still read, with a warning. */
+function renameValidate(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const { validate, ...rest } = value as Record<string, unknown>;
+  if (validate === undefined || 'validation' in rest) return value;
+  return { ...rest, validation: validate };
+}
+
+export const SplitsSchema = z.preprocess(
+  renameValidate,
+  z
+    .object({
+      method: z
+        .enum(['blocks', 'random'])
+        .default('blocks')
+        .describe('"blocks": spatial blocks, no shared pixels between splits; "random": per window'),
+      train: z.number().min(0).max(1),
+      validation: z.number().min(0).max(1),
+      test: z.number().min(0).max(1),
+      seed: z.int().default(0),
+      blockSize: z
+        .number()
+        .positive()
+        .optional()
+        .describe('Side of a spatial block in metres, rounded to whole windows (default: 10 window strides)'),
+      buffer: z
+        .number()
+        .min(0)
+        .default(0)
+        .describe(
+          'Metres kept between windows of different splits: nearer windows are rejected as split-buffer (overlapping ones always)',
+        ),
+      allowEmpty: z
+        .boolean()
+        .default(false)
+        .describe('Accept a split with a positive fraction that gets no window (otherwise planning fails)'),
+    })
+    .strict()
+    .refine((s) => Math.abs(s.train + s.validation + s.test - 1) < 1e-9, {
+      message: 'train + validation + test must add up to 1',
+    }),
+);
+
+/** Warnings for fields that still work but have a new name (shown by the CLI and the upload trigger). */
+export function jobSpecWarnings(raw: unknown): string[] {
+  const splits = (raw as { splits?: Record<string, unknown> } | null)?.splits;
+  return splits && typeof splits === 'object' && 'validate' in splits && !('validation' in splits)
+    ? ['/splits/validate is now /splits/validation (the split folder is validation/); read as such']
+    : [];
+}
 
 export const OutputSchema = z
   .object({
@@ -195,7 +233,15 @@ export const JobSpecSchema = z
     windows: WindowsSchema,
     labels: LabelsSchema.optional(),
     clouds: CloudsSchema.optional(),
-    splits: SplitsSchema.default({ method: 'blocks', train: 0.8, validate: 0.1, test: 0.1, seed: 0 }),
+    splits: SplitsSchema.default({
+      method: 'blocks',
+      train: 0.8,
+      validation: 0.1,
+      test: 0.1,
+      seed: 0,
+      buffer: 0,
+      allowEmpty: false,
+    }),
     output: OutputSchema,
   })
   .strict();

@@ -108,7 +108,7 @@ export const ManifestClassesSchema = z
     splits: z
       .object({
         train: z.array(classFrequency),
-        validate: z.array(classFrequency),
+        validation: z.array(classFrequency),
         test: z.array(classFrequency),
       })
       .strict()
@@ -185,7 +185,7 @@ export const ManifestSchema = z
       .object({ windowSize: z.int().min(1), stride: z.int().min(1), tiles: z.array(ManifestGridTileSchema) })
       .strict(),
     classes: ManifestClassesSchema.nullable(),
-    splits: z.object({ train: splitCount, validate: splitCount, test: splitCount }).strict(),
+    splits: z.object({ train: splitCount, validation: splitCount, test: splitCount }).strict(),
     shards: z.array(ManifestShardSchema),
     totals: z
       .object({

@@ -57,6 +57,8 @@ export const PlannedWindowSchema = z.strictObject({
   row: z.int().min(0),
   col: z.int().min(0),
   split: SplitSchema,
+  /** Rejected by the plan itself, before any read: too near a window of another split. */
+  planReject: z.literal('split-buffer').optional(),
 });
 export type PlannedWindow = z.infer<typeof PlannedWindowSchema>;
 

@@ -5,7 +5,13 @@ import { z } from 'zod';
 import type { PlannedWindow, TilePlan } from './plan.ts';
 import type { WindowArrays } from './window-arrays.ts';
 
-export const WindowRejectReasonSchema = z.enum(['edge', 'no-valid-pixels', 'too-cloudy', 'too-few-labels']);
+export const WindowRejectReasonSchema = z.enum([
+  'edge',
+  'split-buffer',
+  'no-valid-pixels',
+  'too-cloudy',
+  'too-few-labels',
+]);
 export type WindowRejectReason = z.infer<typeof WindowRejectReasonSchema>;
 
 /** One line of rejects.jsonl: the window, its split, the reason and what was measured. */
@@ -106,6 +112,17 @@ export function edgeVerdict(insideFraction: number): Verdict {
   return {
     reason: 'edge',
     detail: { insideFraction: round4(insideFraction) },
+    validFraction: [],
+    cloudyFraction: null,
+    usable: [],
+  };
+}
+
+/** A window the plan rejected: nearer than splits.buffer to a window of another split. */
+export function splitBufferVerdict(buffer: number): Verdict {
+  return {
+    reason: 'split-buffer',
+    detail: { bufferMetres: buffer },
     validFraction: [],
     cloudyFraction: null,
     usable: [],

@@ -232,7 +232,7 @@ async function classesOf(
     }
     return summary.classes.map((c) => ({ id: c.id, ...(merged.get(c.id) ?? { pixels: 0, samples: 0 }) }));
   };
-  const splits = { train: perSplit('train'), validate: perSplit('validate'), test: perSplit('test') };
+  const splits = { train: perSplit('train'), validation: perSplit('validation'), test: perSplit('test') };
   return {
     property: job.labels.classProperty,
     background: job.labels.background,

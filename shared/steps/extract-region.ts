@@ -30,6 +30,7 @@ import {
   judgeWindow,
   rejectRecord,
   requireLabelledFraction,
+  splitBufferVerdict,
   type WindowReject,
 } from '../domain/window-verdict.ts';
 import type { BlobStore } from '../ports.ts';
@@ -64,7 +65,7 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
   const arrays = allocateWindowArrays(tp, region.windows.length);
   // Windows past the imagery edge: padded and read, or rejected before any byte is fetched.
   const pad = job.windows.edge === 'pad';
-  const read = region.windows.map((w) => pad || !isEdgeWindow(tp.grid, w));
+  const read = region.windows.map((w) => !w.planReject && (pad || !isEdgeWindow(tp.grid, w)));
 
   // Every (date, asset) pair: fetch its tiles once, decode once, cut every window from them.
   let tilesNeeded = 0;
@@ -120,8 +121,11 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
     const wa = arrays[k] as WindowArrays;
     const bounds = windowBounds(tp.grid, w);
     if (!read[k]) {
-      rejects.push(rejectRecord(windowKey(tp.tile, w), tp.tile, w, edgeVerdict(insideFraction(tp.grid, w))));
-      account(bounds, 'edge');
+      const verdict = w.planReject
+        ? splitBufferVerdict(job.splits.buffer)
+        : edgeVerdict(insideFraction(tp.grid, w));
+      rejects.push(rejectRecord(windowKey(tp.tile, w), tp.tile, w, verdict));
+      account(bounds, verdict.reason);
       return;
     }
     const verdict = judgeWindow(tp, wa, clouds);

@@ -27,8 +27,8 @@ import { type JobSpec, requiredAssets } from '../domain/job-spec.ts';
 import { touches, type UnsampledFeature } from '../domain/labels/accounting.ts';
 import type { LabelIndex } from '../domain/labels/index.ts';
 import { tileOwnership } from '../domain/ownership.ts';
-import type { BandMeta, PlannedProduct, RegionPlan, TilePlan } from '../domain/plan.ts';
-import { SPLITS, type Split, splitOf } from '../domain/splits.ts';
+import type { BandMeta, PlannedProduct, PlannedWindow, RegionPlan, TilePlan } from '../domain/plan.ts';
+import { blockOf, blockWindows, SPLITS, type Split, splitBufferRejects, splitOf } from '../domain/splits.ts';
 import type { RangeReader } from '../ports.ts';
 import { loadJob, type StepContext } from '../work/context.ts';
 import {
@@ -84,8 +84,9 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
       for (const f of labels.search([-Infinity, -Infinity, Infinity, Infinity])) nearTile.add(f.index);
     if (labels && job.windows.where === 'labels')
       windows = windows.filter((w) => touchesLabels(labels, tp, w));
-    const byRegion = new Map<string, WindowPos[]>();
-    for (const w of windows) {
+    const planned = assignSplits(job, tp, windows);
+    const byRegion = new Map<string, PlannedWindow[]>();
+    for (const w of planned) {
       const r = regionOf(tp.grid, w);
       const id = `${tp.tile}-r${String(r.row).padStart(3, '0')}-c${String(r.col).padStart(3, '0')}`;
       const list = byRegion.get(id);
@@ -106,13 +107,7 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
         regionId: id,
         tile: tp.tile,
         tilePlanKey: WorkFiles.tilePlan.key(input.runId, tp.tile),
-        windows: ws.map((w) => ({
-          ...w,
-          split:
-            job.splits.method === 'blocks'
-              ? splitOf(job.splits, id)
-              : splitOf(job.splits, `${tp.tile}_${w.row}_${w.col}`),
-        })),
+        windows: ws,
         shards: {},
         labelsKey,
       });
@@ -134,7 +129,8 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
       unplaced,
     );
   }
-  const nextShard: Record<Split, number> = { train: 0, validate: 0, test: 0 };
+  const splitCounts = checkSplits(job, regions, plansByTileOf(tilePlans));
+  const nextShard: Record<Split, number> = { train: 0, validation: 0, test: 0 };
   for (const region of regions) {
     for (const split of SPLITS) {
       if (region.windows.some((w) => w.split === split)) {
@@ -144,7 +140,7 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
   }
 
   let bytesToFetch = 0;
-  const plansByTile = new Map(tilePlans.map((tp) => [tp.tile, tp]));
+  const plansByTile = plansByTileOf(tilePlans);
   for (const region of regions)
     bytesToFetch += neededBytes(plansByTile.get(region.tile) as TilePlan, region, job.windows.edge);
 
@@ -170,9 +166,13 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
     windows: regions.reduce((n, r) => n + r.windows.length, 0),
     bytesToFetch,
     tiles: perTile,
+    splits: splitCounts,
   };
   const whole = regions.reduce(
-    (n, r) => n + r.windows.filter((w) => !isEdgeWindow(plansByTile.get(r.tile)?.grid as TileGrid, w)).length,
+    (n, r) =>
+      n +
+      r.windows.filter((w) => !w.planReject && !isEdgeWindow(plansByTile.get(r.tile)?.grid as TileGrid, w))
+        .length,
     0,
   );
   if (summary.windows === 0 || (whole === 0 && job.windows.edge === 'drop')) {
@@ -292,8 +292,10 @@ function touchesLabels(labels: LabelIndex, tp: TilePlan, w: WindowPos): boolean 
 /** Bytes of the COG tiles a region needs, summed over its dates and assets. */
 export function neededBytes(tp: TilePlan, region: RegionPlan, edge: 'drop' | 'pad' = 'drop'): number {
   let bytes = 0;
-  // Edge windows are read only when padded (dropped ones are rejected before any fetch).
-  const windows = region.windows.filter((w) => edge === 'pad' || !isEdgeWindow(tp.grid, w));
+  // Edge windows are read only when padded; windows the plan rejects, never.
+  const windows = region.windows.filter(
+    (w) => !w.planReject && (edge === 'pad' || !isEdgeWindow(tp.grid, w)),
+  );
   for (const p of tp.products) {
     for (const cog of Object.values(p.cogs)) {
       const tiles = new Set<number>();
@@ -303,4 +305,66 @@ export function neededBytes(tp: TilePlan, region: RegionPlan, edge: 'drop' | 'pa
     }
   }
   return bytes;
+}
+
+const plansByTileOf = (plans: readonly TilePlan[]) => new Map(plans.map((tp) => [tp.tile, tp]));
+
+/** The default block: 10 window strides of the first tile's grid, in metres. */
+function defaultBlockSize(plans: ReadonlyMap<string, TilePlan>): number {
+  const grid = [...plans.values()][0]?.grid;
+  return grid ? 10 * grid.stride * grid.res : 0;
+}
+
+/**
+ * The split of every window of a tile: per spatial block (squares of whole windows, `blockSize`
+ * metres, default 10 strides) or per window (random); with blocks, the windows nearer than
+ * `splits.buffer` to a window of another split (or overlapping one) are rejected by the plan.
+ */
+function assignSplits(job: JobSpec, tp: TilePlan, windows: readonly WindowPos[]): PlannedWindow[] {
+  const { grid } = tp;
+  if (job.splits.method === 'random') {
+    return windows.map((w) => ({ ...w, split: splitOf(job.splits, `${tp.tile}_${w.row}_${w.col}`) }));
+  }
+  const side = blockWindows(
+    job.splits.blockSize ?? defaultBlockSize(new Map([[tp.tile, tp]])),
+    grid.stride,
+    grid.res,
+  );
+  const planned = windows.map((w) => {
+    const b = blockOf(w, side);
+    return { ...w, split: splitOf(job.splits, `${tp.tile}-b${b.row}-${b.col}`) };
+  });
+  const rejected = splitBufferRejects(planned, grid, job.splits.buffer / grid.res);
+  return planned.map((w) =>
+    rejected.has(`${w.row}:${w.col}`) ? { ...w, planReject: 'split-buffer' as const } : w,
+  );
+}
+
+/**
+ * A split the job gives a share that gets no window to write is an error (unless allowEmpty), said
+ * before any pixel is read, with the counts and what to change.
+ */
+function checkSplits(
+  job: JobSpec,
+  regions: readonly RegionPlan[],
+  plans: ReadonlyMap<string, TilePlan>,
+): Record<Split, number> {
+  const counts: Record<Split, number> = { train: 0, validation: 0, test: 0 };
+  for (const r of regions) {
+    const grid = (plans.get(r.tile) as TilePlan).grid;
+    for (const w of r.windows) {
+      if (w.planReject || (job.windows.edge === 'drop' && isEdgeWindow(grid, w))) continue;
+      counts[w.split]++;
+    }
+  }
+  const empty = SPLITS.filter((s) => job.splits[s] > 0 && counts[s] === 0);
+  if (empty.length === 0 || job.splits.allowEmpty) return counts;
+  const hint =
+    job.splits.method === 'blocks'
+      ? `the AOI holds too few blocks of ${job.splits.blockSize ?? `${defaultBlockSize(plans)} (the default, 10 window strides)`} m: use a smaller splits.blockSize, splits.method "random", or splits.allowEmpty: true`
+      : 'too few windows: enlarge the AOI, or set splits.allowEmpty: true';
+  throw new InvalidInputError(
+    `split${empty.length > 1 ? 's' : ''} ${empty.join(' and ')} would get no window (train ${counts.train}, validation ${counts.validation}, test ${counts.test}); ${hint}`,
+    { pointer: '/splits' },
+  );
 }

@@ -53,6 +53,8 @@ export const WindowsSummarySchema = z.strictObject({
   windows: count,
   bytesToFetch: count,
   tiles: z.record(z.string(), z.strictObject({ windows: count, regions: count })),
+  /** Per split, the windows that will be read (edge and split-buffer rejects aside). */
+  splits: z.strictObject({ train: count, validation: count, test: count }),
 });
 export type WindowsSummary = z.infer<typeof WindowsSummarySchema>;
 

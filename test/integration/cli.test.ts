@@ -64,7 +64,7 @@ describe('satfactory CLI', () => {
     expect(report.samples).toBe(320);
     expect(report.splits).toEqual({
       train: manifest.splits.train.samples,
-      validate: manifest.splits.validate.samples,
+      validation: manifest.splits.validation.samples,
       test: manifest.splits.test.samples,
     });
     expect(report.members['10m.npy'].shapes).toEqual([[3, 4, 24, 24]]);

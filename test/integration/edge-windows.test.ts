@@ -86,7 +86,7 @@ describe.skipIf(!ready)('windows at the imagery edge (SpaceNet Atlanta, 400 px w
         classProperty: 'building',
         outputs: ['labels', 'instances'],
       },
-      splits: { method: 'random', train: 1, validate: 0, test: 0, seed: 1 },
+      splits: { method: 'random', train: 1, validation: 0, test: 0, seed: 1 },
       output: { uri: `out/${edge}` },
     };
     const file = path.join(dir, `${edge}.json`);

@@ -61,7 +61,7 @@ suite('end to end on real Sentinel-2 COGs (Croatia, 5 dates, 120 m)', () => {
       bands: ['blue', 'green', 'red', 'nir'],
       windows: { size: 8, stride: 8 },
       clouds: { mask: 'scl', maxCloudyFraction: 0.5 },
-      splits: { method: 'random', train: 0.6, validate: 0.2, test: 0.2, seed: 7 },
+      splits: { method: 'random', train: 0.6, validation: 0.2, test: 0.2, seed: 7 },
       output: { uri: `out/${name}` },
       ...extra,
     };

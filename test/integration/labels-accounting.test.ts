@@ -77,7 +77,7 @@ describe.skipIf(!ready)('every kept parcel is in a sample or in the log (HR parc
         resolution: 120,
         outputs: ['labels', 'instances'],
       },
-      splits: { method: 'random', train: 0.6, validate: 0.2, test: 0.2, seed: 3 },
+      splits: { method: 'random', train: 0.6, validation: 0.2, test: 0.2, seed: 3 },
       output: { uri: 'out/accounting' },
     };
     const file = path.join(dir, 'accounting.json');

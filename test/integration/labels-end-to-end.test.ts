@@ -70,7 +70,7 @@ suite('labels end to end (Croatian parcels over Sentinel-2, 30 m labels on a 120
         resolution: 30,
         outputs: ['labels', 'instances', 'coverage', 'double', 'buildings', 'multilabel'],
       },
-      splits: { method: 'random', train: 0.6, validate: 0.2, test: 0.2, seed: 3 },
+      splits: { method: 'random', train: 0.6, validation: 0.2, test: 0.2, seed: 3 },
       output: { uri: 'out/parcels' },
     };
     const file = path.join(dir, 'parcels.json');

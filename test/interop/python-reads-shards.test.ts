@@ -124,7 +124,7 @@ async function writeDataset(root: string, shards: Array<{ split: Split; samples:
       ],
     },
     classes: { property: 'crop', background: 0, table: [{ id: 7, value: 'wheat' }] },
-    splits: { train: count('train'), validate: count('validate'), test: count('test') },
+    splits: { train: count('train'), validation: count('validation'), test: count('test') },
     shards: entries,
     totals: { planned: written + 1, written, rejected: 1 },
     rejects: 'rejects.jsonl',
@@ -182,7 +182,7 @@ describe('Python reads satfactory shards', () => {
         split: 'train',
         samples: [sampleOf('33twl_0000_0000', 0, 'train'), sampleOf('33twl_0000_0001', 1, 'train')],
       },
-      { split: 'validate', samples: [sampleOf('33twl_0001_0000', 2, 'validate')] },
+      { split: 'validation', samples: [sampleOf('33twl_0001_0000', 2, 'validation')] },
     ]);
     // Our own verifier agrees with the dataset before Python looks at it.
     expect((await verifyDataset(store)).problems).toEqual([]);
@@ -194,7 +194,7 @@ describe('Python reads satfactory shards', () => {
     expect(summary.ok).toBe(true);
     expect(summary.shards).toBe(2);
     expect(summary.samples).toBe(3);
-    expect(summary.splits).toEqual({ train: 2, validate: 1, test: 0 });
+    expect(summary.splits).toEqual({ train: 2, validation: 1, test: 0 });
     expect(summary.members['json']?.count).toBe(3);
     expect(summary.members['10m.npy']).toEqual({ count: 3, dtypes: ['uint16'], shapes: [[T, 4, H, H]] });
     expect(summary.members['20m.npy']).toEqual({

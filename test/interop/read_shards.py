@@ -65,7 +65,7 @@ class Checker:
         self.warnings = []
         self.members = {}
         self.details = {}
-        self.splits = {"train": 0, "validate": 0, "test": 0}
+        self.splits = {"train": 0, "validation": 0, "test": 0}
         self.samples = 0
         self.shards = 0
         self.seen_keys = {}

@@ -73,7 +73,7 @@ async function writeDataset(
     scl: null,
     grid: { windowSize: 4, stride: 4, tiles: [] },
     classes: null,
-    splits: { train: per('train'), validate: per('validate'), test: per('test') },
+    splits: { train: per('train'), validation: per('validation'), test: per('test') },
     shards: entries,
     totals: { planned: written + 2, written, rejected: 2 },
     rejects: 'rejects.jsonl',
@@ -160,20 +160,20 @@ describe('verifyDataset', () => {
 
   it('catches a sample written twice, a wrong split in a sample, a changed job and unlisted shards', async () => {
     const shards = layout();
-    shards[1]!.samples = [sample('t_0000_0000', 'validate')];
+    shards[1]!.samples = [sample('t_0000_0000', 'validation')];
     const m = await writeDataset(shards);
     m.job = { name: 'tiny', edited: true };
     await putManifest(m);
-    await store.put('validate/leftover-000000.tar', new Uint8Array(1024));
+    await store.put('validation/leftover-000000.tar', new Uint8Array(1024));
     const report = await verifyDataset(store);
     expect(report.problems).toEqual(
       expect.arrayContaining([
         'sample t_0000_0000 is in both train/tiny-train-000000.tar and train/tiny-train-000001.tar',
-        'train/tiny-train-000001.tar: t_0000_0000.json says split validate, the shard is train',
+        'train/tiny-train-000001.tar: t_0000_0000.json says split validation, the shard is train',
         'manifest.json: jobSha256 does not match the job spec it records',
       ]),
     );
-    expect(report.warnings).toEqual(['validate/leftover-000000.tar is in the store but not in the manifest']);
+    expect(report.warnings).toEqual(['validation/leftover-000000.tar is in the store but not in the manifest']);
   });
 
   it('checks .npy headers and the group shapes the sample json declares', async () => {

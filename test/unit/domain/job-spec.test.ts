@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { renderJobSchema, SCHEMA_PATH } from '../../../scripts/generate-schema.ts';
 import { JobSpecError } from '../../../shared/domain/errors.ts';
-import { jsonPointer, parseJobSpec } from '../../../shared/domain/job-spec.ts';
+import { jobSpecWarnings, jsonPointer, parseJobSpec } from '../../../shared/domain/job-spec.ts';
 
 const minimal = {
   name: 'crops-2023',
@@ -39,7 +39,15 @@ describe('job spec', () => {
       spread: 'uniform',
     });
     expect(job.windows).toEqual({ size: 24, where: 'aoi', edge: 'drop', regionTiles: 1 });
-    expect(job.splits).toEqual({ method: 'blocks', train: 0.8, validate: 0.1, test: 0.1, seed: 0 });
+    expect(job.splits).toEqual({
+      method: 'blocks',
+      train: 0.8,
+      validation: 0.1,
+      test: 0.1,
+      seed: 0,
+      buffer: 0,
+      allowEmpty: false,
+    });
     expect(job.catalog).toMatchObject({ limit: 100, maxPages: 50, maxItems: 5000 });
   });
 
@@ -73,8 +81,17 @@ describe('job spec', () => {
 
   it('checks that split fractions add up to 1', () => {
     expect(() =>
-      parseJobSpec({ ...minimal, splits: { method: 'blocks', train: 0.5, validate: 0.1, test: 0.1 } }),
-    ).toThrow(/\/splits: train \+ validate \+ test must add up to 1/);
+      parseJobSpec({ ...minimal, splits: { method: 'blocks', train: 0.5, validation: 0.1, test: 0.1 } }),
+    ).toThrow(/\/splits: train \+ validation \+ test must add up to 1/);
+  });
+
+  it('reads the old split name validate as validation, and says so', () => {
+    const raw = { ...minimal, splits: { method: 'random', train: 0.6, validate: 0.2, test: 0.2 } };
+    expect(parseJobSpec(raw).splits).toMatchObject({ validation: 0.2 });
+    expect(jobSpecWarnings(raw)).toEqual([
+      expect.stringMatching(/\/splits\/validate is now \/splits\/validation/),
+    ]);
+    expect(jobSpecWarnings(minimal)).toEqual([]);
   });
 
   it('escapes JSON pointer tokens', () => {

@@ -71,7 +71,7 @@ function manifest(): Manifest {
     classes: { property: 'crop', background: 0, table: [{ id: 1, value: 'wheat', pixels: 10 }] },
     splits: {
       train: { samples: 3, shards: 2 },
-      validate: { samples: 1, shards: 1 },
+      validation: { samples: 1, shards: 1 },
       test: { samples: 0, shards: 0 },
     },
     shards: [
@@ -90,8 +90,8 @@ function manifest(): Manifest {
         samples: 1,
       },
       {
-        path: 'validate/crops-2023-validate-000000.tar',
-        split: 'validate',
+        path: 'validation/crops-2023-validation-000000.tar',
+        split: 'validation',
         bytes: 5120,
         sha256: sha('c'),
         samples: 1,
@@ -154,13 +154,13 @@ describe('checkManifestTotals', () => {
   it('catches written vs shard samples, split counts, duplicate paths and shards outside their split', () => {
     const m = manifest();
     m.totals = { planned: 7, written: 5, rejected: 2 };
-    m.splits.validate.shards = 2;
+    m.splits.validation.shards = 2;
     m.shards.push({ ...m.shards[0]!, split: 'test' });
     const problems = manifestTotalsProblems(m);
     expect(problems).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/written 5 != 6 samples listed in shards/),
-        expect.stringMatching(/splits\.validate: declares 1 samples in 2 shards, shards list 1 in 1/),
+        expect.stringMatching(/splits\.validation: declares 1 samples in 2 shards, shards list 1 in 1/),
         expect.stringMatching(/splits\.test: declares 0 samples in 0 shards, shards list 2 in 1/),
         expect.stringMatching(/listed twice/),
         expect.stringMatching(/is not under test\//),

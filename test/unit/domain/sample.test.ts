@@ -6,7 +6,7 @@ import { allocateWindowArrays, type WindowArrays } from '../../../shared/domain/
 import { judgeWindow } from '../../../shared/domain/window-verdict.ts';
 import { tilePlanOf } from '../../helpers/tile-plan.ts';
 
-const w = { row: 2, col: 3, split: 'validate' as const };
+const w = { row: 2, col: 3, split: 'validation' as const };
 
 describe('the geotransform of a window', () => {
   it('starts at the window top-left corner (not a pixel centre), north up, on the finest grid', () => {
@@ -63,7 +63,7 @@ describe('a sample', () => {
     ]);
     expect(meta).toMatchObject({
       id: '33twl_0002_0003',
-      split: 'validate',
+      split: 'validation',
       epsg: 32633,
       transform: [500_180, 10, 0, 4_999_880, 0, -10],
       dates: ['2023-07-01T10:00:00Z', '2023-07-02T10:00:00Z'],
