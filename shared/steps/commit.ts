@@ -1,7 +1,8 @@
 // Commit: check that every planned region reported, that planned = written + rejected, gather the
 // rejects and statistics, and write manifest.json last and create-only: the dataset exists from
 // that moment, and a rerun of a committed run returns the manifest it already wrote.
-import { type BandStats, mergeBandStats, summarize } from '../domain/band-stats.ts';
+import { addSparse, createHistogram, type Histogram, summarizeHistogram } from '../domain/band-stats.ts';
+import { classWeights } from '../domain/class-weights.ts';
 import { datasetKeys } from '../domain/dataset-layout.ts';
 import { AlreadyExistsError, IntegrityError } from '../domain/errors.ts';
 import { canonicalJson, sha256Hex } from '../domain/hashing.ts';
@@ -9,6 +10,7 @@ import type { JobSpec } from '../domain/job-spec.ts';
 import { checkManifestTotals, type Manifest, ManifestSchema } from '../domain/manifest.ts';
 import type { RegionResult, TilePlan } from '../domain/plan.ts';
 import { SPLITS, type Split } from '../domain/splits.ts';
+import { STATS_PIXELS } from '../domain/window-stats.ts';
 import type { BlobStore } from '../ports.ts';
 import { loadJob, type StepContext } from '../work/context.ts';
 import {
@@ -74,10 +76,12 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
   }
   await dataset.put(datasetKeys.rejects, rejects.join(''), { contentType: 'application/jsonl' });
 
-  const stats: Record<string, BandStats> = {};
+  // The regions' train histograms add up to the split's (whole counts: the order cannot matter).
+  const histograms = new Map<string, Histogram>();
   for (const r of results) {
-    for (const [band, s] of Object.entries(r.stats)) {
-      stats[band] = stats[band] ? mergeBandStats(stats[band] as BandStats, s) : s;
+    for (const [band, sparse] of Object.entries(r.stats)) {
+      const h = histograms.get(band) ?? createHistogram();
+      histograms.set(band, addSparse(h, sparse));
     }
   }
   const tilePlans: TilePlan[] = [];
@@ -165,7 +169,17 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
       rejectedByReason: mergeCounts(results.map((r) => r.rejectedByReason)),
     },
     rejects: datasetKeys.rejects,
-    stats: Object.fromEntries(Object.entries(stats).map(([b, s]) => [b, summarize(s)])),
+    stats: {
+      split: 'train',
+      dates: 'all',
+      pixels: STATS_PIXELS,
+      excludedScl: ref.scl ? [...(job.clouds?.cloudyClasses ?? [])] : [],
+      units: 'stored',
+      percentiles: 'linear',
+      bands: Object.fromEntries(
+        ref.bands.map((b) => [b.name, summarizeHistogram(histograms.get(b.name) ?? createHistogram())]),
+      ),
+    },
     io: {
       bytesFetched: results.reduce((n, r) => n + r.bytesFetched, 0),
       bytesNeeded: results.reduce((n, r) => n + r.bytesNeeded, 0),
@@ -202,6 +216,8 @@ async function classesOf(
   // Copied as written (each line was checked when PrepareLabels wrote it).
   const log = (await readWorkBytes(ctx.work, WorkFiles.labelsLog, summary.logKey)) ?? new Uint8Array();
   await dataset.put(datasetKeys.labelsLog, log, { contentType: 'application/jsonl' });
+  // Every id of .labels.npy: the background, then the table's classes (ids ascending).
+  const ids = [job.labels.background, ...summary.classes.map((c) => c.id)].sort((a, b) => a - b);
   const perSplit = (split: Split) => {
     const merged = new Map<number, { pixels: number; samples: number }>();
     for (const r of results) {
@@ -212,21 +228,26 @@ async function classesOf(
         merged.set(Number(id), m);
       }
     }
-    return summary.classes.map((c) => ({ id: c.id, ...(merged.get(c.id) ?? { pixels: 0, samples: 0 }) }));
+    return ids.map((id) => ({ id, ...(merged.get(id) ?? { pixels: 0, samples: 0 }) }));
   };
   const splits = { train: perSplit('train'), validate: perSplit('validate'), test: perSplit('test') };
+  const total = (id: number, field: 'pixels' | 'samples') =>
+    SPLITS.reduce((n, s) => n + (splits[s].find((e) => e.id === id)?.[field] ?? 0), 0);
   return {
     property: job.labels.classProperty,
     background: job.labels.background,
     ...(grid ? { resolution: grid.resolution, size: grid.size } : {}),
     outputs: job.labels.outputs,
-    table: summary.classes.map((c, i) => ({
+    table: summary.classes.map((c) => ({
       id: c.id,
       value: c.value,
-      pixels: SPLITS.reduce((n, s) => n + (splits[s][i]?.pixels ?? 0), 0),
-      samples: SPLITS.reduce((n, s) => n + (splits[s][i]?.samples ?? 0), 0),
+      pixels: total(c.id, 'pixels'),
+      samples: total(c.id, 'samples'),
     })),
     splits,
+    ...(grid
+      ? { weights: { split: 'train' as const, ...classWeights(splits.train, grid.size * grid.size) } }
+      : {}),
     validation: {
       source: summary.source,
       read: summary.read,

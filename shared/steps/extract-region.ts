@@ -2,7 +2,7 @@
 // asset, decode it once, cut all windows, judge them, and write the region's shards (create-only)
 // plus its rejects and a result record. A region with a result record is done. What a window
 // becomes (verdict, sample, statistics) is decided in shared/domain; this step only orchestrates.
-import { type BandStats, createBandStats } from '../domain/band-stats.ts';
+import { encodeHistogram } from '../domain/band-stats.ts';
 import { cutRect, decodeTile, fetchTiles, tilesForRect } from '../domain/cog-tiles.ts';
 import type { CogInfo } from '../domain/cog-types.ts';
 import { runLimited } from '../domain/concurrency.ts';
@@ -22,7 +22,7 @@ import { buildSample } from '../domain/sample.ts';
 import { buildShard, type ShardSample } from '../domain/shard.ts';
 import type { Split } from '../domain/splits.ts';
 import { allocateWindowArrays, bandSide, type WindowArrays } from '../domain/window-arrays.ts';
-import { addClassFrequencies, addWindowStats } from '../domain/window-stats.ts';
+import { addClassFrequencies, addWindowStats, createBandHistograms } from '../domain/window-stats.ts';
 import {
   edgeVerdict,
   judgeWindow,
@@ -102,9 +102,9 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
   const labels = await regionLabelsOf(ctx, job, tp, region.labelsKey);
   const clouds = job.clouds ?? null;
   const classes: NonNullable<RegionResult['classes']> = {};
-  const stats: Record<string, BandStats> = Object.fromEntries(
-    tp.bands.map((b) => [b.name, createBandStats()]),
-  );
+  // Statistics describe the train split only (validation and test must not leak into normalization).
+  const histograms = createBandHistograms(tp);
+  const excludedScl = tp.scl ? (clouds?.cloudyClasses ?? []) : [];
   const bySplit = new Map<Split, ShardSample[]>();
   const rejects: WindowReject[] = [];
   region.windows.forEach((w, k) => {
@@ -121,14 +121,16 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
       rejects.push(rejectRecord(windowKey(tp.tile, w), tp.tile, w, verdict));
       return;
     }
-    addWindowStats(tp, wa, stats);
+    const valid = pad ? insideMask(tp.grid, w) : null;
+    if (w.split === 'train')
+      addWindowStats(tp, wa, histograms, excludedScl, valid && isEdgeWindow(tp.grid, w) ? valid : null);
     if (window) {
       const perClass = classes[w.split] ?? {};
       classes[w.split] = perClass;
       addClassFrequencies(perClass, window.classPixels);
     }
     const list = bySplit.get(w.split) ?? [];
-    list.push(buildSample(job.name, tp, w, wa, verdict, window, pad ? insideMask(tp.grid, w) : null));
+    list.push(buildSample(job.name, tp, w, wa, verdict, window, valid));
     bySplit.set(w.split, list);
   });
 
@@ -162,7 +164,7 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
     rejected: rejects.length,
     rejectedByReason,
     shards,
-    stats,
+    stats: Object.fromEntries(Object.entries(histograms).map(([band, h]) => [band, encodeHistogram(h)])),
     bytesFetched: ctx.ranges.stats.bytes - before.bytes,
     requests: ctx.ranges.stats.requests - before.requests,
     tilesNeeded,

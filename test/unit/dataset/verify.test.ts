@@ -77,7 +77,15 @@ async function writeDataset(
     shards: entries,
     totals: { planned: written + 2, written, rejected: 2 },
     rejects: 'rejects.jsonl',
-    stats: {},
+    stats: {
+      split: 'train',
+      dates: 'all',
+      pixels: 'not nodata',
+      excludedScl: [],
+      units: 'stored',
+      percentiles: 'linear',
+      bands: {},
+    },
   };
 }
 
