@@ -105,8 +105,8 @@ export const ManifestClassesSchema = z
     outputs: z.array(z.string()).optional(),
     table: z.array(ManifestClassSchema),
     /**
-     * Per split: label pixels of each id of `.labels.npy` (the background first, then the table's
-     * classes), and samples in which it appears.
+     * Per split: label pixels of each id of `.labels.npy` (the background and the table's classes,
+     * ids ascending), and samples in which it appears.
      */
     splits: z
       .object({

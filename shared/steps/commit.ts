@@ -216,23 +216,29 @@ async function classesOf(
   // Copied as written (each line was checked when PrepareLabels wrote it).
   const log = (await readWorkBytes(ctx.work, WorkFiles.labelsLog, summary.logKey)) ?? new Uint8Array();
   await dataset.put(datasetKeys.labelsLog, log, { contentType: 'application/jsonl' });
-  // Every id of .labels.npy: the background, then the table's classes (ids ascending).
+  // Every id of .labels.npy: the background and the table's classes, ascending.
   const ids = [job.labels.background, ...summary.classes.map((c) => c.id)].sort((a, b) => a - b);
-  const perSplit = (split: Split) => {
-    const merged = new Map<number, { pixels: number; samples: number }>();
+  const merged = (split: Split) => {
+    const out = new Map<number, { pixels: number; samples: number }>();
     for (const r of results) {
       for (const [id, f] of Object.entries(r.classes?.[split] ?? {})) {
-        const m = merged.get(Number(id)) ?? { pixels: 0, samples: 0 };
+        const m = out.get(Number(id)) ?? { pixels: 0, samples: 0 };
         m.pixels += f.pixels;
         m.samples += f.samples;
-        merged.set(Number(id), m);
+        out.set(Number(id), m);
       }
     }
-    return ids.map((id) => ({ id, ...(merged.get(id) ?? { pixels: 0, samples: 0 }) }));
+    return out;
   };
+  const counts = Object.fromEntries(SPLITS.map((s) => [s, merged(s)])) as Record<
+    Split,
+    ReturnType<typeof merged>
+  >;
+  const perSplit = (split: Split) =>
+    ids.map((id) => ({ id, ...(counts[split].get(id) ?? { pixels: 0, samples: 0 }) }));
   const splits = { train: perSplit('train'), validate: perSplit('validate'), test: perSplit('test') };
   const total = (id: number, field: 'pixels' | 'samples') =>
-    SPLITS.reduce((n, s) => n + (splits[s].find((e) => e.id === id)?.[field] ?? 0), 0);
+    SPLITS.reduce((n, s) => n + (counts[s].get(id)?.[field] ?? 0), 0);
   return {
     property: job.labels.classProperty,
     background: job.labels.background,
