@@ -17,7 +17,8 @@ type Edge = { x0: number; y0: number; x1: number; y1: number; w: number };
 /**
  * Per class id, the area in pixels of the union of its features' polygons inside the grid. Classes
  * with no area in the grid are absent. `featureArea(k)`, when given, is feature k's own area in the
- * grid (used for features that overlap no other of their class; e.g. the sum of its coverage).
+ * grid, its parts added up (used for features that overlap no other of their class and whose parts
+ * cannot overlap each other; e.g. the sum of its coverage).
  */
 export function classUnionAreas(
   features: readonly BurnFeature[],
@@ -36,9 +37,9 @@ export function classUnionAreas(
   for (const [classId, list] of byClass) {
     let area = 0;
     for (const group of overlappingGroups(list)) {
-      if (group.length === 1) {
-        const k = (group[0] as { k: number }).k;
-        area += featureArea ? featureArea(k) : unionArea(edgesOf([features[k] as BurnFeature], grid));
+      const k = (group[0] as { k: number }).k;
+      if (group.length === 1 && featureArea && !partsOverlap(features[k] as BurnFeature, grid)) {
+        area += featureArea(k);
       } else {
         area += unionArea(
           edgesOf(
@@ -54,6 +55,20 @@ export function classUnionAreas(
 }
 
 type Box = [number, number, number, number];
+
+/**
+ * Whether parts of one (multi)polygon feature may overlap (their boxes do): validation does not
+ * rule that out (e.g. a GeometryCollection's polygons become one feature's parts), and then the
+ * feature's own coverage, which adds its parts up, would count the overlap twice.
+ */
+function partsOverlap(f: BurnFeature, grid: PixelGrid): boolean {
+  if (f.polygons.length < 2) return false;
+  const boxes = f.polygons.flatMap((p) => {
+    const box = pixelBox([p], grid);
+    return box === null ? [] : [{ box }];
+  });
+  return overlappingGroups(boxes).length < boxes.length;
+}
 
 /** Outer rings' bounds in pixel coordinates clipped to the grid; null when no area is left. */
 function pixelBox(polygons: readonly PolygonRings[], grid: PixelGrid): Box | null {

@@ -119,8 +119,15 @@ describe('classUnionAreas', () => {
       instanceId: 99,
       polygons: [{ rings: [ring(rect(0, 0, 4, 4))] }, { rings: [ring(rect(2, 0, 6, 4))] }],
     };
-    // Alone, a feature's area is its own (parts are not expected to overlap): through the sweep it is the union.
-    expect(classUnionAreas([f], GRID).get(3)).toBeCloseTo(24, 12);
+    // Also through the rasterizer, whose own coverage of the feature adds its parts up (32).
+    for (const m of areas([f])) expect(m.get(3)).toBeCloseTo(24, 12);
+    // Parts apart: their areas add up.
+    const apart: BurnFeature = {
+      classId: 3,
+      instanceId: 98,
+      polygons: [{ rings: [ring(rect(0, 0, 4, 4))] }, { rings: [ring(rect(5, 0, 9, 4))] }],
+    };
+    for (const m of areas([apart])) expect(m.get(3)).toBeCloseTo(32, 12);
   });
 
   it('feeds the multi-label: two overlapping halves of a window are 0.5 of it, not 1', () => {
