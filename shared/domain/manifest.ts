@@ -104,12 +104,29 @@ export const ManifestClassesSchema = z
     /** The label members each sample carries (`<key>.<output>.npy`). */
     outputs: z.array(z.string()).optional(),
     table: z.array(ManifestClassSchema),
-    /** Per split: label pixels of each class, and samples in which it appears. */
+    /**
+     * Per split: label pixels of each id of `.labels.npy` (the background and the table's classes,
+     * ids ascending), and samples in which it appears.
+     */
     splits: z
       .object({
         train: z.array(classFrequency),
         validation: z.array(classFrequency),
         test: z.array(classFrequency),
+      })
+      .strict()
+      .optional(),
+    /**
+     * Suggested loss weights from the train split, one per id of `ids` (the background and every
+     * class of the table, ascending); null for an id with no train pixel. See class-weights.ts.
+     */
+    weights: z
+      .object({
+        split: z.literal('train'),
+        ids: z.array(z.int().min(0).max(65535)),
+        pixels: z.array(count),
+        inverseFrequency: z.array(z.number().positive().nullable()),
+        medianFrequency: z.array(z.number().positive().nullable()),
       })
       .strict()
       .optional(),
@@ -146,6 +163,26 @@ export const ManifestShardSchema = z
     bytes: count,
     sha256,
     samples: count,
+  })
+  .strict();
+
+/**
+ * Per band statistics of the train split, in stored units (before scale and offset): every date of
+ * every written train sample, over the pixels `pixels` describes (window-stats.ts).
+ */
+export const ManifestStatsSchema = z
+  .object({
+    split: z.literal('train'),
+    /** "all": every date of a sample counts, usable or not; cloudy pixels are left out one by one. */
+    dates: z.literal('all'),
+    /** Which pixels count, in words. */
+    pixels: z.string(),
+    /** SCL classes whose pixels are left out (the job's cloudy classes; empty without SCL). */
+    excludedScl: z.array(z.int().min(0).max(255)),
+    units: z.literal('stored'),
+    /** numpy.percentile's default method. */
+    percentiles: z.literal('linear'),
+    bands: z.record(z.string(), BandSummarySchema),
   })
   .strict();
 
@@ -198,8 +235,7 @@ export const ManifestSchema = z
       .strict(),
     /** Key of rejects.jsonl: one line per planned sample not written, with its reason. */
     rejects: relativePath,
-    /** Band name → pixel statistics over every written sample (nodata excluded). */
-    stats: z.record(z.string(), BandSummarySchema),
+    stats: ManifestStatsSchema,
     /** Fetch efficiency of the run: bytes fetched over bytes of the COG tiles the windows needed. */
     io: z
       .object({ bytesFetched: count, bytesNeeded: count, requests: count, tilesNeeded: count })

@@ -2,7 +2,7 @@
 // region its windows and shard paths; per region its result. Region workers need nothing else, and
 // never read headers. Each shape is a zod schema: work files are parsed, never cast.
 import { z } from 'zod';
-import { BandStatsSchema } from './band-stats.ts';
+import { SparseHistogramSchema } from './band-stats.ts';
 import { CogInfoSchema } from './cog-types.ts';
 import { TileGridSchema } from './grid.ts';
 import { RegionFeatureAccountSchema } from './labels/accounting.ts';
@@ -95,8 +95,11 @@ export const RegionResultSchema = z.strictObject({
   /** Reject reason → windows (they add up to `rejected`). */
   rejectedByReason: z.record(z.string(), count),
   shards: z.array(ShardRecordSchema),
-  /** Per band mergeable statistics, see band-stats.ts. */
-  stats: z.record(z.string(), BandStatsSchema),
+  /**
+   * Per band, the histogram of the pixels of this region's train samples that count for the
+   * statistics (window-stats.ts says which), sparse (band-stats.ts); Commit adds them up.
+   */
+  stats: z.record(z.string(), SparseHistogramSchema),
   bytesFetched: count,
   requests: count,
   tilesNeeded: count,

@@ -1,7 +1,8 @@
 // Commit: check that every planned region reported, that planned = written + rejected, gather the
 // rejects and statistics, and write manifest.json last and create-only: the dataset exists from
 // that moment, and a rerun of a committed run returns the manifest it already wrote.
-import { type BandStats, mergeBandStats, summarize } from '../domain/band-stats.ts';
+import { addSparse, createHistogram, type Histogram, summarizeHistogram } from '../domain/band-stats.ts';
+import { classWeights } from '../domain/class-weights.ts';
 import { datasetKeys } from '../domain/dataset-layout.ts';
 import { AlreadyExistsError, IntegrityError } from '../domain/errors.ts';
 import { canonicalJson, sha256Hex } from '../domain/hashing.ts';
@@ -10,6 +11,7 @@ import { mergeFeatureAccounts } from '../domain/labels/accounting.ts';
 import { checkManifestTotals, type Manifest, ManifestSchema } from '../domain/manifest.ts';
 import type { RegionResult, TilePlan } from '../domain/plan.ts';
 import { SPLITS, type Split } from '../domain/splits.ts';
+import { STATS_PIXELS } from '../domain/window-stats.ts';
 import type { BlobStore } from '../ports.ts';
 import { loadJob, type StepContext } from '../work/context.ts';
 import {
@@ -75,10 +77,12 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
   }
   await dataset.put(datasetKeys.rejects, rejects.join(''), { contentType: 'application/jsonl' });
 
-  const stats: Record<string, BandStats> = {};
+  // The regions' train histograms add up to the split's (whole counts: the order cannot matter).
+  const histograms = new Map<string, Histogram>();
   for (const r of results) {
-    for (const [band, s] of Object.entries(r.stats)) {
-      stats[band] = stats[band] ? mergeBandStats(stats[band] as BandStats, s) : s;
+    for (const [band, sparse] of Object.entries(r.stats)) {
+      const h = histograms.get(band) ?? createHistogram();
+      histograms.set(band, addSparse(h, sparse));
     }
   }
   const tilePlans: TilePlan[] = [];
@@ -166,7 +170,17 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
       rejectedByReason: mergeCounts(results.map((r) => r.rejectedByReason)),
     },
     rejects: datasetKeys.rejects,
-    stats: Object.fromEntries(Object.entries(stats).map(([b, s]) => [b, summarize(s)])),
+    stats: {
+      split: 'train',
+      dates: 'all',
+      pixels: STATS_PIXELS,
+      excludedScl: ref.scl ? [...(job.clouds?.cloudyClasses ?? [])] : [],
+      units: 'stored',
+      percentiles: 'linear',
+      bands: Object.fromEntries(
+        ref.bands.map((b) => [b.name, summarizeHistogram(histograms.get(b.name) ?? createHistogram())]),
+      ),
+    },
     io: {
       bytesFetched: results.reduce((n, r) => n + r.bytesFetched, 0),
       bytesNeeded: results.reduce((n, r) => n + r.bytesNeeded, 0),
@@ -220,31 +234,44 @@ async function classesOf(
       unsampled: accounting.unsampled,
     });
   }
-  const perSplit = (split: Split) => {
-    const merged = new Map<number, { pixels: number; samples: number }>();
+  // Every id of .labels.npy: the background and the table's classes, ascending.
+  const ids = [job.labels.background, ...summary.classes.map((c) => c.id)].sort((a, b) => a - b);
+  const merged = (split: Split) => {
+    const out = new Map<number, { pixels: number; samples: number }>();
     for (const r of results) {
       for (const [id, f] of Object.entries(r.classes?.[split] ?? {})) {
-        const m = merged.get(Number(id)) ?? { pixels: 0, samples: 0 };
+        const m = out.get(Number(id)) ?? { pixels: 0, samples: 0 };
         m.pixels += f.pixels;
         m.samples += f.samples;
-        merged.set(Number(id), m);
+        out.set(Number(id), m);
       }
     }
-    return summary.classes.map((c) => ({ id: c.id, ...(merged.get(c.id) ?? { pixels: 0, samples: 0 }) }));
+    return out;
   };
+  const counts = Object.fromEntries(SPLITS.map((s) => [s, merged(s)])) as Record<
+    Split,
+    ReturnType<typeof merged>
+  >;
+  const perSplit = (split: Split) =>
+    ids.map((id) => ({ id, ...(counts[split].get(id) ?? { pixels: 0, samples: 0 }) }));
   const splits = { train: perSplit('train'), validation: perSplit('validation'), test: perSplit('test') };
+  const total = (id: number, field: 'pixels' | 'samples') =>
+    SPLITS.reduce((n, s) => n + (counts[s].get(id)?.[field] ?? 0), 0);
   return {
     property: job.labels.classProperty,
     background: job.labels.background,
     ...(grid ? { resolution: grid.resolution, size: grid.size } : {}),
     outputs: job.labels.outputs,
-    table: summary.classes.map((c, i) => ({
+    table: summary.classes.map((c) => ({
       id: c.id,
       value: c.value,
-      pixels: SPLITS.reduce((n, s) => n + (splits[s][i]?.pixels ?? 0), 0),
-      samples: SPLITS.reduce((n, s) => n + (splits[s][i]?.samples ?? 0), 0),
+      pixels: total(c.id, 'pixels'),
+      samples: total(c.id, 'samples'),
     })),
     splits,
+    ...(grid
+      ? { weights: { split: 'train' as const, ...classWeights(splits.train, grid.size * grid.size) } }
+      : {}),
     validation: {
       source: summary.source,
       read: summary.read,

@@ -2,7 +2,7 @@
 // asset, decode it once, cut all windows, judge them, and write the region's shards (create-only)
 // plus its rejects and a result record. A region with a result record is done. What a window
 // becomes (verdict, sample, statistics) is decided in shared/domain; this step only orchestrates.
-import { type BandStats, createBandStats } from '../domain/band-stats.ts';
+import { encodeHistogram } from '../domain/band-stats.ts';
 import { cutRect, decodeTile, fetchTiles, tilesForRect } from '../domain/cog-tiles.ts';
 import type { CogInfo } from '../domain/cog-types.ts';
 import { runLimited } from '../domain/concurrency.ts';
@@ -24,7 +24,7 @@ import { buildSample } from '../domain/sample.ts';
 import { buildShard, type ShardSample } from '../domain/shard.ts';
 import type { Split } from '../domain/splits.ts';
 import { allocateWindowArrays, bandSide, type WindowArrays } from '../domain/window-arrays.ts';
-import { addClassFrequencies, addWindowStats } from '../domain/window-stats.ts';
+import { addClassFrequencies, addWindowStats, createBandHistograms } from '../domain/window-stats.ts';
 import {
   edgeVerdict,
   judgeWindow,
@@ -105,9 +105,9 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
   const labels = await regionLabelsOf(ctx, job, tp, region.labelsKey);
   const clouds = job.clouds ?? null;
   const classes: NonNullable<RegionResult['classes']> = {};
-  const stats: Record<string, BandStats> = Object.fromEntries(
-    tp.bands.map((b) => [b.name, createBandStats()]),
-  );
+  // Statistics describe the train split only (validation and test must not leak into normalization).
+  const histograms = createBandHistograms(tp);
+  const excludedScl = tp.scl ? (clouds?.cloudyClasses ?? []) : [];
   const bySplit = new Map<Split, ShardSample[]>();
   const rejects: WindowReject[] = [];
   // Where each label feature went: every window, its verdict and the features it holds.
@@ -138,14 +138,16 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
       return;
     }
     account(bounds, null, window?.inSample ?? []);
-    addWindowStats(tp, wa, stats);
+    const valid = pad ? insideMask(tp.grid, w) : null;
+    if (w.split === 'train')
+      addWindowStats(tp, wa, histograms, excludedScl, valid && isEdgeWindow(tp.grid, w) ? valid : null);
     if (window) {
       const perClass = classes[w.split] ?? {};
       classes[w.split] = perClass;
       addClassFrequencies(perClass, window.classPixels);
     }
     const list = bySplit.get(w.split) ?? [];
-    list.push(buildSample(job.name, tp, w, wa, verdict, window, pad ? insideMask(tp.grid, w) : null));
+    list.push(buildSample(job.name, tp, w, wa, verdict, window, valid));
     bySplit.set(w.split, list);
   });
 
@@ -188,7 +190,7 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
     rejected: rejects.length,
     rejectedByReason,
     shards,
-    stats,
+    stats: Object.fromEntries(Object.entries(histograms).map(([band, h]) => [band, encodeHistogram(h)])),
     bytesFetched: ctx.ranges.stats.bytes - before.bytes,
     requests: ctx.ranges.stats.requests - before.requests,
     tilesNeeded,

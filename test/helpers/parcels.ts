@@ -31,13 +31,25 @@ function ring(positions: Position[]): Ring {
 
 /** One entry per feature: its polygon parts (features of other geometry types are skipped). */
 export function readParcels(file: string): PolygonRings[][] {
-  const json = JSON.parse(readFileSync(file, 'utf8')) as { features: { geometry: Geometry | null }[] };
-  const out: PolygonRings[][] = [];
+  return readParcelsWith(file).map((f) => f.polygons);
+}
+
+/** Polygon features with one property's value (undefined without `property`). */
+export function readParcelsWith(
+  file: string,
+  property?: string,
+): { polygons: PolygonRings[]; value: unknown }[] {
+  const json = JSON.parse(readFileSync(file, 'utf8')) as {
+    features: { geometry: Geometry | null; properties?: Record<string, unknown> | null }[];
+  };
+  const out: { polygons: PolygonRings[]; value: unknown }[] = [];
   for (const f of json.features) {
     const g = f.geometry;
-    if (g?.type === 'Polygon') out.push([{ rings: (g.coordinates as Position[][]).map(ring) }]);
+    const value = property === undefined ? undefined : f.properties?.[property];
+    if (g?.type === 'Polygon')
+      out.push({ polygons: [{ rings: (g.coordinates as Position[][]).map(ring) }], value });
     else if (g?.type === 'MultiPolygon') {
-      out.push((g.coordinates as Position[][][]).map((p) => ({ rings: p.map(ring) })));
+      out.push({ polygons: (g.coordinates as Position[][][]).map((p) => ({ rings: p.map(ring) })), value });
     }
   }
   return out;

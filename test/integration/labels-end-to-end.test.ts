@@ -144,6 +144,53 @@ suite('labels end to end (Croatian parcels over Sentinel-2, 30 m labels on a 120
     }
   });
 
+  it('per split, pixel counts of every id including the background, and train class weights', () => {
+    const classes = manifest.classes as NonNullable<Manifest['classes']>;
+    const ids = [0, ...classes.table.map((c) => c.id)];
+    const counts = new Map<string, Map<number, { pixels: number; samples: number }>>();
+    for (const s of samples) {
+      const split = JSON.parse(Buffer.from(member(s, 'json')).toString()).split as string;
+      const perSplit = counts.get(split) ?? new Map();
+      counts.set(split, perSplit);
+      const seen = new Map<number, number>();
+      for (const v of decodeNpy(member(s, 'labels.npy')).data as Uint16Array)
+        seen.set(v, (seen.get(v) ?? 0) + 1);
+      for (const [id, n] of seen) {
+        const e = perSplit.get(id) ?? { pixels: 0, samples: 0 };
+        e.pixels += n;
+        e.samples += 1;
+        perSplit.set(id, e);
+      }
+    }
+    for (const split of ['train', 'validation', 'test'] as const) {
+      const want = ids.map((id) => ({ id, ...(counts.get(split)?.get(id) ?? { pixels: 0, samples: 0 }) }));
+      expect(classes.splits?.[split]).toEqual(want);
+    }
+    // The background is most of these windows: 32 x 32 label pixels per sample in all.
+    const train = classes.splits?.train ?? [];
+    expect(train.reduce((n, e) => n + e.pixels, 0)).toBe(manifest.splits.train.samples * 32 * 32);
+    expect(train[0]?.pixels).toBeGreaterThan(0);
+    // Weights, worked out here from the arrays' counts.
+    const w = classes.weights as NonNullable<typeof classes.weights>;
+    expect(w.ids).toEqual(ids);
+    expect(w.pixels).toEqual(train.map((e) => e.pixels));
+    const seenIds = train.filter((e) => e.pixels > 0);
+    const total = seenIds.reduce((n, e) => n + e.pixels, 0);
+    const freq = seenIds.map((e) => e.pixels / (e.samples * 1024)).sort((a, b) => a - b);
+    const m = freq.length >> 1;
+    const median =
+      freq.length % 2 ? (freq[m] as number) : ((freq[m - 1] as number) + (freq[m] as number)) / 2;
+    train.forEach((e, i) => {
+      if (e.pixels === 0) {
+        expect(w.inverseFrequency[i]).toBeNull();
+        expect(w.medianFrequency[i]).toBeNull();
+        return;
+      }
+      expect(w.inverseFrequency[i]).toBeCloseTo(total / (seenIds.length * e.pixels), 9);
+      expect(w.medianFrequency[i]).toBeCloseTo(median / (e.pixels / (e.samples * 1024)), 9);
+    });
+  });
+
   it('labels, coverage and the multi-label equal the GDAL + shapely oracle', (ctx) => {
     if (!requirePython(['rasterio', 'shapely'])) return ctx.skip();
     const metas = samples.map((s) => JSON.parse(Buffer.from(member(s, 'json')).toString()) as SampleMeta);
@@ -165,12 +212,15 @@ suite('labels end to end (Croatian parcels over Sentinel-2, 30 m labels on a 120
     writeFileSync(requestFile, JSON.stringify(request));
     const run = spawnSync(PYTHON, [ORACLE, requestFile], { encoding: 'utf8', maxBuffer: 1 << 28 });
     expect(run.stderr).toBe('');
-    const oracle = JSON.parse(run.stdout) as Record<string, { labels: number[]; coverage: number[] }>;
+    const oracle = JSON.parse(run.stdout) as Record<
+      string,
+      { labels: number[]; coverage: number[]; union: Record<string, number> }
+    >;
     let mismatches = 0;
     let total = 0;
     let maxCoverageDiff = 0;
     samples.forEach((s, i) => {
-      const want = oracle[s.key] as { labels: number[]; coverage: number[] };
+      const want = oracle[s.key] as { labels: number[]; coverage: number[]; union: Record<string, number> };
       const labels = decodeNpy(member(s, 'labels.npy')).data as Uint16Array;
       const coverage = decodeNpy(member(s, 'coverage.npy')).data as Float32Array;
       for (let p = 0; p < labels.length; p++) {
@@ -186,6 +236,9 @@ suite('labels end to end (Croatian parcels over Sentinel-2, 30 m labels on a 120
       const hot = decodeNpy(member(s, 'multilabel.npy')).data as Uint8Array;
       const ids = (manifest.classes as NonNullable<Manifest['classes']>).table.map((c) => c.id);
       expect(ids.filter((_, k) => hot[k] === 1)).toEqual(meta.labels.multilabel);
+      // Classes whose polygons' union (shapely) covers the job's minFraction (0.01) of the window.
+      const union = want.union;
+      expect(meta.labels.multilabel).toEqual(ids.filter((id) => (union[String(id)] ?? 0) >= 0.01));
       expect(meta.labels.classes).toEqual(
         [...new Set(want.labels.filter((v) => v !== 0))].sort((a, b) => a - b),
       );

@@ -2,12 +2,15 @@
 polygons, shapely intersects each with every pixel box, and the class of a pixel is the class of the
 polygon with the largest covered area (background where none). Reads a JSON request file, prints
 JSON: per window the class map, the winning coverage and the winning feature's index in the request
-(-1 where none), row-major."""
+(-1 where none), row-major (unless the request says "pixels": false), and per class the share of the
+window covered by the union of the class's polygons (shapely unary_union) and by the sum of their
+areas ("union", "sum")."""
 import json
 import sys
 
 from rasterio.warp import transform_geom
 from shapely.geometry import box, shape
+from shapely.ops import unary_union
 
 
 def main(path):
@@ -18,10 +21,21 @@ def main(path):
         polys.append(shape(g))
         classes.append(f["cls"])
     bounds = [p.bounds for p in polys]
+    unions = {c: unary_union([p for p, k in zip(polys, classes) if k == c]) for c in set(classes)}
     out = {}
     for w in req["windows"]:
         px, n, x0, y1 = w["px"], w["size"], w["x0"], w["y1"]
         labels, coverage, winners = [], [], []
+        window = box(x0, y1 - n * px, x0 + n * px, y1)
+        area = window.area
+        union = {str(c): u.intersection(window).area / area for c, u in unions.items() if u.intersects(window)}
+        summed = {}
+        for p, c in zip(polys, classes):
+            if p.intersects(window):
+                summed[str(c)] = summed.get(str(c), 0.0) + p.intersection(window).area / area
+        out[w["key"]] = {"union": union, "sum": summed}
+        if req.get("pixels") is False:
+            continue
         # Candidates by bounding box (Debian's shapely 1.8 STRtree returns geometries, not indexes).
         wx0, wy0, wx1, wy1 = x0, y1 - n * px, x0 + n * px, y1
         near = [i for i, b in enumerate(bounds) if b[0] < wx1 and b[2] > wx0 and b[1] < wy1 and b[3] > wy0]
@@ -36,7 +50,7 @@ def main(path):
                 labels.append(best_cls)
                 coverage.append(best)
                 winners.append(winner)
-        out[w["key"]] = {"labels": labels, "coverage": coverage, "winners": winners}
+        out[w["key"]].update(labels=labels, coverage=coverage, winners=winners)
     json.dump(out, sys.stdout)
 
 

@@ -128,7 +128,15 @@ async function writeDataset(root: string, shards: Array<{ split: Split; samples:
     shards: entries,
     totals: { planned: written + 1, written, rejected: 1 },
     rejects: 'rejects.jsonl',
-    stats: {},
+    stats: {
+      split: 'train',
+      dates: 'all',
+      pixels: 'not nodata',
+      excludedScl: [],
+      units: 'stored',
+      percentiles: 'linear',
+      bands: {},
+    },
   });
   await store.put('manifest.json', JSON.stringify(manifest, null, 1), { createOnly: true });
   return store;

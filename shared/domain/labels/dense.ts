@@ -2,6 +2,7 @@
 // covering most of it, that feature's coverage, and masks of pixels claimed by two or more features.
 import { polygonCoverage } from './coverage.ts';
 import type { BurnFeature, PixelGrid } from './types.ts';
+import { classUnionAreas } from './union-area.ts';
 
 export type DenseLabels = {
   /** Class id of the winning feature, `background` where no feature covers any of the pixel. */
@@ -14,7 +15,10 @@ export type DenseLabels = {
   readonly double: Uint8Array;
   /** How many features cover part of the pixel, saturating at 255. */
   readonly claimed: Uint8Array;
-  /** Per class id, the sum over pixels of its features' coverage (in pixels; overlaps count twice). */
+  /**
+   * Per class id, the area in pixels of the union of its features' polygons in the grid (overlaps
+   * of features of one class count once; see union-area.ts).
+   */
   readonly classArea: Map<number, number>;
 };
 
@@ -42,10 +46,11 @@ export function rasterizeDense(
   const coverage = new Float32Array(n);
   const claimed = new Uint8Array(n);
   const double = new Uint8Array(n);
-  const classArea = new Map<number, number>();
+  /** Per feature, its own area in the grid: the sum of its coverage. */
+  const featureArea = new Float64Array(features.length);
   const best = new BestPages(grid.width, grid.height);
 
-  for (const feature of features) {
+  for (const [k, feature] of features.entries()) {
     const block = polygonCoverage(feature.polygons, grid);
     if (block === null) continue;
     const { col0, row0, width, height, fractions } = block;
@@ -83,9 +88,10 @@ export function rasterizeDense(
         c = spanEnd;
       }
     }
-    if (area > 0) classArea.set(feature.classId, (classArea.get(feature.classId) ?? 0) + area);
+    featureArea[k] = area;
   }
 
+  const classArea = classUnionAreas(features, grid, (k) => featureArea[k] as number);
   return { labels, instances, coverage, double, claimed, classArea };
 }
 

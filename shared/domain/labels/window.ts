@@ -30,7 +30,7 @@ export type WindowLabels = {
   readonly meta: Record<string, unknown>;
   /** Share of the window's label pixels covered by polygons (each pixel's winning coverage). */
   readonly labelledFraction: number;
-  /** Class id → label pixels of that class in `.labels.npy`. */
+  /** Id → label pixels of that id in `.labels.npy`, the background included. */
   readonly classPixels: ReadonlyMap<number, number>;
   /** Feature indices whose bounding box meets the window, and those that own a label pixel in it. */
   readonly near: readonly number[];
@@ -112,7 +112,7 @@ export function labelWindow(rl: RegionLabels, bounds: Bounds): WindowLabels {
   let covered = 0;
   for (let p = 0; p < pixels; p++) {
     const id = dense.labels[p] as number;
-    if (id !== rl.background) classPixels.set(id, (classPixels.get(id) ?? 0) + 1);
+    classPixels.set(id, (classPixels.get(id) ?? 0) + 1);
     const instance = dense.instances[p] as number;
     if (instance !== 0) present.add(instance);
     covered += dense.coverage[p] as number;
@@ -131,7 +131,7 @@ export function labelWindow(rl: RegionLabels, bounds: Bounds): WindowLabels {
       size: rl.size,
       background: rl.background,
       labelledFraction: Math.round(labelledFraction * 1e6) / 1e6,
-      classes: [...classPixels.keys()].sort((a, b) => a - b),
+      classes: [...classPixels.keys()].filter((id) => id !== rl.background).sort((a, b) => a - b),
       multilabel: multi.present,
       instances,
       doublyAssigned: countNonZero(dense.double),

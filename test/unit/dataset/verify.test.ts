@@ -77,7 +77,15 @@ async function writeDataset(
     shards: entries,
     totals: { planned: written + 2, written, rejected: 2 },
     rejects: 'rejects.jsonl',
-    stats: {},
+    stats: {
+      split: 'train',
+      dates: 'all',
+      pixels: 'not nodata',
+      excludedScl: [],
+      units: 'stored',
+      percentiles: 'linear',
+      bands: {},
+    },
   };
 }
 
@@ -173,7 +181,9 @@ describe('verifyDataset', () => {
         'manifest.json: jobSha256 does not match the job spec it records',
       ]),
     );
-    expect(report.warnings).toEqual(['validation/leftover-000000.tar is in the store but not in the manifest']);
+    expect(report.warnings).toEqual([
+      'validation/leftover-000000.tar is in the store but not in the manifest',
+    ]);
   });
 
   it('checks .npy headers and the group shapes the sample json declares', async () => {

@@ -1,100 +1,142 @@
-// Band statistics: nodata and NaN are excluded, merging in any order gives the same answer as one
-// pass over all pixels, and large offsets do not wreck the variance (the point of Chan's formula).
+// Band statistics from histograms: merging in any order gives the histogram of all pixels, the sparse
+// work-file form round-trips and refuses what is not a histogram, and the summary's edge cases (no
+// pixel, one value, two values) are what numpy says. The comparison with numpy itself over many
+// distributions is test/interop/band-stats-numpy.test.ts.
 import { describe, expect, it } from 'vitest';
 import {
-  addPixels,
-  BandStatsSchema,
-  createBandStats,
-  mergeBandStats,
-  mergeBandStatsRecords,
-  summarize,
+  addSparse,
+  createHistogram,
+  encodeHistogram,
+  type Histogram,
+  percentileOf,
+  SparseHistogramSchema,
+  summarizeHistogram,
 } from '../../../shared/domain/band-stats.ts';
 
-function direct(values: number[]) {
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  const variance = values.reduce((a, v) => a + (v - mean) ** 2, 0) / values.length;
-  return {
-    count: values.length,
-    mean,
-    std: Math.sqrt(variance),
-    min: Math.min(...values),
-    max: Math.max(...values),
-  };
-}
-
-/** Deterministic pseudo-random uint16 pixels, some nodata (0). */
-function pixels(n: number, seed: number): Uint16Array {
+/** Deterministic pseudo-random uint16 pixels. */
+function pixels(n: number, seed: number, range = 10_000): Uint16Array {
   let x = seed;
   return new Uint16Array(n).map(() => {
     x = (x * 1103515245 + 12345) % 2 ** 31;
-    return x % 10 === 0 ? 0 : x % 10000;
+    return x % range;
   });
 }
 
-describe('band statistics', () => {
-  it('counts valid pixels only and matches a direct computation', () => {
-    const data = pixels(1000, 7);
-    const stats = addPixels(createBandStats(), data, 0);
-    const valid = [...data].filter((v) => v !== 0);
-    const want = direct(valid);
-    const got = summarize(stats);
-    expect(got.count).toBe(want.count);
-    expect(stats.skipped).toBe(1000 - valid.length);
-    expect(got.mean).toBeCloseTo(want.mean, 9);
-    expect(got.std).toBeCloseTo(want.std, 9);
-    expect(got.min).toBe(want.min);
-    expect(got.max).toBe(want.max);
+function histogramOf(values: ArrayLike<number>): Histogram {
+  const h = createHistogram();
+  for (let i = 0; i < values.length; i++) h[values[i] as number]!++;
+  return h;
+}
+
+describe('histograms', () => {
+  it('merge in any order to the histogram of all pixels, through the sparse form', () => {
+    const chunks = [
+      pixels(500, 1),
+      pixels(37, 2),
+      pixels(0, 3),
+      pixels(2000, 4, 65_536),
+      new Uint16Array(50),
+    ];
+    const all = histogramOf(Uint16Array.from(chunks.flatMap((c) => [...c])));
+    const sparse = chunks.map((c) =>
+      SparseHistogramSchema.parse(JSON.parse(JSON.stringify(encodeHistogram(histogramOf(c))))),
+    );
+    const forward = sparse.reduce((h, s) => addSparse(h, s), createHistogram());
+    const backward = [...sparse].reverse().reduce((h, s) => addSparse(h, s), createHistogram());
+    expect(encodeHistogram(forward)).toEqual(encodeHistogram(all));
+    expect(encodeHistogram(backward)).toEqual(encodeHistogram(all));
+    expect(summarizeHistogram(forward)).toEqual(summarizeHistogram(all));
   });
 
-  it('skips NaN, and keeps nodata pixels when the band has no nodata value', () => {
-    const s = addPixels(createBandStats(), new Float32Array([1, Number.NaN, 3, 0]), null);
-    expect(summarize(s)).toEqual({ count: 3, mean: 4 / 3, std: expect.any(Number), min: 0, max: 3 });
-    expect(s.skipped).toBe(1);
+  it('encodes sparsely: first value, then steps and counts', () => {
+    const h = createHistogram();
+    h[3] = 2;
+    h[4] = 1;
+    h[65_535] = 7;
+    expect(encodeHistogram(h)).toBe('3,2,1,1,65531,7');
+    expect(encodeHistogram(createHistogram())).toBe('');
+    expect(encodeHistogram(addSparse(createHistogram(), '3,2,1,1,65531,7'))).toBe(encodeHistogram(h));
+    expect(addSparse(createHistogram(), '3,2,1,1,65531,7')[65_535]).toBe(7);
   });
 
-  it('merges chunks and regions in any order to the one-pass answer', () => {
-    const chunks = [pixels(500, 1), pixels(37, 2), pixels(0, 3), pixels(2000, 4), new Uint16Array(50)];
-    const one = addPixels(createBandStats(), Uint16Array.from(chunks.flatMap((c) => [...c])), 0);
-    // Chunks added into one accumulator, as a region does per date.
-    const sequential = createBandStats();
-    for (const c of chunks) addPixels(sequential, c, 0);
-    // Per-region accumulators merged in reverse, as Commit might.
-    const parts = chunks.map((c) => addPixels(createBandStats(), c, 0));
-    const merged = parts.reverse().reduce(mergeBandStats, createBandStats());
-    for (const s of [sequential, merged]) {
-      expect(s.count).toBe(one.count);
-      expect(s.skipped).toBe(one.skipped);
-      expect(s.mean).toBeCloseTo(one.mean, 9);
-      expect(summarize(s).std).toBeCloseTo(summarize(one).std!, 9);
-      expect([s.min, s.max]).toEqual([one.min, one.max]);
+  it('refuses what is not a sparse histogram', () => {
+    for (const bad of [
+      '1',
+      '3,0',
+      '3,1,0,1',
+      '65536,1',
+      '65535,1,1,1',
+      '-1,1',
+      '1.5,1',
+      '1,,1',
+      ' 1,1',
+      '1,1,',
+    ]) {
+      expect(SparseHistogramSchema.safeParse(bad).success, bad).toBe(false);
+      expect(() => addSparse(createHistogram(), bad)).toThrow();
+    }
+    expect(SparseHistogramSchema.safeParse('0,1,65535,1').success).toBe(true);
+    expect(SparseHistogramSchema.safeParse('').success).toBe(true);
+  });
+});
+
+describe('summaries', () => {
+  it('an empty band (no pixel counted, e.g. all nodata or all cloudy): count 0 and nulls', () => {
+    expect(summarizeHistogram(createHistogram())).toEqual({
+      count: 0,
+      mean: null,
+      std: null,
+      min: null,
+      max: null,
+      p1: null,
+      p2: null,
+      p50: null,
+      p98: null,
+      p99: null,
+    });
+  });
+
+  it('one value, any number of times: every statistic is that value, std 0', () => {
+    for (const [v, n] of [
+      [0, 1],
+      [1234, 1],
+      [65_535, 3],
+    ] as const) {
+      const h = createHistogram();
+      h[v] = n;
+      expect(summarizeHistogram(h)).toEqual({
+        count: n,
+        mean: v,
+        std: 0,
+        min: v,
+        max: v,
+        p1: v,
+        p2: v,
+        p50: v,
+        p98: v,
+        p99: v,
+      });
     }
   });
 
-  it('keeps precision with a large offset (naive sum of squares would lose it)', () => {
-    const base = 1e9;
-    const a = addPixels(createBandStats(), new Float64Array([base + 1, base + 2, base + 3]), null);
-    const b = addPixels(createBandStats(), new Float64Array([base + 4, base + 5]), null);
-    const s = summarize(mergeBandStats(a, b));
-    expect(s.mean).toBe(base + 3);
-    expect(s.std).toBeCloseTo(Math.sqrt(2), 9);
+  it('two values: numpy linear interpolation, with its b - (b - a)(1 - t) form above t = 0.5', () => {
+    const h = histogramOf([0, 10]);
+    // np.percentile([0, 10], [1, 2, 50, 98, 99]) -> 0.1, 0.2, 5.0, 9.8, 9.9 (as numpy rounds them).
+    expect(summarizeHistogram(h)).toMatchObject({ count: 2, mean: 5, std: 5, min: 0, max: 10 });
+    expect(percentileOf(h, 2, 1)).toBe(0 + 10 * 0.01);
+    expect(percentileOf(h, 2, 50)).toBe(5);
+    expect(percentileOf(h, 2, 99)).toBe(10 - 10 * (1 - 0.99));
+    expect(percentileOf(h, 2, 100)).toBe(10);
+    expect(percentileOf(h, 2, 0)).toBe(0);
   });
 
-  it('summarizes an empty accumulator as nulls and merges with it as identity', () => {
-    expect(summarize(createBandStats())).toEqual({ count: 0, mean: null, std: null, min: null, max: null });
-    const s = addPixels(createBandStats(), new Uint16Array([0, 0]), 0);
-    expect(s).toEqual({ count: 0, skipped: 2, mean: 0, m2: 0, min: null, max: null });
-    const x = addPixels(createBandStats(), new Uint16Array([5, 7]), 0);
-    expect(mergeBandStats(s, x)).toEqual({ ...x, skipped: 2 });
-    expect(mergeBandStats(x, s)).toEqual({ ...x, skipped: 2 });
-  });
-
-  it('survives JSON (a region result) and merges records by band name', () => {
-    const red = addPixels(createBandStats(), new Uint16Array([100, 200]), 0);
-    const nir = addPixels(createBandStats(), new Uint16Array([3000]), 0);
-    const back = BandStatsSchema.parse(JSON.parse(JSON.stringify(red)));
-    expect(back).toEqual(red);
-    const merged = mergeBandStatsRecords({ red: back }, { red, nir });
-    expect(summarize(merged['red']!)).toMatchObject({ count: 4, mean: 150, min: 100, max: 200 });
-    expect(summarize(merged['nir']!)).toMatchObject({ count: 1, mean: 3000, std: 0 });
+  it('ties: percentiles inside a run of equal values are that value', () => {
+    const h = createHistogram();
+    h[100] = 1;
+    h[200] = 1000;
+    h[300] = 1;
+    const s = summarizeHistogram(h);
+    expect([s.p1, s.p2, s.p50, s.p98, s.p99]).toEqual([200, 200, 200, 200, 200]);
+    expect([s.min, s.max]).toEqual([100, 300]);
   });
 });
