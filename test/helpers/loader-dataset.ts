@@ -152,7 +152,15 @@ export async function writeLoaderDataset(
     classes: null,
     totals: { planned: written, written, rejected: 0 },
     rejects: 'rejects.jsonl',
-    stats: {},
+    stats: {
+      split: 'train',
+      dates: 'all',
+      pixels: 'every pixel (a synthetic test dataset)',
+      excludedScl: [],
+      units: 'stored',
+      percentiles: 'linear',
+      bands: {},
+    },
   };
   if (options.complete) {
     for (const name of SPLITS) splits[name] ??= { samples: 0, shards: 0 };

@@ -218,7 +218,7 @@ print(json.dumps([i for i in json.loads(sys.argv[3])
         b[3] = Math.max(b[3], y);
       } else if (Array.isArray(c)) for (const x of c) visit(x);
     };
-    visit((parcels.features[index]?.geometry as GeoJSON.Polygon).coordinates);
+    visit((parcels.features[index] as GeoJSON.Feature<GeoJSON.Polygon>).geometry.coordinates);
     return b;
   }
 
