@@ -25,7 +25,7 @@ import type { BlobStore } from '../ports.ts';
 import { RegionTaskSchema } from '../workflow/contracts.ts';
 
 /** Bump whenever a schema below changes shape: runs of an older version are then not resumed. */
-export const WORK_FORMAT_VERSION = 2;
+export const WORK_FORMAT_VERSION = 3;
 
 const count = z.int().min(0);
 
@@ -37,6 +37,12 @@ export const StoredSelectionSchema = z.strictObject({
   chosen: z.record(z.string(), z.array(ProductSchema)),
 });
 export type StoredSelection = z.infer<typeof StoredSelectionSchema>;
+
+/**
+ * The dataset's selection.json as Plan wrote it (every candidate and why): kept with the run, so the
+ * dataset's copy is restored if another run's dry run replaced it while this run did not hold the folder.
+ */
+export const SelectionReportSchema = z.object({ runId: z.string() }).loose();
 
 /** One raw catalog page as received, kept for provenance. */
 export const CatalogPageSchema = z.strictObject({
@@ -136,6 +142,12 @@ export const WorkFiles = {
     'runs/*/selection.json',
     (run: string) => `runs/${run}/selection.json`,
     StoredSelectionSchema,
+  ),
+  selectionReport: json(
+    'selection report',
+    'runs/*/selection-report.json',
+    (run: string) => `runs/${run}/selection-report.json`,
+    SelectionReportSchema,
   ),
   /** The run's offline products, one a line: the OrderProducts map reads it. */
   orders: jsonl(
