@@ -3,6 +3,7 @@
 // from another only by what this schema allows.
 import { z } from 'zod';
 import { InvalidInputError } from '../shared/domain/errors.ts';
+import { parseCidr } from '../shared/domain/ip-ranges.ts';
 import { ORDER_DEFAULTS, type TaskName, TaskNames } from './workflow-definition.ts';
 
 const FunctionSettingsSchema = z.strictObject({
@@ -55,6 +56,24 @@ const OrderQueueSchema = z.strictObject({
     .default('satfactory/cdse-credentials'),
 });
 
+/**
+ * What a job run by this stage may read (shared/adapters/input-policy.ts): s3:// and https:// inputs
+ * on public hosts only, unless these allow more. Local files are never read.
+ */
+const InputsSchema = z.strictObject({
+  /** Plain http:// catalogs and imagery too (unencrypted, so off by default). */
+  allowHttp: z.boolean().default(false),
+  /**
+   * Loopback, link-local or private ranges a job may reach over HTTP(S), as CIDR (e.g. an in-VPC
+   * STAC API at 10.1.0.0/16); none by default: the instance metadata endpoint is link-local.
+   */
+  allowNetworks: z
+    .array(
+      z.string().refine((s) => parseCidr(s) !== undefined, 'an IP address or CIDR range, e.g. 10.1.0.0/16'),
+    )
+    .default([]),
+});
+
 export const StageConfigSchema = z
   .strictObject({
     stage: z
@@ -87,6 +106,7 @@ export const StageConfigSchema = z
     logRetentionDays: z.literal(LOG_RETENTION_DAYS).default(30),
     storage: StorageSchema.default(StorageSchema.parse({})),
     orderQueue: OrderQueueSchema.default(OrderQueueSchema.parse({})),
+    inputs: InputsSchema.default(InputsSchema.parse({})),
     /** Alarm notifications go to this address as well as to the alarm topic, when set. */
     alarmEmail: z.email().optional(),
     /**

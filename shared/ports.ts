@@ -10,6 +10,8 @@ export interface BlobStore {
   /** Writes atomically. With createOnly, throws AlreadyExistsError when the key exists. */
   put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<void>;
   exists(key: string): Promise<boolean>;
+  /** The size in bytes of the object at key, without reading it; undefined when absent. */
+  size(key: string): Promise<number | undefined>;
   /** Keys under a prefix, sorted. */
   list(prefix: string): Promise<string[]>;
   delete(key: string): Promise<void>;

@@ -4,6 +4,7 @@
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { inputPolicyEnvironment } from '../../shared/adapters/input-policy.ts';
 import { type TaskAccess as TableAccess, Tasks, workPatterns } from '../../shared/workflow/tasks.ts';
 import { functionSettings, type StageConfig } from '../stage-config.ts';
 import { type TaskName, TaskNames } from '../workflow-definition.ts';
@@ -55,8 +56,9 @@ export class TaskFunctions extends Construct {
         entry: Tasks[task].entry,
         config,
         settings: functionSettings(config, task),
-        // The handlers read the work bucket once per container (shared/adapters/aws/lambda-handler.ts).
-        environment: { WORK_BUCKET: workBucket.bucketName },
+        // The handlers read the work bucket and what jobs may read once per container
+        // (shared/adapters/aws/lambda-handler.ts, shared/adapters/input-policy.ts).
+        environment: { WORK_BUCKET: workBucket.bucketName, ...inputPolicyEnvironment(config.inputs) },
       });
       grantObjects(fn.function, workBucket, TASK_ACCESS[task].work);
       grantObjects(fn.function, datasetsBucket, TASK_ACCESS[task].datasets);

@@ -3,6 +3,7 @@
 import type { CatalogSpec } from '../domain/job-spec.ts';
 import type { Catalog, Clock, Log } from '../ports.ts';
 import type { FetchLike, RetryOptions } from './http-json.ts';
+import type { InputPolicy } from './input-policy.ts';
 import { StacApiCatalog } from './stac-api-catalog.ts';
 import { StaticCatalog } from './static-catalog.ts';
 
@@ -12,10 +13,12 @@ export type CatalogForSpecOptions = RetryOptions & {
   readonly baseDir: string;
   readonly log?: Log;
   readonly fetch?: FetchLike;
+  /** What may be read (default: anything, as the local CLI does). HTTP goes through `fetch`. */
+  readonly policy?: InputPolicy;
 };
 
 export function catalogForSpec(spec: CatalogSpec, options: CatalogForSpecOptions): Catalog {
-  const { baseDir, ...http } = options;
+  const { baseDir, policy, ...http } = options;
   if (spec.kind === 'stac') {
     return new StacApiCatalog({
       ...http,
@@ -26,5 +29,5 @@ export function catalogForSpec(spec: CatalogSpec, options: CatalogForSpecOptions
       maxItems: spec.maxItems,
     });
   }
-  return new StaticCatalog({ ...http, source: spec.source, baseDir });
+  return new StaticCatalog({ ...http, source: spec.source, baseDir, ...(policy ? { policy } : {}) });
 }

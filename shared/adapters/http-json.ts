@@ -1,7 +1,8 @@
 // JSON over HTTP with bounded retries: 429 and 5xx (and refused or dropped connections, timeouts) are
 // retried with exponential backoff and full jitter, honouring Retry-After; sleeps go through the Clock
 // port. A missing host or a refused certificate is not worth minutes of backoff (network-errors.ts).
-import { CatalogError, HttpStatusError } from '../domain/errors.ts';
+import { CatalogError, HttpStatusError, SatfactoryError } from '../domain/errors.ts';
+import { boundedMessage, jsonSyntaxProblem, quoteSnippet } from '../domain/snippet.ts';
 import type { Clock, Log } from '../ports.ts';
 import { silentLog } from '../ports.ts';
 import { classifyNetworkError, networkError, retriesOnce } from './network-errors.ts';
@@ -54,12 +55,12 @@ export const DEFAULT_RETRY = {
   timeoutMs: 30_000,
 } as const;
 
-/** Characters of a response body quoted in error messages: enough to see an API's reason. */
-const SNIPPET = 500;
+/** Characters of an error answer quoted in messages: enough to see an API's reason. */
+const SNIPPET = 200;
 
+/** An error answer's text for a message: one line, cut short, invisible characters escaped. */
 export function snippet(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > SNIPPET ? `${flat.slice(0, SNIPPET)}...` : flat;
+  return boundedMessage(text.replace(/\s+/g, ' ').trim(), SNIPPET);
 }
 
 /** Parses Retry-After (delta seconds or an HTTP date) into milliseconds from `now`; undefined if absent/invalid. */
@@ -138,6 +139,8 @@ export async function fetchJson(
       response = await doFetch(request.url, init);
       text = await response.text();
     } catch (cause) {
+      // Ours already (a refused input, a redirect loop): named and final, nothing to classify.
+      if (cause instanceof SatfactoryError) throw cause;
       const failure = classifyNetworkError(cause, request.url, timeoutMs);
       const after = attempt > 1 ? ` after ${attempt} attempts` : '';
       const advice = failure.retryable ? '; check the URL and the network, or try again later' : '';
@@ -169,7 +172,7 @@ export async function fetchJson(
         };
       } catch (cause) {
         throw new CatalogError(
-          `${request.method} ${request.url} answered ${response.status} but the body is not JSON: ${snippet(text)}`,
+          `${request.method} ${request.url} answered ${response.status} but the body is not JSON (${jsonSyntaxProblem(cause)}; it starts ${quoteSnippet(text.trimStart())})`,
           { source: request.url, status: response.status },
           { cause },
         );

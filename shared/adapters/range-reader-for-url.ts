@@ -4,6 +4,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { InvalidInputError } from '../domain/errors.ts';
 import type { RangeReader, RangeReaderStats } from '../ports.ts';
 import { S3RangeReader } from './aws/s3-range-reader.ts';
+import { checkInputUri, type InputPolicy, LOCAL_INPUT_POLICY } from './input-policy.ts';
 import { FileRangeReader } from './local/file-range-reader.ts';
 import { HttpRangeReader, type HttpRangeReaderOptions } from './local/http-range-reader.ts';
 import { newStats } from './range-readers.ts';
@@ -11,6 +12,8 @@ import { newStats } from './range-readers.ts';
 export type RangeReaderForUrlOptions = HttpRangeReaderOptions & {
   /** Client for s3:// URLs; made from the environment (region, credentials) on first use if absent. */
   readonly s3Client?: S3Client | (() => S3Client);
+  /** What may be read (default: anything, as the local CLI does); checked before any request. */
+  readonly policy?: InputPolicy;
 };
 
 export type UrlScheme = 'http' | 's3' | 'file';
@@ -41,7 +44,8 @@ export class UrlRangeReader implements RangeReader {
     this.stats = options.stats ?? newStats();
   }
 
-  read(url: string, offset: number, length: number): Promise<Uint8Array> {
+  async read(url: string, offset: number, length: number): Promise<Uint8Array> {
+    checkInputUri(this.#options.policy ?? LOCAL_INPUT_POLICY, url, 'imagery');
     return this.readerFor(url).read(url, offset, length);
   }
 

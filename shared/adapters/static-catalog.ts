@@ -6,9 +6,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { booleanIntersects } from '@turf/turf';
 import type { StacItem } from '../domain/catalog.ts';
 import { CatalogError, HttpStatusError, InvalidInputError } from '../domain/errors.ts';
+import { jsonSyntaxProblem, quoteSnippet, quoteValue } from '../domain/snippet.ts';
 import type { Catalog, CatalogPage, CatalogQuery, CatalogResult, Log } from '../ports.ts';
 import { silentLog } from '../ports.ts';
 import { fetchJson, type HttpJsonOptions } from './http-json.ts';
+import { checkInputUri, type InputPolicy, LOCAL_INPUT_POLICY } from './input-policy.ts';
 import { searchInterval } from './stac-api-catalog.ts';
 
 export type StaticCatalogOptions = HttpJsonOptions & {
@@ -16,6 +18,8 @@ export type StaticCatalogOptions = HttpJsonOptions & {
   readonly source: string;
   /** Relative paths resolve against this folder (the job spec's folder); default: the working directory. */
   readonly baseDir?: string;
+  /** What may be read: every document (the source and each link) is checked before it is read. */
+  readonly policy?: InputPolicy;
 };
 
 /** Files read at once when walking a folder: enough to hide latency, few enough to spare descriptors. */
@@ -51,7 +55,7 @@ export function asStacItem(value: unknown, source: string, pointer = ''): StacIt
   };
   if (!isRecord(value)) return fail('not a JSON object', pointer);
   if (value['type'] !== 'Feature')
-    return fail(`type is ${JSON.stringify(value['type'])}, not "Feature"`, `${pointer}/type`);
+    return fail(`type is ${quoteValue(value['type'])}, not "Feature"`, `${pointer}/type`);
   if (typeof value['id'] !== 'string' || value['id'] === '') return fail('no string id', `${pointer}/id`);
   if (!isRecord(value['properties'])) return fail('no properties object', `${pointer}/properties`);
   if (!isRecord(value['assets'])) return fail('no assets object', `${pointer}/assets`);
@@ -120,6 +124,7 @@ export class StaticCatalog implements Catalog {
   }
 
   async search(query: CatalogQuery): Promise<CatalogResult> {
+    checkInputUri(this.options.policy ?? LOCAL_INPUT_POLICY, this.sourceUrl, 'catalog.source');
     const pages: CatalogPage[] = [];
     const found: Found[] = [];
     if (this.sourceUrl.startsWith('file:') && (await this.isFolder(this.sourceUrl))) {
@@ -240,7 +245,7 @@ export class StaticCatalog implements Catalog {
       (type === undefined && typeof doc['stac_version'] === 'string');
     if (!isCatalog) {
       throw new InvalidInputError(
-        `${url} is not a STAC ItemCollection, Catalog, Collection or Item (type ${JSON.stringify(type)})`,
+        `${url} is not a STAC ItemCollection, Catalog, Collection or Item (type ${quoteValue(type)})`,
         { source: url, pointer: '/type' },
       );
     }
@@ -273,7 +278,7 @@ export class StaticCatalog implements Catalog {
       target = new URL(href, from).href;
     } catch (cause) {
       throw new InvalidInputError(
-        `${from}: link ${index} has an invalid href ${JSON.stringify(href)}`,
+        `${from}: link ${index} has an invalid href ${quoteSnippet(href, 80)}`,
         {
           source: from,
           pointer: `/links/${index}/href`,
@@ -292,15 +297,19 @@ export class StaticCatalog implements Catalog {
       );
     }
     if (!/^(file|https?):/i.test(target)) {
-      throw new InvalidInputError(`${from}: link ${index} uses an unsupported scheme (${target})`, {
-        source: from,
-        pointer: `/links/${index}/href`,
-      });
+      throw new InvalidInputError(
+        `${from}: link ${index} uses an unsupported scheme (${quoteSnippet(target, 80)})`,
+        {
+          source: from,
+          pointer: `/links/${index}/href`,
+        },
+      );
     }
     return target;
   }
 
   private async read(url: string): Promise<unknown> {
+    checkInputUri(this.options.policy ?? LOCAL_INPUT_POLICY, url, 'catalog document');
     if (url.startsWith('file:')) {
       const file = fileURLToPath(url);
       let text: string;
@@ -319,7 +328,7 @@ export class StaticCatalog implements Catalog {
         return JSON.parse(text);
       } catch (cause) {
         throw new InvalidInputError(
-          `${file} is not valid JSON (${(cause as Error).message})`,
+          `${file} is not valid JSON (${jsonSyntaxProblem(cause)})`,
           { source: file, pointer: '/' },
           {
             cause,

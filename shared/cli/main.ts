@@ -5,11 +5,12 @@ import { parseArgs } from 'node:util';
 import { sfnExecutions } from '../adapters/aws/sfn-executions.ts';
 import { blobStoreForUri } from '../adapters/blob-store-for-uri.ts';
 import { createLog } from '../adapters/local/console-log.ts';
-import { verifyDataset } from '../dataset/verify.ts';
+import { claimDataset, releaseUnusedClaim } from '../dataset/claim.ts';
+import { checkShardFiles, verifyDataset } from '../dataset/verify.ts';
 import { datasetKeys } from '../domain/dataset-layout.ts';
-import { describeError, InvalidInputError, SatfactoryError } from '../domain/errors.ts';
+import { describeError, IntegrityError, InvalidInputError, SatfactoryError } from '../domain/errors.ts';
 import { ManifestSchema } from '../domain/manifest.ts';
-import { type Log, systemClock } from '../ports.ts';
+import { type BlobStore, type Log, systemClock } from '../ports.ts';
 import { createLocalContext } from '../runtime/local-context.ts';
 import { runJobLocally } from '../runtime/run-job.ts';
 import { storeJob } from '../work/context.ts';
@@ -26,7 +27,8 @@ const USAGE = `satfactory: Sentinel-2 time series + labels -> ready-to-train Web
 
 usage:
   satfactory plan <job.json>     dry run: products chosen, windows, regions, bytes to fetch
-  satfactory run <job.json>      build the dataset with the local runtime (resumes an interrupted run)
+  satfactory run <job.json>      build the dataset with the local runtime (resumes an interrupted run;
+                                 on a committed dataset, checks its shards' sizes)
   satfactory verify <uri>        re-hash every shard of a dataset and check its totals
   satfactory pull <uri> <dir>    copy a dataset (folder, s3://, https://) into a folder, verifying
                                  every shard's sha256; a rerun resumes
@@ -36,6 +38,7 @@ usage:
 
 options:
   --threads N     worker threads for extraction (default: all cores)
+  --verify        run: then verify the dataset (re-hash every shard, re-count every sample)
   --json-logs     JSON log lines (default when stderr is not a terminal: plain lines)
   --verbose       debug logs
   --outputs FILE  start/status: the JSON of \`cdk deploy --outputs-file\` (default cdk-outputs.json)
@@ -47,7 +50,13 @@ options:
   -h, --help      this text`;
 
 /** Error names that mean "the input cannot work": exit code 2. */
-const INPUT_ERRORS = new Set(['InvalidInputError', 'JobSpecError', 'NothingToDoError']);
+const INPUT_ERRORS = new Set([
+  'InvalidInputError',
+  'JobSpecError',
+  'NothingToDoError',
+  'InputRefusedError',
+  'DatasetOwnedError',
+]);
 
 export function exitCodeOf(error: unknown): number {
   const name = errorName(error);
@@ -103,6 +112,7 @@ export async function main(argv: string[], log?: Log, aws: AwsCliDeps = awsDeps)
           threads: values.threads ? Number(values.threads) : undefined,
           json: values['json-logs'] ?? false,
           verbose: values.verbose ?? false,
+          verify: values.verify ?? false,
         });
       case 'verify':
         return await verifyCommand(target);
@@ -152,6 +162,7 @@ function parse(argv: string[]) {
       threads: { type: 'string' },
       'json-logs': { type: 'boolean' },
       verbose: { type: 'boolean' },
+      verify: { type: 'boolean' },
       outputs: { type: 'string' },
       stack: { type: 'string' },
       detach: { type: 'boolean' },
@@ -170,6 +181,23 @@ async function planCommand(jobFile: string, log: Log): Promise<number> {
   for (const warning of prepared.warnings) log.warn(`${prepared.jobFile}: ${warning}`);
   const workUri = workUriOf(prepared.job);
   const ctx = createLocalContext({ workUri, log });
+  // The work folder usually lies inside the output folder: claim it before the job is stored there.
+  const dataset = ctx.openStore(prepared.job.output.uri);
+  const claim = { runId: prepared.runId, job: prepared.job.name, now: ctx.clock.now() };
+  const { created } = await claimDataset(dataset, claim);
+  try {
+    return await planClaimed(prepared, workUri, ctx);
+  } finally {
+    // A dry run holds the folder only while it writes there; a run of this job claims it again.
+    if (created) await releaseUnusedClaim(dataset, prepared.runId);
+  }
+}
+
+async function planClaimed(
+  prepared: Awaited<ReturnType<typeof prepareJob>>,
+  workUri: string,
+  ctx: ReturnType<typeof createLocalContext>,
+): Promise<number> {
   const input = await storeJob(ctx.work, prepared.job, prepared.runId);
   // The first states of the workflow, as they run in it; imagery is not touched (headers only).
   const planned = await runTask(Tasks[StateNames.plan], input, ctx);
@@ -208,7 +236,7 @@ async function planCommand(jobFile: string, log: Log): Promise<number> {
 async function runCommand(
   jobFile: string,
   log: Log,
-  options: { tty: boolean; threads: number | undefined; json: boolean; verbose: boolean },
+  options: { tty: boolean; threads: number | undefined; json: boolean; verbose: boolean; verify: boolean },
 ): Promise<number> {
   const prepared = await prepareJob(jobFile);
   for (const warning of prepared.warnings) log.warn(`${prepared.jobFile}: ${warning}`);
@@ -227,15 +255,43 @@ async function runCommand(
     ...(options.threads ? { threads: options.threads } : {}),
   });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  const dataset = blobStoreForUri(prepared.job.output.uri);
+  const manifest = await readManifestOf(dataset);
+  // A rerun of a committed job writes nothing: the dataset it reports must still be whole.
+  await checkCommitted(dataset, manifest, options.verify);
   process.stdout.write(
-    `${runSummaryLines(await readManifestOf(prepared.job.output.uri), summary.commit, seconds).join('\n')}\n` +
+    `${runSummaryLines(manifest, summary.commit, seconds).join('\n')}\n` +
       `manifest   ${prepared.job.output.uri}/${summary.commit.manifestKey}\n`,
   );
   return 0;
 }
 
-async function readManifestOf(uri: string) {
-  const bytes = await blobStoreForUri(uri).get(datasetKeys.manifest);
+/** Shard sizes against the manifest (every byte and sample with --verify); damage fails the run. */
+async function checkCommitted(
+  dataset: BlobStore,
+  manifest: ReturnType<typeof ManifestSchema.parse> | undefined,
+  full: boolean,
+): Promise<void> {
+  if (!manifest) throw new IntegrityError(`${dataset.uri} has no readable manifest.json after the run`);
+  const problems = full
+    ? (await verifyDataset(dataset)).problems
+    : await checkShardFiles(dataset, manifest, { hash: false });
+  if (problems.length === 0) return;
+  const shown = problems
+    .slice(0, 10)
+    .map((p) => `\n  ${p}`)
+    .join('');
+  const more = problems.length > 10 ? `\n  and ${problems.length - 10} more` : '';
+  throw new IntegrityError(
+    `the committed dataset at ${dataset.uri} is damaged (${problems.length} problem(s)):${shown}${more}\n` +
+      `A rerun does not rewrite a committed dataset: delete ${dataset.uri} and run the job again` +
+      `${full ? '' : ', or see `satfactory verify` for the details'}.`,
+    { source: dataset.uri },
+  );
+}
+
+async function readManifestOf(dataset: BlobStore) {
+  const bytes = await dataset.get(datasetKeys.manifest);
   return bytes ? ManifestSchema.parse(JSON.parse(Buffer.from(bytes).toString('utf8'))) : undefined;
 }
 
@@ -264,7 +320,8 @@ export function runSummaryLines(
 async function verifyCommand(uri: string): Promise<number> {
   const report = await verifyDataset(blobStoreForUri(uri));
   process.stdout.write(
-    `${report.ok ? 'ok' : 'FAILED'}: ${report.shards} shard(s), ${report.samples} sample(s)\n${report.problems.map((p) => `  ${p}\n`).join('')}`,
+    `${report.ok ? 'ok' : 'FAILED'}: ${report.shards} shard(s), ${report.samples} sample(s)\n` +
+      `${report.problems.map((p) => `  ${p}\n`).join('')}${report.warnings.map((w) => `  warning: ${w}\n`).join('')}`,
   );
   return report.ok ? 0 : 1;
 }

@@ -4,9 +4,11 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { WORK_FOLDER } from '../domain/dataset-layout.ts';
 import { InvalidInputError } from '../domain/errors.ts';
 import { sha256Hex } from '../domain/hashing.ts';
 import { type JobSpec, jobSpecWarnings, parseJobSpec } from '../domain/job-spec.ts';
+import { jsonSyntaxProblem } from '../domain/snippet.ts';
 import { runIdOf } from '../work/context.ts';
 
 export type PreparedJob = {
@@ -39,7 +41,7 @@ export async function readJsonFile(file: string, what: string): Promise<unknown>
     return JSON.parse(text);
   } catch (cause) {
     throw new InvalidInputError(
-      `${what} ${file} is not valid JSON: ${(cause as Error).message}`,
+      `${what} ${file} is not valid JSON: ${jsonSyntaxProblem(cause)}`,
       { source: file },
       { cause },
     );
@@ -77,8 +79,7 @@ async function fileDigest(file: string): Promise<string> {
 /** Where a run's scratch files go: output.work, or a hidden folder inside the dataset. */
 export function workUriOf(job: JobSpec): string {
   if (job.output.work) return job.output.work;
-  if (job.output.uri.startsWith('s3://')) return `${job.output.uri.replace(/\/$/, '')}/.satfactory`;
   return isUri(job.output.uri)
-    ? `${job.output.uri.replace(/\/$/, '')}/.satfactory`
-    : pathToFileURL(path.join(job.output.uri, '.satfactory')).href;
+    ? `${job.output.uri.replace(/\/$/, '')}/${WORK_FOLDER}`
+    : pathToFileURL(path.join(job.output.uri, WORK_FOLDER)).href;
 }

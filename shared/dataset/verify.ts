@@ -1,7 +1,8 @@
 // verify: re-derive a dataset's books from its bytes. Re-hashes and re-counts every shard, checks
-// the manifest's splits and totals against them, and returns every problem found, not just the first.
+// the manifest's splits and totals against them, reports every file the manifest does not account
+// for, and returns every problem found, not just the first.
 
-import { datasetKeys } from '../domain/dataset-layout.ts';
+import { datasetKeys, datasetSideFiles, WORK_FOLDER } from '../domain/dataset-layout.ts';
 import { InvalidInputError } from '../domain/errors.ts';
 import { sha256Hex } from '../domain/hashing.ts';
 import {
@@ -13,13 +14,14 @@ import {
 } from '../domain/manifest.ts';
 import { type NpyHeader, readNpyHeader } from '../domain/npy.ts';
 import { readShard, type ShardSample } from '../domain/shard.ts';
+import { jsonSyntaxProblem, quoteSnippet } from '../domain/snippet.ts';
 import { SPLITS } from '../domain/splits.ts';
 import type { BlobStore } from '../ports.ts';
 
 export type VerifyReport = {
   ok: boolean;
   problems: string[];
-  /** Things that do not break the dataset but deserve a look (e.g. shards the manifest does not list). */
+  /** Things that do not break the dataset but deserve a look. */
   warnings: string[];
   /** Shards read and checked. */
   shards: number;
@@ -54,7 +56,7 @@ export async function verifyDataset(store: BlobStore, options: VerifyOptions = {
   try {
     raw = JSON.parse(Buffer.from(manifestBytes).toString('utf8'));
   } catch (error) {
-    report.problems.push(`manifest.json is not JSON: ${(error as Error).message}`);
+    report.problems.push(`manifest.json is not JSON: ${jsonSyntaxProblem(error)}`);
     return report;
   }
   const parsed = ManifestSchema.safeParse(raw);
@@ -104,9 +106,37 @@ export async function verifyDataset(store: BlobStore, options: VerifyOptions = {
       `totals: manifest says ${manifest.totals.written} written, shards hold ${report.samples}`,
     );
   }
-  report.warnings.push(...(await unlistedShards(store, manifest)));
+  report.problems.push(...(await unaccountedFiles(store, manifest)));
+  report.problems.push(...(await otherRunFiles(store, manifest.runId)));
   report.ok = report.problems.length === 0;
   return report;
+}
+
+/**
+ * Each shard the manifest lists exists with the size it records, and with its sha256 when `hash`
+ * (which reads every byte). What `satfactory run` checks on a dataset that is already committed.
+ */
+export async function checkShardFiles(
+  store: BlobStore,
+  manifest: Manifest,
+  options: { hash: boolean },
+): Promise<string[]> {
+  const problems: string[] = [];
+  const checks = await mapLimit(manifest.shards, 4, async (shard) => {
+    if (!options.hash) {
+      const size = await store.size(shard.path);
+      if (size === undefined) return [`${shard.path}: missing`];
+      return size === shard.bytes ? [] : [`${shard.path}: ${size} bytes, manifest says ${shard.bytes}`];
+    }
+    const bytes = await store.get(shard.path);
+    if (bytes === undefined) return [`${shard.path}: missing`];
+    if (bytes.byteLength !== shard.bytes)
+      return [`${shard.path}: ${bytes.byteLength} bytes, manifest says ${shard.bytes}`];
+    const sha = sha256Hex(bytes);
+    return sha === shard.sha256 ? [] : [`${shard.path}: sha256 ${sha}, manifest says ${shard.sha256}`];
+  });
+  for (const c of checks) problems.push(...c);
+  return problems;
 }
 
 async function checkShard(store: BlobStore, shard: ManifestShard): Promise<ShardCheck> {
@@ -226,17 +256,45 @@ function checkSample(sample: ShardSample, split: string, report: (text: string) 
   }
 }
 
-/** Shard files present in the store but absent from the manifest: leftovers, or a manifest that lost some. */
-async function unlistedShards(store: BlobStore, manifest: Manifest): Promise<string[]> {
-  const listed = new Set(manifest.shards.map((s) => s.path));
-  const warnings: string[] = [];
-  for (const split of SPLITS) {
-    for (const key of await store.list(`${split}/`)) {
-      if (key.endsWith('.tar') && !listed.has(key))
-        warnings.push(`${key} is in the store but not in the manifest`);
+/**
+ * Files under the dataset that the manifest does not account for: shards it does not list (another
+ * run's, or leftovers) and any other file. The work folder and the dataset's own side files
+ * (dataset-layout.ts) are expected.
+ */
+async function unaccountedFiles(store: BlobStore, manifest: Manifest): Promise<string[]> {
+  const known = new Set([...datasetSideFiles, ...manifest.shards.map((s) => s.path)]);
+  const problems: string[] = [];
+  for (const key of await store.list('')) {
+    if (known.has(key) || key.startsWith(`${WORK_FOLDER}/`)) continue;
+    const shard = SPLITS.some((s) => key.startsWith(`${s}/`)) && key.endsWith('.tar');
+    problems.push(
+      shard
+        ? `${key}: a shard the manifest does not list (another run's, or a leftover)`
+        : `${key}: not part of the dataset (the manifest does not account for it)`,
+    );
+  }
+  return problems;
+}
+
+/** selection.json and claim.json name the run they belong to: it must be the manifest's. */
+async function otherRunFiles(store: BlobStore, runId: string): Promise<string[]> {
+  const problems: string[] = [];
+  for (const key of [datasetKeys.selection, datasetKeys.claim]) {
+    const bytes = await store.get(key);
+    if (bytes === undefined) continue;
+    let named: unknown;
+    try {
+      named = (JSON.parse(Buffer.from(bytes).toString('utf8')) as { runId?: unknown }).runId;
+    } catch (error) {
+      problems.push(`${key} is not JSON: ${jsonSyntaxProblem(error)}`);
+      continue;
+    }
+    if (named !== runId) {
+      const other = typeof named === 'string' ? quoteSnippet(named, 80) : 'none';
+      problems.push(`${key} belongs to run ${other}, the manifest to run ${runId}`);
     }
   }
-  return warnings;
+  return problems;
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {

@@ -2,6 +2,7 @@
 // inline Geometry/Feature/FeatureCollection, or a GeoJSON document read by the caller.
 import { z } from 'zod';
 import { InvalidInputError } from './errors.ts';
+import { quoteValue } from './snippet.ts';
 
 export type AreaGeometry = GeoJSON.Polygon | GeoJSON.MultiPolygon;
 
@@ -48,7 +49,7 @@ export function aoiFromGeoJson(value: unknown, source: string): AreaGeometry {
         return;
       default:
         throw new InvalidInputError(
-          `${source}${pointer || '/'} has type ${JSON.stringify(o.type)}; the AOI needs Polygon or MultiPolygon areas`,
+          `${source}${pointer || '/'} has type ${quoteValue(o.type)}; the AOI needs Polygon or MultiPolygon areas`,
           { source, pointer: pointer || '/' },
         );
     }

@@ -4,6 +4,7 @@ import { GeoTIFF } from 'geotiff';
 import type { RangeReader } from '../ports.ts';
 import type { CogInfo } from './cog-types.ts';
 import { RasterFormatError, SatfactoryError } from './errors.ts';
+import { boundedMessage } from './snippet.ts';
 
 export type ReadCogInfoOptions = {
   /**
@@ -43,7 +44,7 @@ export async function readCogInfo(
   } catch (error) {
     if (error instanceof SatfactoryError) throw error;
     // geotiff throws bare RangeError/TypeError on truncated or non-TIFF input: say which file.
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = boundedMessage(error);
     throw new RasterFormatError(
       `${href} is not a readable GeoTIFF (${reason}); check that the URL points at a complete .tif file`,
       { source: href },

@@ -4,6 +4,7 @@ import { inflateSync, zstdDecompressSync } from 'node:zlib';
 import type { RangeReader } from '../ports.ts';
 import type { CogInfo, PixelRect } from './cog-types.ts';
 import { RasterFormatError } from './errors.ts';
+import { boundedMessage } from './snippet.ts';
 
 /** Decoded samples of one tile or rect, row-major, in the COG's sample type. */
 export type Pixels =
@@ -168,7 +169,7 @@ export function decodeTile(cog: CogInfo, bytes: Uint8Array): Pixels {
   } catch (error) {
     if (error instanceof RasterFormatError) throw error;
     throw new RasterFormatError(
-      `${cog.href}: a tile of ${bytes.byteLength} bytes does not decode (compression ${cog.compression}): ${error instanceof Error ? error.message : String(error)}`,
+      `${cog.href}: a tile of ${bytes.byteLength} bytes does not decode (compression ${cog.compression}): ${boundedMessage(error)}`,
       { source: cog.href },
       { cause: error },
     );

@@ -113,6 +113,23 @@ export class AlreadyExistsError extends SatfactoryError {
   override readonly name = 'AlreadyExistsError';
 }
 
+/**
+ * The output folder belongs to another run (its claim.json, or the manifest of a dataset committed
+ * before claims existed): this run writes nothing there. Exit code 2: the job must name another
+ * output.uri, or the folder must go.
+ */
+export class DatasetOwnedError extends SatfactoryError {
+  override readonly name = 'DatasetOwnedError';
+}
+
+/**
+ * An input this runtime may not read: on Lambda, a local file or a path, plain http, or an address in
+ * loopback, link-local or private ranges that the stage config does not allow. Never retried.
+ */
+export class InputRefusedError extends InvalidInputError {
+  override readonly name = 'InputRefusedError';
+}
+
 /** An accounting invariant failed (planned != written + rejected, checksum mismatch). */
 export class IntegrityError extends SatfactoryError {
   override readonly name = 'IntegrityError';

@@ -4,6 +4,7 @@
 // products go through the in-process LTA order queue (local-orders.ts).
 import os from 'node:os';
 import { CdseArchive } from '../adapters/cdse-archive.ts';
+import { claimDataset, releaseUnusedClaim } from '../dataset/claim.ts';
 import type { JobSpec } from '../domain/job-spec.ts';
 import type { ArchiveOrders, Progress } from '../ports.ts';
 import { AccessCheckedStore } from '../work/access-checked-store.ts';
@@ -47,8 +48,36 @@ export function archiveFromEnv(env: NodeJS.ProcessEnv = process.env): ArchiveOrd
 
 export type RunSummary = ExecutionInput & { commit: CommitOutput; windows: PlanWindowsOutput };
 
-/** Stores the job once (a rerun finds the same run id and resumes it), then runs the workflow. */
+/**
+ * Claims the output folder (the work folder usually lies inside it, so even the stored job waits for
+ * the claim), stores the job once (a rerun finds the same run id and resumes it), then runs the
+ * workflow. A run that fails before any region was extracted gives its claim up again, so a fixed
+ * job (another run id) may use the folder; one that got further keeps it, and its rerun resumes.
+ */
 export async function runJobLocally(options: RunOptions): Promise<RunSummary> {
+  const { ctx } = options;
+  const dataset = ctx.openStore(options.job.output.uri);
+  await claimDataset(dataset, { runId: options.runId, job: options.job.name, now: ctx.clock.now() });
+  let extracting = false;
+  try {
+    return await runClaimed(options, () => {
+      extracting = true;
+    });
+  } catch (error) {
+    if (!extracting) {
+      try {
+        if (await releaseUnusedClaim(dataset, options.runId)) {
+          ctx.log.info(`run ${options.runId} failed before extraction: ${dataset.uri} is free again`);
+        }
+      } catch (release) {
+        ctx.log.warn('could not give up the claim', { error: String(release) });
+      }
+    }
+    throw error;
+  }
+}
+
+async function runClaimed(options: RunOptions, onExtract: () => void): Promise<RunSummary> {
   const { ctx, progress } = options;
   const input = await storeJob(ctx.work, options.job, options.runId);
   const threads = options.threads ?? Math.max(1, os.availableParallelism());
@@ -115,6 +144,7 @@ export async function runJobLocally(options: RunOptions): Promise<RunSummary> {
     after(StateNames.extractRegion, (out) =>
       progress.advance('extract regions', ExtractBatchOutputSchema.parse(out).regions),
     );
+    before(StateNames.extractRegion, onExtract);
     before(StateNames.commit, () => progress.finish('extract regions'));
     before(StateNames.recordFailure, () => progress.finish('extract regions'));
     handlers[OrderStateNames.orderProduct] = orders.handler;

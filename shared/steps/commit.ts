@@ -1,6 +1,7 @@
 // Commit: check that every planned region reported, that planned = written + rejected, gather the
 // rejects and statistics, and write manifest.json last and create-only: the dataset exists from
 // that moment, and a rerun of a committed run returns the manifest it already wrote.
+import { claimDataset } from '../dataset/claim.ts';
 import { addSparse, createHistogram, type Histogram, summarizeHistogram } from '../domain/band-stats.ts';
 import { classWeights } from '../domain/class-weights.ts';
 import { datasetKeys } from '../domain/dataset-layout.ts';
@@ -23,6 +24,7 @@ import {
   WorkFiles,
 } from '../work/files.ts';
 import { loadLabelSummary } from '../work/labels-store.ts';
+import { restoreSelectionReport } from '../work/selection-report.ts';
 import type { CommitOutput, ExecutionInput } from '../workflow/contracts.ts';
 
 export const SOFTWARE_VERSION = 'satfactory 0.1.0';
@@ -30,6 +32,7 @@ export const SOFTWARE_VERSION = 'satfactory 0.1.0';
 export async function commit(input: ExecutionInput, ctx: StepContext): Promise<CommitOutput> {
   const job = await loadJob(ctx, input.jobKey);
   const dataset = ctx.openStore(job.output.uri);
+  await claimDataset(dataset, { runId: input.runId, job: job.name, now: ctx.clock.now() });
   const existing = await readManifest(dataset);
   if (existing) {
     if (existing.runId !== input.runId) {
@@ -66,6 +69,7 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
     );
   }
 
+  await restoreSelectionReport(ctx, dataset, input.runId);
   const rejects: string[] = [];
   for (const t of tasks) {
     const lines = await readWorkLines(

@@ -2,6 +2,7 @@
 // asset, decode it once, cut all windows, judge them, and write the region's shards (create-only)
 // plus its rejects and a result record. A region with a result record is done. What a window
 // becomes (verdict, sample, statistics) is decided in shared/domain; this step only orchestrates.
+import { claimDataset } from '../dataset/claim.ts';
 import { encodeHistogram } from '../domain/band-stats.ts';
 import { cutRect, decodeTile, fetchTiles, tilesForRect } from '../domain/cog-tiles.ts';
 import type { CogInfo } from '../domain/cog-types.ts';
@@ -152,6 +153,8 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
   });
 
   const dataset = ctx.openStore(job.output.uri);
+  // Read right before the first shard lands: a run that does not hold the folder writes none there.
+  await claimDataset(dataset, { runId: task.runId, job: job.name, now: ctx.clock.now() });
   const shards: RegionResult['shards'] = [];
   for (const [split, samples] of [...bySplit].sort(([a], [b]) => a.localeCompare(b))) {
     const path = region.shards[split] as string;

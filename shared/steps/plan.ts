@@ -1,14 +1,17 @@
-// Plan: search the catalog for the AOI and period, keep the raw pages, select products with the
-// DeepSatData criteria, and write selection.json (every candidate, chosen or not, and why).
+// Plan: claim the output folder, search the catalog for the AOI and period, keep the raw pages,
+// select products with the DeepSatData criteria, and write selection.json (every candidate, chosen or
+// not, and why).
+
+import { claimDataset } from '../dataset/claim.ts';
 import { type AreaGeometry, aoiFromGeoJson } from '../domain/aoi.ts';
 import { normalizeItem, type Product } from '../domain/catalog.ts';
-import { datasetKeys } from '../domain/dataset-layout.ts';
 import { InvalidInputError, NothingToDoError } from '../domain/errors.ts';
 import { type JobSpec, requiredAssets } from '../domain/job-spec.ts';
 import { type Candidate, selectProducts } from '../domain/selection.ts';
 import { loadJob, type StepContext } from '../work/context.ts';
 import { readWork, type StoredSelection, WorkFiles, writeWork } from '../work/files.ts';
 import { ingestLabels, labelsExtentAoi } from '../work/labels-store.ts';
+import { restoreSelectionReport, writeSelectionReport } from '../work/selection-report.ts';
 import type { ExecutionInput, PlanOutput } from '../workflow/contracts.ts';
 
 /** The AOI of a job given as GeoJSON; `aoi: "labels"` is resolved by the plan step (labelsAoi). */
@@ -43,11 +46,15 @@ async function runAoi(job: JobSpec, runId: string, ctx: StepContext): Promise<Ar
 
 export async function plan(input: ExecutionInput, ctx: StepContext): Promise<PlanOutput> {
   const job = await loadJob(ctx, input.jobKey);
+  // Ownership first: a run that does not hold output.uri stops here, before it writes anything there.
+  const dataset = ctx.openStore(job.output.uri);
+  await claimDataset(dataset, { runId: input.runId, job: job.name, now: ctx.clock.now() });
   const selectionKey = WorkFiles.selection.key(input.runId);
   const existing = await readWork(ctx.work, WorkFiles.selection, selectionKey);
   if (existing) {
     // A resumed run keeps the catalog answer it planned with, even if the catalog changed since.
     ctx.log.info('plan: reusing the stored selection', { runId: input.runId });
+    await restoreSelectionReport(ctx, dataset, input.runId);
     return summarize(input, selectionKey, existing);
   }
   const aoi = await runAoi(job, input.runId, ctx);
@@ -95,22 +102,13 @@ export async function plan(input: ExecutionInput, ctx: StepContext): Promise<Pla
     requiredAssets: requiredAssets(job),
   });
   const candidates = [...selection.candidates, ...invalid];
-  const dataset = ctx.openStore(job.output.uri);
-  await dataset.put(
-    datasetKeys.selection,
-    `${JSON.stringify(
-      {
-        runId: input.runId,
-        catalog: catalog.description,
-        criteria: job.selection,
-        period: job.period,
-        candidates,
-      },
-      null,
-      1,
-    )}\n`,
-    { contentType: 'application/json' },
-  );
+  await writeSelectionReport(ctx, dataset, {
+    runId: input.runId,
+    catalog: catalog.description,
+    criteria: job.selection,
+    period: job.period,
+    candidates,
+  });
   const chosenCount = Object.values(selection.chosen).reduce((n, list) => n + list.length, 0);
   if (chosenCount === 0) {
     const reasons = new Map<string, number>();

@@ -37,6 +37,11 @@ export class AccessCheckedStore implements BlobStore {
     return this.#inner.exists(key);
   }
 
+  size(key: string): Promise<number | undefined> {
+    this.#check('read', key);
+    return this.#inner.size(key);
+  }
+
   put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<void> {
     this.#check('write', key);
     return this.#inner.put(key, body, options);

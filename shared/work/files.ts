@@ -39,6 +39,12 @@ export const StoredSelectionSchema = z.strictObject({
 });
 export type StoredSelection = z.infer<typeof StoredSelectionSchema>;
 
+/**
+ * The dataset's selection.json as Plan wrote it (every candidate and why): kept with the run, so the
+ * dataset's copy is restored if another run's dry run replaced it while this run did not hold the folder.
+ */
+export const SelectionReportSchema = z.object({ runId: z.string() }).loose();
+
 /** One raw catalog page as received, kept for provenance. */
 export const CatalogPageSchema = z.strictObject({
   request: z.strictObject({ method: z.string(), url: z.string(), body: z.unknown().optional() }),
@@ -139,6 +145,12 @@ export const WorkFiles = {
     'runs/*/selection.json',
     (run: string) => `runs/${run}/selection.json`,
     StoredSelectionSchema,
+  ),
+  selectionReport: json(
+    'selection report',
+    'runs/*/selection-report.json',
+    (run: string) => `runs/${run}/selection-report.json`,
+    SelectionReportSchema,
   ),
   /** The run's offline products, one a line: the OrderProducts map reads it. */
   orders: jsonl(

@@ -5,7 +5,7 @@
 import { pathToFileURL } from 'node:url';
 import { aoiFromGeoJson } from '../domain/aoi.ts';
 import { type Bounds, rectToWgs84Bounds } from '../domain/crs.ts';
-import { IntegrityError, InvalidInputError } from '../domain/errors.ts';
+import { InputRefusedError, IntegrityError, InvalidInputError } from '../domain/errors.ts';
 import type { JobSpec } from '../domain/job-spec.ts';
 import { buildClassTable } from '../domain/labels/classes.ts';
 import {
@@ -198,7 +198,18 @@ async function readSourceBytes(ctx: StepContext, source: string): Promise<Uint8A
       { pointer: '/labels/source' },
     );
   }
-  const bytes = await ctx.openStore(folder).get(name);
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = await ctx.openStore(folder).get(name);
+  } catch (error) {
+    // A deployed run refuses local files: say so about the field the user wrote.
+    if (!(error instanceof InputRefusedError)) throw error;
+    throw new InputRefusedError(
+      `labels.source ${source}: ${error.message.replace(/^storage \S+: /, '')}`,
+      { source, pointer: '/labels/source' },
+      { cause: error },
+    );
+  }
   if (bytes === undefined) {
     throw new InvalidInputError(`labels.source ${source} does not exist; check the path`, {
       source,

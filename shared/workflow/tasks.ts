@@ -45,6 +45,8 @@ export type WorkInput = (typeof WorkInputs)[keyof typeof WorkInputs];
 /** Key patterns relative to the dataset root (output.uri). */
 export const DatasetFiles = {
   manifest: datasetKeys.manifest,
+  /** Every step that writes to the dataset reads it first, and creates it when the folder is free. */
+  claim: datasetKeys.claim,
   selection: datasetKeys.selection,
   rejects: datasetKeys.rejects,
   labelsLog: datasetKeys.labelsLog,
@@ -122,6 +124,8 @@ function fullAccess(access: Partial<TaskAccess>): TaskAccess {
 
 const W = WorkFiles;
 const labelFiles = [W.labelsSummary, W.labelsLog, W.labelsFeatures];
+/** What a step that writes to the dataset reads first: the claim, the manifest, selection.json. */
+const ownership = [DatasetFiles.claim, DatasetFiles.manifest, DatasetFiles.selection];
 /** Lambda tasks receive the whole execution state; each reads the fields it needs. */
 const executionState = ExecutionInputSchema.loose();
 
@@ -135,10 +139,11 @@ export const Tasks = {
     run: plan,
     access: {
       // aoi "labels" reads the labels here already (stored once for PrepareLabels).
-      reads: [W.job, W.selection, W.labelsSummary],
-      writes: [W.catalogPage, W.selection, ...labelFiles],
+      reads: [W.job, W.selection, W.selectionReport, W.labelsSummary],
+      writes: [W.catalogPage, W.selection, W.selectionReport, ...labelFiles],
       inputs: [WorkInputs.jobs, WorkInputs.groundTruth, WorkInputs.inputs],
-      dataset: { reads: [], writes: [DatasetFiles.selection] },
+      // The claim first (a legacy dataset's manifest names its owner), then selection.json.
+      dataset: { reads: ownership, writes: [DatasetFiles.claim, DatasetFiles.selection] },
     },
   }),
   [StateNames.ensureOnline]: lambdaTask({
@@ -188,7 +193,10 @@ export const Tasks = {
       reads: [W.regionResult, W.job, W.regionPlan, W.tilePlan, W.labelsSummary, W.regionLabels],
       writes: [W.regionRejects, W.regionResult],
       // Create-only shards: an existing one (an interrupted run) is read back and compared.
-      dataset: { reads: [DatasetFiles.shards], writes: [DatasetFiles.shards] },
+      dataset: {
+        reads: [...ownership, DatasetFiles.shards],
+        writes: [DatasetFiles.claim, DatasetFiles.shards],
+      },
     },
   }),
   [StateNames.commit]: lambdaTask({
@@ -203,6 +211,7 @@ export const Tasks = {
         W.job,
         W.windowsSummary,
         W.selection,
+        W.selectionReport,
         W.regions,
         W.regionResult,
         W.regionRejects,
@@ -212,8 +221,15 @@ export const Tasks = {
         W.labelsUnplaced,
       ],
       dataset: {
-        reads: [DatasetFiles.manifest],
-        writes: [DatasetFiles.rejects, DatasetFiles.labelsLog, DatasetFiles.manifest],
+        reads: ownership,
+        // selection.json is put back when a dry run of another job replaced it (work/selection-report.ts).
+        writes: [
+          DatasetFiles.claim,
+          DatasetFiles.selection,
+          DatasetFiles.rejects,
+          DatasetFiles.labelsLog,
+          DatasetFiles.manifest,
+        ],
       },
     },
   }),

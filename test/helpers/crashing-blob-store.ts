@@ -41,6 +41,9 @@ export class CrashingBlobStore implements BlobStore {
   exists(key: string) {
     return this.#inner.exists(key);
   }
+  size(key: string) {
+    return this.#inner.size(key);
+  }
   list(prefix: string) {
     return this.#inner.list(prefix);
   }

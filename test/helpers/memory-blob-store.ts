@@ -27,6 +27,10 @@ export class MemoryBlobStore implements BlobStore {
     return this.#blobs.has(key);
   }
 
+  async size(key: string): Promise<number | undefined> {
+    return this.#blobs.get(key)?.byteLength;
+  }
+
   async list(prefix: string): Promise<string[]> {
     return [...this.#blobs.keys()].filter((k) => k.startsWith(prefix)).sort();
   }

@@ -179,6 +179,24 @@ describe('SatfactoryStack', () => {
       }
     });
 
+    it('tells every Task function what a job may read: nothing local, no plain http, no private host by default', () => {
+      const variables = (s: SatfactoryStack, t: Template, task: (typeof TaskNames)[number]) =>
+        t.toJSON().Resources[logicalId(s.functions[task])].Properties.Environment.Variables;
+      for (const task of TaskNames) {
+        expect(variables(stack, template, task), task).toMatchObject({
+          SATFACTORY_INPUTS_ALLOW_HTTP: 'false',
+          SATFACTORY_INPUTS_ALLOW_NETWORKS: '',
+        });
+      }
+      const custom = synth({
+        satfactory: { inputs: { allowHttp: true, allowNetworks: ['10.1.0.0/16', 'fd00::/8'] } },
+      });
+      expect(variables(custom.stack, custom.template, 'Plan')).toMatchObject({
+        SATFACTORY_INPUTS_ALLOW_HTTP: 'true',
+        SATFACTORY_INPUTS_ALLOW_NETWORKS: '10.1.0.0/16,fd00::/8',
+      });
+    });
+
     it('gives each function its own role, with no managed policy', () => {
       const roles = Object.values(
         template.findResources('AWS::IAM::Role', {
@@ -235,6 +253,55 @@ describe('SatfactoryStack', () => {
       }
       // RecordFailure writes its failure file only, and reads nothing.
       expect(TASK_ACCESS.RecordFailure).toEqual({ work: { write: ['runs/*/failure.json'] }, datasets: {} });
+    });
+
+    it('lets no function touch S3 beyond its prefixes: no other bucket, no whole work bucket, no whole run', () => {
+      const work = `<${logicalId(stack.workBucket)}.Arn>`;
+      const datasets = `<${logicalId(stack.datasetsBucket)}.Arn>`;
+      // Written out here, not derived from the task table: what a function may name in the work
+      // bucket is one kind of run file (runs/<run>/<file>), an upload prefix, or the LTA ledger.
+      const workKey = /^(runs\/\*\/[^*].*|jobs\/\*|ground-truth\/\*|inputs\/\*|lta\/(slots|products)\/.+)$/;
+      // Only the steps that write a dataset see the datasets bucket (output.uri picks the prefix).
+      const datasetSteps = ['Plan', 'ExtractRegion', 'Commit'];
+      const roles = new Map<string, string>([
+        ...TaskNames.map((t) => [logicalId(stack.taskFunctions.byTask[t].role), t] as [string, string]),
+        [logicalId(stack.orderQueue.consumer.role), 'OrderConsumer'],
+        [logicalId(stack.uploadTrigger.function.role), 'StartOnUpload'],
+      ]);
+      const lambdaRoles = Object.values(template.findResources('AWS::Lambda::Function')).map(
+        (f) => f.Properties.Role['Fn::GetAtt'][0] as string,
+      );
+      expect(new Set(lambdaRoles)).toEqual(new Set(roles.keys()));
+      const policies = template.findResources('AWS::IAM::Policy');
+      let checked = 0;
+      for (const s of identityStatements(template)) {
+        const attached = (policies[s.policy]?.Properties.Roles ?? []) as Array<{ Ref: string }>;
+        const fn = attached.map((r) => roles.get(r.Ref)).find(Boolean);
+        if (!fn) continue;
+        for (const action of actionsOf(s).filter((a) => a.startsWith('s3:'))) {
+          expect(['s3:GetObject', 's3:PutObject', 's3:ListBucket'], `${fn} ${action}`).toContain(action);
+          for (const resource of resourcesOf(s)) {
+            checked++;
+            expect(resource, `${fn} ${action}`).not.toMatch(/arn:aws:s3:::/);
+            if (action === 's3:ListBucket') {
+              expect([work, datasets], `${fn} ${action}`).toContain(resource);
+            } else if (resource.startsWith(`${datasets}/`)) {
+              expect(datasetSteps, `${fn} ${action} ${resource}`).toContain(fn);
+            } else {
+              expect(resource.startsWith(`${work}/`), `${fn} ${action} ${resource}`).toBe(true);
+              expect(resource.slice(work.length + 1), `${fn} ${action}`).toMatch(workKey);
+            }
+          }
+        }
+      }
+      expect(checked).toBeGreaterThan(50);
+      // And each dataset step does see its dataset (reads the claim first).
+      for (const step of datasetSteps) {
+        expect(TASK_ACCESS[step as (typeof TaskNames)[number]].datasets, step).toEqual({
+          read: ['*'],
+          write: ['*'],
+        });
+      }
     });
   });
 
@@ -512,6 +579,7 @@ describe('parseStageConfig', () => {
       },
       orderQueue: { maxReceiveCount: 5, orderIntervalSeconds: 1800, maxOrdersInFlight: 1 },
       orderConsumer: { memoryMb: 256, timeoutSeconds: 60 },
+      inputs: { allowHttp: false, allowNetworks: [] },
     });
     expect(config.alarmEmail).toBeUndefined();
     expect(functionSettings(config, 'RecordFailure')).toEqual({ memoryMb: 1024, timeoutSeconds: 300 });
@@ -538,6 +606,8 @@ describe('parseStageConfig', () => {
     [{ alarmEmail: 'not-an-address' }, '/alarmEmail'],
     [{ stage: 'Prod' }, '/stage'],
     [{ executionTimeoutHours: 48 }, '/executionTimeoutHours'],
+    [{ inputs: { allowNetworks: ['10.0.0.0/33'] } }, '/inputs/allowNetworks/0'],
+    [{ inputs: { allowHttp: 'yes' } }, '/inputs/allowHttp'],
   ])('says where a value is wrong: %j', (input, pointer) => {
     const error = errorOf(input);
     expect(error).toBeInstanceOf(InvalidInputError);

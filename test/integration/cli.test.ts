@@ -113,9 +113,19 @@ describe('satfactory CLI', () => {
     const fc = JSON.parse(await readFile(parcels, 'utf8'));
     fc.features.pop();
     await writeFile(parcels, JSON.stringify(fc));
+    // That new run may not touch the committed dataset of the old one: it stops, naming both.
+    const refused = cli(['plan', 'labels-job.json'], dir);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain(`belongs to run ${runIdOf(planned.stdout)}`);
+    const newRun = /This run is (\S+) /.exec(refused.stderr)?.[1];
+    expect(newRun).toBeDefined();
+    expect(newRun).not.toBe(runIdOf(planned.stdout));
+    await writeFile(
+      path.join(dir, 'labels-job.json'),
+      JSON.stringify({ ...labelled, output: { uri: 'out/parcels-edited' } }),
+    );
     const replanned = cli(['plan', 'labels-job.json'], dir);
-    expect(runIdOf(replanned.stdout)).toBeDefined();
-    expect(runIdOf(replanned.stdout)).not.toBe(runIdOf(planned.stdout));
+    expect(replanned.status, replanned.stderr).toBe(0);
     expect(replanned.stdout).toMatch(/^labels\s+27 feature\(s\) kept/m);
 
     if (!requirePython(['numpy'])) return ctx.skip();

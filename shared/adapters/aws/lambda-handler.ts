@@ -10,6 +10,7 @@ import { runTask } from '../../workflow/run-task.ts';
 import type { LambdaTask } from '../../workflow/tasks.ts';
 import { blobStoreForUri } from '../blob-store-for-uri.ts';
 import { catalogForSpec } from '../catalog-for-spec.ts';
+import { checkInputUri, guardedFetch, inputPolicyFromEnv } from '../input-policy.ts';
 import { rangeReaderForUrl } from '../range-reader-for-url.ts';
 import { createPowertools, type Powertools } from './powertools.ts';
 
@@ -23,14 +24,23 @@ export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): 
   return value;
 }
 
-/** The ports of a task's container, made on first use. */
+/**
+ * The ports of a task's container, made on first use. Every input a job names goes through the
+ * deployed input policy (shared/adapters/input-policy.ts, settings from the stage config by
+ * environment): s3:// and https:// only, no local file, no loopback, link-local or private host.
+ */
 export function lambdaContext(tools: Powertools, env: NodeJS.ProcessEnv = process.env): StepContext {
   const log = tools.log;
+  const policy = inputPolicyFromEnv(env);
+  const fetch = guardedFetch(policy);
   return {
     work: blobStoreForUri(`s3://${requireEnv('WORK_BUCKET', env)}`),
-    openStore: (uri) => blobStoreForUri(uri),
-    ranges: rangeReaderForUrl(),
-    openCatalog: (spec) => catalogForSpec(spec, { clock: systemClock, baseDir: '/tmp', log }),
+    openStore: (uri) => {
+      checkInputUri(policy, uri, 'storage');
+      return blobStoreForUri(uri);
+    },
+    ranges: rangeReaderForUrl({ policy, fetch }),
+    openCatalog: (spec) => catalogForSpec(spec, { clock: systemClock, baseDir: '/tmp', log, fetch, policy }),
     clock: systemClock,
     log,
     metrics: tools.metricsPort,

@@ -158,6 +158,17 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
+  async size(key: string): Promise<number | undefined> {
+    const Key = this.keyOf(key);
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }));
+      return out.ContentLength ?? 0;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw this.wrap(error, 'HeadObject', key);
+    }
+  }
+
   async list(prefix: string): Promise<string[]> {
     const keys: string[] = [];
     const seen = new Set<string>();

@@ -108,6 +108,16 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
+  async size(key: string): Promise<number | undefined> {
+    try {
+      const s = await stat(this.pathOf(key));
+      return s.isFile() ? s.size : undefined;
+    } catch (error) {
+      if (hasCode(error, 'ENOENT', 'ENOTDIR')) return undefined;
+      throw error;
+    }
+  }
+
   async list(prefix: string): Promise<string[]> {
     // Walk only the folder the prefix names; the rest of the prefix filters file names.
     const slash = prefix.lastIndexOf('/');

@@ -2,6 +2,7 @@
 // answer checked (206, matching Content-Range, exact length); 429/5xx, refused or dropped connections,
 // timeouts and short bodies are retried.
 import { HttpStatusError, RangeRejectedError, SatfactoryError } from '../../domain/errors.ts';
+import { boundedMessage } from '../../domain/snippet.ts';
 import type { RangeReader, RangeReaderStats } from '../../ports.ts';
 import { type FetchLike, parseRetryAfter } from '../http-json.ts';
 import { classifyNetworkError, networkError } from '../network-errors.ts';
@@ -24,8 +25,10 @@ export type HttpRangeReaderOptions = RangeReaderOptions & {
   readonly headers?: Readonly<Record<string, string>>;
 };
 
-/** Bytes of an error body quoted in the message: enough for S3's XML reason. */
+/** Bytes of an error body read for the message: enough for S3's XML reason. */
 const ERROR_SNIPPET = 300;
+/** Characters of it quoted. */
+const ERROR_CHARS = 200;
 
 export class HttpRangeReader implements RangeReader {
   readonly stats: RangeReaderStats;
@@ -63,6 +66,7 @@ export class HttpRangeReader implements RangeReader {
         signal,
       });
     } catch (cause) {
+      if (cause instanceof SatfactoryError) throw cause; // a refused input: named and final
       const failure = classifyNetworkError(cause, url, timeoutMs);
       throw networkError(
         `range request for bytes ${offset}-${offset + length - 1} of ${url} failed: ${failure.reason}`,
@@ -183,5 +187,5 @@ async function readSnippet(response: Response): Promise<string> {
     reader.releaseLock();
   }
   const text = Buffer.concat(chunks).toString('utf8', 0, Math.min(size, ERROR_SNIPPET));
-  return text.replace(/\s+/g, ' ').trim();
+  return boundedMessage(text.replace(/\s+/g, ' ').trim(), ERROR_CHARS);
 }

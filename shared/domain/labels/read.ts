@@ -5,6 +5,7 @@ import type { HeaderMeta } from 'flatgeobuf';
 import { deserialize as deserializeFgb } from 'flatgeobuf/lib/mjs/geojson.js';
 import { converterBetween, mapPositions, parseEpsg, proj4Definition } from '../crs.ts';
 import { InvalidInputError, SatfactoryError } from '../errors.ts';
+import { boundedMessage, jsonSyntaxProblem, quoteSnippet, quoteValue } from '../snippet.ts';
 import { parseCsv } from './csv.ts';
 import { parseWkt, type WktResult } from './wkt.ts';
 
@@ -72,7 +73,7 @@ function parseEpsgOrThrow(text: string, source: string, where: string): number {
   const epsg = parseEpsg(text);
   if (epsg === undefined) {
     throw new InvalidInputError(
-      `${source}: ${where} "${text}" is not an EPSG code; write it as "EPSG:<code>" (e.g. "EPSG:31287")`,
+      `${source}: ${where} ${quoteSnippet(text, 40)} is not an EPSG code; write it as "EPSG:<code>" (e.g. "EPSG:31287")`,
       where === 'labels.crs' ? { source, pointer: '/labels/crs' } : { source },
     );
   }
@@ -96,7 +97,7 @@ function readGeoJson(bytes: Uint8Array, source: string, declared: number | undef
     doc = JSON.parse(new TextDecoder().decode(bytes).replace(/^\uFEFF/, ''));
   } catch (error) {
     throw new InvalidInputError(
-      `${source} is not valid JSON (${(error as Error).message}); export it again as GeoJSON`,
+      `${source} is not valid JSON (${jsonSyntaxProblem(error)}); export it again as GeoJSON`,
       { source },
       { cause: error },
     );
@@ -112,10 +113,7 @@ function readGeoJson(bytes: Uint8Array, source: string, declared: number | undef
   else if (typeof doc['type'] === 'string' && 'coordinates' in doc)
     items = [{ type: 'Feature', geometry: doc }];
   else
-    throw notGeoJson(
-      source,
-      `"type" is ${JSON.stringify(doc['type'])}, expected FeatureCollection or Feature`,
-    );
+    throw notGeoJson(source, `"type" is ${quoteValue(doc['type'])}, expected FeatureCollection or Feature`);
   const features = items.map((item, index): RawFeature => {
     if (!isObject(item)) {
       return {
@@ -149,7 +147,7 @@ function geoJsonCrs(doc: Record<string, unknown>, source: string): number | unde
   if (typeof name === 'string' || typeof name === 'number')
     return parseEpsgOrThrow(String(name), source, 'crs member');
   throw new InvalidInputError(
-    `${source}: its "crs" member names no CRS (${JSON.stringify(crs).slice(0, 120)}); remove it and set labels.crs`,
+    `${source}: its "crs" member names no CRS (${quoteSnippet(JSON.stringify(crs), 48)}); remove it and set labels.crs`,
     { source, pointer: '/crs' },
   );
 }
@@ -187,7 +185,7 @@ async function readFlatGeobuf(
     }
   } catch (error) {
     throw new InvalidInputError(
-      `${source} could not be read as FlatGeobuf (${(error as Error).message}); check the file or set labels.format`,
+      `${source} could not be read as FlatGeobuf (${boundedMessage(error, 120)}); check the file or set labels.format`,
       { source },
       { cause: error },
     );
@@ -221,14 +219,14 @@ function readCsv(bytes: Uint8Array, source: string, declared: number | undefined
   try {
     table = parseCsv(new TextDecoder().decode(bytes));
   } catch (error) {
-    throw new InvalidInputError(`${source}: ${(error as Error).message}`, { source }, { cause: error });
+    throw new InvalidInputError(`${source}: ${boundedMessage(error)}`, { source }, { cause: error });
   }
   const geometryColumn = table.header.findIndex(
     (h) => h.toLowerCase() === 'geometry' || h.toLowerCase() === 'wkt',
   );
   if (geometryColumn < 0) {
     throw new InvalidInputError(
-      `${source}: the CSV has no "geometry" column (columns: ${table.header.join(', ')}); add the WKT geometry as "geometry"`,
+      `${source}: the CSV has no "geometry" column (${describeColumns(table.header)}); add the WKT geometry as "geometry"`,
       { source },
     );
   }
@@ -272,6 +270,16 @@ function readCsv(bytes: Uint8Array, source: string, declared: number | undefined
     return { index, geometry, properties, ...fileId };
   });
   return { epsg, features };
+}
+
+/**
+ * The header of a CSV for a message: at most a few names, each short and escaped. A file that is not
+ * a label table at all (a job pointing labels.source at the wrong file) shows no more than a glimpse.
+ */
+function describeColumns(header: readonly string[]): string {
+  const shown = header.slice(0, 6).map((h) => quoteSnippet(h, 20));
+  const more = header.length > 6 ? ` and ${header.length - 6} more` : '';
+  return `${header.length} column(s): ${shown.join(', ')}${more}`;
 }
 
 function typedCell(cell: string): string | number | null {

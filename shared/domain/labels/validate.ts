@@ -4,6 +4,7 @@
 import { booleanIntersects } from '@turf/turf';
 import { type Bounds, boundsOf, projectPolygon } from '../crs.ts';
 import { InvalidInputError } from '../errors.ts';
+import { quoteValue } from '../snippet.ts';
 import type { RawFeature, RawLabelSet } from './read.ts';
 import { repairPolygon } from './repair.ts';
 import {
@@ -108,7 +109,7 @@ function checkFeature(
   if (typeof classValue !== 'string' && !(typeof classValue === 'number' && Number.isFinite(classValue))) {
     throw new Drop(
       'missing-class',
-      `property "${options.classProperty}" is ${JSON.stringify(classValue)}; class values must be integers or strings`,
+      `property "${options.classProperty}" is ${quoteValue(classValue)}; class values must be integers or strings`,
     );
   }
   if (options.year !== undefined) checkYear(f.properties[yearProperty], options.year, yearProperty);
@@ -161,7 +162,7 @@ function checkYear(value: unknown, year: number, yearProperty: string): void {
   if (seen !== year) {
     throw new Drop(
       'year-mismatch',
-      `property "${yearProperty}" is ${JSON.stringify(value)}, labels.year is ${year}`,
+      `property "${yearProperty}" is ${quoteValue(value)}, labels.year is ${year}`,
     );
   }
 }
@@ -209,7 +210,7 @@ function toRings(coords: unknown[], where: string, epsg: number, found: Problem[
       if (typeof x !== 'number' || typeof y !== 'number' || !Number.isFinite(x) || !Number.isFinite(y)) {
         throw new Drop(
           'out-of-range-coordinates',
-          `${where} ring ${r} vertex ${v} is ${JSON.stringify(pos)}: not two finite numbers`,
+          `${where} ring ${r} vertex ${v} is ${quoteValue(pos, 48)}: not two finite numbers`,
         );
       }
       if (epsg === 4326 && (x < -180 || x > 180 || y < -90 || y > 90)) {

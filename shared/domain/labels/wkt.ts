@@ -1,6 +1,11 @@
 // A small Well-Known Text reader for the geometry column of label CSVs (DeepSatData's canonical
 // form). Returns GeoJSON; Z/M ordinates are read and dropped; an optional EWKT "SRID=n;" is returned.
+import { quoteSnippet } from '../snippet.ts';
+
 export type WktResult = { readonly geometry: GeoJSON.Geometry; readonly srid: number | undefined };
+
+/** Characters of the WKT quoted where parsing stopped. */
+const NEAR_CHARS = 16;
 
 /** Parses one WKT (or EWKT) geometry; throws a plain Error with the offending position on bad input. */
 export function parseWkt(text: string): WktResult {
@@ -52,7 +57,7 @@ class Parser {
       case 'GEOMETRYCOLLECTION':
         return { type: 'GeometryCollection', geometries: this.list(() => this.geometry()) };
       default:
-        throw this.error(`unknown geometry type "${type}"`);
+        throw this.error(`unknown geometry type ${quoteSnippet(type)}`);
     }
   }
 
@@ -131,8 +136,11 @@ class Parser {
   }
 
   private error(what: string): Error {
-    const near = this.s.slice(this.pos, this.pos + 20);
-    return new Error(`${what} at character ${this.pos}${near ? ` (near "${near}")` : ''}`);
+    // A glimpse of the text where parsing stopped, short and escaped (domain/snippet.ts).
+    const near = this.s.slice(this.pos, this.pos + NEAR_CHARS + 1);
+    return new Error(
+      `${what} at character ${this.pos}${near ? ` (near ${quoteSnippet(near, NEAR_CHARS)})` : ''}`,
+    );
   }
 }
 
@@ -153,6 +161,6 @@ function emptyOf(type: string): GeoJSON.Geometry {
     case 'GEOMETRYCOLLECTION':
       return { type: 'GeometryCollection', geometries: [] };
     default:
-      throw new Error(`unknown geometry type "${type}"`);
+      throw new Error(`unknown geometry type ${quoteSnippet(type)}`);
   }
 }

@@ -69,7 +69,10 @@ describe('errorDetail', () => {
     );
     expect(errorDetail('{"detail":"Not Found"}')).toBe('Not Found');
     expect(errorDetail('<html>\n  <body>502</body>\n</html>')).toBe('<html> <body>502</body> </html>');
-    expect(errorDetail('x'.repeat(2000))).toHaveLength(503);
+    // At most 200 characters, and nothing a terminal would act on.
+    expect(errorDetail('x'.repeat(2000))).toBe(`${'x'.repeat(200)}...`);
+    expect(errorDetail('{"detail":"bad \\u001b[2J value"}')).toBe('bad \\u001b[2J value');
+    expect(errorDetail('<h1>\u001b[2J</h1>')).toBe('<h1>\\u001b[2J</h1>');
   });
 });
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FsBlobStore } from '../../../shared/adapters/local/fs-blob-store.ts';
-import { verifyDataset } from '../../../shared/dataset/verify.ts';
+import { checkShardFiles, verifyDataset } from '../../../shared/dataset/verify.ts';
 import { InvalidInputError } from '../../../shared/domain/errors.ts';
 import { jobSha256Of, type Manifest } from '../../../shared/domain/manifest.ts';
 import { encodeNpy } from '../../../shared/domain/npy.ts';
@@ -179,11 +179,41 @@ describe('verifyDataset', () => {
         'sample t_0000_0000 is in both train/tiny-train-000000.tar and train/tiny-train-000001.tar',
         'train/tiny-train-000001.tar: t_0000_0000.json says split validation, the shard is train',
         'manifest.json: jobSha256 does not match the job spec it records',
+        "validate/leftover-000000.tar: a shard the manifest does not list (another run's, or a leftover)",
       ]),
     );
-    expect(report.warnings).toEqual([
-      'validation/leftover-000000.tar is in the store but not in the manifest',
+    expect(report.warnings).toEqual([]);
+  });
+
+  it('reports every file the manifest does not account for, but not its own side files or work folder', async () => {
+    await putManifest(await writeDataset(layout()));
+    const own = (run: string) => `${JSON.stringify({ runId: run, format: 'satfactory-claim' })}\n`;
+    await store.put('claim.json', own('tiny-1'));
+    await store.put('selection.json', own('tiny-1'));
+    await store.put('rejects.jsonl', '');
+    await store.put('labels-log.jsonl', '');
+    await store.put('.satfactory/runs/tiny-1/job.json', '{}');
+    expect((await verifyDataset(store)).problems).toEqual([]);
+
+    await store.put('notes.txt', 'mine');
+    await store.put('train/extra/deep.bin', new Uint8Array(3));
+    expect((await verifyDataset(store)).problems).toEqual([
+      'notes.txt: not part of the dataset (the manifest does not account for it)',
+      'train/extra/deep.bin: not part of the dataset (the manifest does not account for it)',
     ]);
+  });
+
+  it("reports a selection.json or claim.json of another run than the manifest's", async () => {
+    await putManifest(await writeDataset(layout()));
+    await store.put('claim.json', JSON.stringify({ runId: 'tiny-1' }));
+    await store.put('selection.json', JSON.stringify({ runId: 'other-2\u001b[31m' }));
+    expect((await verifyDataset(store)).problems).toEqual([
+      'selection.json belongs to run "other-2\\u001b[31m", the manifest to run tiny-1',
+    ]);
+    await store.put('claim.json', 'HOME=/root');
+    expect((await verifyDataset(store)).problems).toContain(
+      'claim.json is not JSON: unexpected character "H"',
+    );
   });
 
   it('checks .npy headers and the group shapes the sample json declares', async () => {
@@ -214,6 +244,28 @@ describe('verifyDataset', () => {
     expect(report.ok).toBe(false);
     expect(report.problems.join('\n')).toMatch(/manifest.json \/totals\/planned/);
     expect(report.problems.join('\n')).toMatch(/manifest.json \/totals\/rejected/);
+  });
+
+  it('checks shard sizes without reading them, and hashes only when asked', async () => {
+    const m = await writeDataset(layout());
+    expect(await checkShardFiles(store, m, { hash: false })).toEqual([]);
+    // Same size, one byte flipped: only the hash sees it.
+    const first = join(dir, 'train/tiny-train-000000.tar');
+    const bytes = await readFile(first);
+    bytes[600] = (bytes[600] as number) ^ 1;
+    await writeFile(first, bytes);
+    expect(await checkShardFiles(store, m, { hash: false })).toEqual([]);
+    expect(await checkShardFiles(store, m, { hash: true })).toEqual([
+      expect.stringMatching(
+        /^train\/tiny-train-000000\.tar: sha256 [0-9a-f]{64}, manifest says [0-9a-f]{64}$/,
+      ),
+    ]);
+    await store.delete('test/tiny-test-000000.tar');
+    await writeFile(join(dir, 'train/tiny-train-000001.tar'), new Uint8Array(10));
+    expect(await checkShardFiles(store, m, { hash: false })).toEqual([
+      `train/tiny-train-000001.tar: 10 bytes, manifest says ${m.shards[1]?.bytes}`,
+      'test/tiny-test-000000.tar: missing',
+    ]);
   });
 
   it('refuses a folder without manifest.json with a clear error', async () => {

@@ -21,6 +21,7 @@ const samples: Record<keyof typeof WorkFiles, string> = {
   job: WorkFiles.job.key('r-1'),
   catalogPage: WorkFiles.catalogPage.key('r-1', 3),
   selection: WorkFiles.selection.key('r-1'),
+  selectionReport: WorkFiles.selectionReport.key('r-1'),
   orders: WorkFiles.orders.key('r-1'),
   labelsSummary: WorkFiles.labelsSummary.key('r-1'),
   labelsFeatures: WorkFiles.labelsFeatures.key('r-1'),

@@ -46,6 +46,10 @@ class CountingStore implements BlobStore {
     return this.inner.exists(key);
   }
 
+  size(key: string): Promise<number | undefined> {
+    return this.inner.size(key);
+  }
+
   list(prefix: string): Promise<string[]> {
     return this.inner.list(prefix);
   }
