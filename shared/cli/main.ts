@@ -156,7 +156,8 @@ async function planCommand(jobFile: string, log: Log): Promise<number> {
   const workUri = workUriOf(prepared.job);
   const ctx = createLocalContext({ workUri, log });
   const input = await storeJob(ctx.work, prepared.job, prepared.runId);
-  // The first states of the workflow, as they run in it; imagery is not touched (headers only).
+  // The first states of the workflow, as they run in it: COG headers and, for the radiometry probe,
+  // the smallest overview of each Sentinel-2 item's blue band; no window is read.
   const planned = await runTask(Tasks[StateNames.plan], input, ctx);
   // Windows over labels need the labels read and validated first.
   const labels = await runTask(Tasks[StateNames.prepareLabels], input, ctx);

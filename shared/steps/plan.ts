@@ -5,6 +5,7 @@ import { normalizeItem, type Product } from '../domain/catalog.ts';
 import { datasetKeys } from '../domain/dataset-layout.ts';
 import { InvalidInputError, NothingToDoError } from '../domain/errors.ts';
 import { type JobSpec, requiredAssets } from '../domain/job-spec.ts';
+import { metadataRadiometry } from '../domain/radiometry.ts';
 import { type Candidate, selectProducts } from '../domain/selection.ts';
 import { loadJob, type StepContext } from '../work/context.ts';
 import { readWork, type StoredSelection, WorkFiles, writeWork } from '../work/files.ts';
@@ -94,7 +95,14 @@ export async function plan(input: ExecutionInput, ctx: StepContext): Promise<Pla
     end: job.period.end,
     requiredAssets: requiredAssets(job),
   });
-  const candidates = [...selection.candidates, ...invalid];
+  const byId = new Map(products.map((p) => [p.id, p]));
+  const candidates = [
+    ...selection.candidates.map((c) => {
+      const product = byId.get(c.id);
+      return product ? { ...c, radiometry: metadataRadiometry(product, job.bands) } : c;
+    }),
+    ...invalid,
+  ];
   const dataset = ctx.openStore(job.output.uri);
   await dataset.put(
     datasetKeys.selection,

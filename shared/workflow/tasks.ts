@@ -173,6 +173,8 @@ export const Tasks = {
     access: {
       reads: [W.job, W.windowsSummary, W.selection, W.tilePlan, W.labelsSummary, W.labelsFeatures],
       writes: [W.tilePlan, W.regionPlan, W.regionLabels, W.regions, W.windowsSummary],
+      // The radiometry probe's verdicts are added to the chosen candidates of selection.json.
+      dataset: { reads: [DatasetFiles.selection], writes: [DatasetFiles.selection] },
     },
   }),
   [StateNames.extractRegion]: lambdaTask({
