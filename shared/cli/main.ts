@@ -199,7 +199,8 @@ async function planClaimed(
   ctx: ReturnType<typeof createLocalContext>,
 ): Promise<number> {
   const input = await storeJob(ctx.work, prepared.job, prepared.runId);
-  // The first states of the workflow, as they run in it; imagery is not touched (headers only).
+  // The first states of the workflow, as they run in it: COG headers and, for the radiometry probe,
+  // the smallest overview of each Sentinel-2 item's blue band; no window is read.
   const planned = await runTask(Tasks[StateNames.plan], input, ctx);
   // Windows over labels need the labels read and validated first.
   const labels = await runTask(Tasks[StateNames.prepareLabels], input, ctx);

@@ -5,13 +5,11 @@ import type { CogInfo } from './cog-types.ts';
 import { InvalidInputError } from './errors.ts';
 import { type BandGroup, type BandMeta, groupName } from './plan.ts';
 
-/** A band's metadata: the asset's scale/offset/nodata (the header's nodata as fallback). */
+/** A band's metadata: the asset's nodata (the header's as fallback); scale/offset are per date. */
 export function bandMeta(name: string, cog: CogInfo, asset: ProductAsset | undefined): BandMeta {
   return {
     name,
     resolution: cog.resX,
-    scale: asset?.scale ?? 1,
-    offset: asset?.offset ?? 0,
     nodata: asset?.nodata ?? cog.nodata,
     dataType: `${cog.sampleFormat}${cog.bitsPerSample}`,
   };

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { AreaGeometrySchema } from './aoi.ts';
 import { InvalidInputError } from './errors.ts';
+import { ItemFactsSchema, itemFacts } from './radiometry.ts';
 
 export type StacAsset = {
   href: string;
@@ -33,8 +34,9 @@ export type StacItem = {
 export const ProductAssetSchema = z.strictObject({
   /** Absolute href (https://, s3://, file:///). */
   href: z.string().min(1),
-  scale: z.number(),
-  offset: z.number(),
+  /** As declared (raster:bands, or STAC 1.1 raster:scale/raster:offset); null when absent. */
+  scale: z.number().nullable(),
+  offset: z.number().nullable(),
   nodata: z.number().nullable(),
   dataType: z.string().nullable(),
 });
@@ -57,6 +59,8 @@ export const ProductSchema = z.strictObject({
   selfHref: z.string().nullable(),
   /** True unless the catalog says the product sits in a long-term archive. */
   online: z.boolean(),
+  /** What the offset rule needs: processing level and baseline, Earth Search's flag (radiometry.ts). */
+  radiometry: ItemFactsSchema.optional(),
 });
 export type Product = z.infer<typeof ProductSchema>;
 
@@ -98,6 +102,18 @@ export function resolveHref(href: string, base: string | null): string {
   return new URL(href, base).href;
 }
 
+/** One asset: its absolute href and what it declares (raster:bands, else STAC 1.1 asset fields). */
+export function productAsset(asset: StacAsset, base: string | null): ProductAsset {
+  const rb = asset['raster:bands']?.[0];
+  return {
+    href: resolveHref(asset.href, base),
+    scale: rb?.scale ?? numberProp(asset, 'raster:scale'),
+    offset: rb?.offset ?? numberProp(asset, 'raster:offset'),
+    nodata: rb?.nodata ?? numberProp(asset, 'nodata'),
+    dataType: rb?.data_type ?? (typeof asset['data_type'] === 'string' ? asset['data_type'] : null),
+  };
+}
+
 /**
  * Turns a STAC item into a Product. `base` is the URL (https:// or file://) the item was read from,
  * used to resolve relative asset hrefs. Throws InvalidInputError naming the item and the field.
@@ -129,14 +145,7 @@ export function normalizeItem(item: StacItem, base: string | null, source: strin
   const assets: Record<string, ProductAsset> = {};
   for (const [key, asset] of Object.entries(item.assets ?? {})) {
     if (typeof asset?.href !== 'string') continue;
-    const rb = asset['raster:bands']?.[0];
-    assets[key] = {
-      href: resolveHref(asset.href, base),
-      scale: rb?.scale ?? 1,
-      offset: rb?.offset ?? 0,
-      nodata: rb?.nodata ?? null,
-      dataType: rb?.data_type ?? null,
-    };
+    assets[key] = productAsset(asset, base);
   }
   const storage = props['storage:tier'] ?? props['order:status'];
   return {
@@ -151,5 +160,6 @@ export function normalizeItem(item: StacItem, base: string | null, source: strin
     assets,
     selfHref: base,
     online: !(storage === 'offline' || storage === 'orderable' || props['online'] === false),
+    radiometry: itemFacts(item),
   };
 }

@@ -37,10 +37,31 @@ export async function readCogInfo(
   href: string,
   options: ReadCogInfoOptions = {},
 ): Promise<CogInfo> {
+  return (await readHeader(reader, href, options, false)).info;
+}
+
+/**
+ * The full-resolution image and the smallest one (the last overview; the full image when there is
+ * none), from one header read. Overviews carry no georeferencing: theirs is derived from the full image.
+ */
+export function readCogHeader(
+  reader: RangeReader,
+  href: string,
+  options: ReadCogInfoOptions = {},
+): Promise<{ info: CogInfo; smallest: CogInfo }> {
+  return readHeader(reader, href, options, true);
+}
+
+async function readHeader(
+  reader: RangeReader,
+  href: string,
+  options: ReadCogInfoOptions,
+  withSmallest: boolean,
+): Promise<{ info: CogInfo; smallest: CogInfo }> {
   const source = new RangeReaderSource(reader, href, options.blockSize ?? DEFAULT_HEADER_BLOCK_SIZE);
   try {
     const tiff = await GeoTIFF.fromSource(source as unknown as GeoTiffSource);
-    return await describeTiff(tiff, href, options.band ?? 1);
+    return await describeTiff(tiff, href, options.band ?? 1, withSmallest);
   } catch (error) {
     if (error instanceof SatfactoryError) throw error;
     // geotiff throws bare RangeError/TypeError on truncated or non-TIFF input: say which file.
@@ -53,12 +74,19 @@ export async function readCogInfo(
   }
 }
 
-async function describeTiff(tiff: GeoTIFF, href: string, band: number): Promise<CogInfo> {
+async function describeTiff(
+  tiff: GeoTIFF,
+  href: string,
+  band: number,
+  withSmallest: boolean,
+): Promise<{ info: CogInfo; smallest: CogInfo }> {
   const fail = (what: string) => new RasterFormatError(`${href}: ${what}`, { source: href });
   const count = await tiff.getImageCount();
   // The full-resolution image is the largest one that is not a mask (NewSubfileType bit 2).
   let best: Ifd | undefined;
   let bestPixels = -1;
+  let least: Ifd | undefined;
+  let leastPixels = Number.POSITIVE_INFINITY;
   for (let i = 0; i < count; i++) {
     const ifd = await tiff.requestIFD(i);
     const subfile = Number((await ifd.loadValue('NewSubfileType')) ?? 0);
@@ -68,9 +96,31 @@ async function describeTiff(tiff: GeoTIFF, href: string, band: number): Promise<
       best = ifd;
       bestPixels = pixels;
     }
+    if (pixels < leastPixels) {
+      least = ifd;
+      leastPixels = pixels;
+    }
   }
-  if (best === undefined) throw fail('the file has no image (only masks)');
-  const ifd = best;
+  if (best === undefined || least === undefined) throw fail('the file has no image (only masks)');
+  const info = await describeImage(tiff, best, href, band, fail, null);
+  if (least === best || !withSmallest) return { info, smallest: info };
+  // An overview we cannot decode must not sink the plan: the caller gets the full image instead.
+  const smallest = await describeImage(tiff, least, href, band, fail, info).catch((error: unknown) => {
+    if (error instanceof RasterFormatError) return info;
+    throw error;
+  });
+  return { info, smallest };
+}
+
+/** One image of the file; an overview (`full` given) takes its grid from the full image. */
+async function describeImage(
+  tiff: GeoTIFF,
+  ifd: Ifd,
+  href: string,
+  band: number,
+  fail: (what: string) => RasterFormatError,
+  full: CogInfo | null,
+): Promise<CogInfo> {
   const num = async (tag: string): Promise<number | undefined> => {
     const v = await ifd.loadValue(tag as never);
     if (v === undefined || v === null) return undefined;
@@ -160,13 +210,20 @@ async function describeTiff(tiff: GeoTIFF, href: string, band: number): Promise<
     tileHeight,
     tilesAcross,
     tilesDown,
-    ...(await georeference(ifd, width, height, fail)),
-    epsg: epsgOf(await ifd.loadValue('GeoKeyDirectory')),
+    ...(full
+      ? {
+          originX: full.originX,
+          originY: full.originY,
+          resX: (full.resX * full.width) / width,
+          resY: (full.resY * full.height) / height,
+        }
+      : await georeference(ifd, width, height, fail)),
+    epsg: full ? full.epsg : epsgOf(await ifd.loadValue('GeoKeyDirectory')),
     bitsPerSample: bits,
     sampleFormat,
     compression,
     predictor,
-    nodata: parseNodata(await ifd.loadValue('GDAL_NODATA')),
+    nodata: parseNodata(await ifd.loadValue('GDAL_NODATA')) ?? full?.nodata ?? null,
     tileOffsets: offsets.slice(first, first + perBand),
     tileByteCounts: counts.slice(first, first + perBand),
   };

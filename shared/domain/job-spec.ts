@@ -202,6 +202,23 @@ export function jobSpecWarnings(raw: unknown): string[] {
     : [];
 }
 
+export const RadiometrySchema = z
+  .object({
+    offset: z
+      .enum(['metadata', 'probe'])
+      .default('metadata')
+      .describe(
+        'Where an item\'s offset comes from when its pixels and metadata disagree: "metadata" (the rule; the disagreement is a warning) or "probe" (the verdict of its blue overview)',
+      ),
+    harmonize: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Bring every date of a band to one offset (the lowest) by adding whole DN to the others (1000 where the +1000 is not in the pixels); nothing is clipped',
+      ),
+  })
+  .strict();
+
 export const OutputSchema = z
   .object({
     uri: z.string().min(1).describe('A local folder, file:// URI or s3://bucket/prefix'),
@@ -233,6 +250,9 @@ export const JobSpecSchema = z
     windows: WindowsSchema,
     labels: LabelsSchema.optional(),
     clouds: CloudsSchema.optional(),
+    radiometry: RadiometrySchema.optional().describe(
+      'Sentinel-2 offsets per date: which source to trust, and optional harmonization (default: metadata, no harmonization)',
+    ),
     splits: SplitsSchema.default({
       method: 'blocks',
       train: 0.8,

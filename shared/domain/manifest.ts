@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { BandSummarySchema } from './band-stats.ts';
 import { IntegrityError } from './errors.ts';
 import { canonicalJson, sha256Hex } from './hashing.ts';
+import { ItemRadiometrySchema } from './radiometry.ts';
 import { SPLITS } from './splits.ts';
 
 export const MANIFEST_FORMAT = 'satfactory-webdataset';
@@ -46,16 +47,44 @@ export const ManifestSourceSchema = z
     cloudCover: z.number().nullable(),
     /** Asset key → absolute href of each band read from this product. */
     hrefs: z.record(z.string(), z.string()),
+    /**
+     * Per band: declared scale/offset (raster:bands), the rule's offset, the effective one, DN added
+     * by harmonization and the offset of the stored pixels; the item's baseline, offset flag, rule,
+     * and the probe's verdict on its pixels.
+     */
+    radiometry: ItemRadiometrySchema.optional(),
   })
   .strict();
 
 export const ManifestBandSchema = z
   .object({
     name: z.string().min(1),
-    scale: z.number(),
-    offset: z.number(),
+    /**
+     * value * scale + offset is the reflectance. null when the items differ: each sample's `.json`
+     * then gives one value per date, and `at` names where every item's value is.
+     */
+    scale: z.number().nullable(),
+    offset: z.number().nullable(),
+    at: z.string().optional(),
     nodata: z.number().nullable(),
     dataType: z.string(),
+  })
+  .strict();
+
+/** How the run treated offsets, and what the radiometry probe found. */
+export const ManifestRadiometrySchema = z
+  .object({
+    /** The job's radiometry.offset and radiometry.harmonize. */
+    offset: z.enum(['metadata', 'probe']),
+    harmonize: z.boolean(),
+    probed: count,
+    /** Items whose pixels and metadata disagree (each has a warning in sources[].radiometry). */
+    disagree: count,
+    /** Items the probe could not judge (bright scenes, L1C, no overview). */
+    unknown: count,
+    /** Bytes the probe read, over all items. */
+    probeBytes: count,
+    warnings: z.array(z.string()),
   })
   .strict();
 
@@ -241,6 +270,8 @@ export const ManifestSchema = z
       .object({ bytesFetched: count, bytesNeeded: count, requests: count, tilesNeeded: count })
       .strict()
       .optional(),
+    /** Offsets: per source in sources[].radiometry; this is the run's summary. */
+    radiometry: ManifestRadiometrySchema.optional(),
   })
   .strict();
 

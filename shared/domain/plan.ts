@@ -6,17 +6,17 @@ import { SparseHistogramSchema } from './band-stats.ts';
 import { CogInfoSchema } from './cog-types.ts';
 import { TileGridSchema } from './grid.ts';
 import { RegionFeatureAccountSchema } from './labels/accounting.ts';
+import { ItemRadiometrySchema } from './radiometry.ts';
 import { SPLITS } from './splits.ts';
 
 const count = z.int().min(0);
 
 export const SplitSchema = z.enum(SPLITS);
 
+/** A band's facts shared by every date; scale and offset are per date (products[].radiometry). */
 export const BandMetaSchema = z.strictObject({
   name: z.string().min(1),
   resolution: z.number().positive(),
-  scale: z.number(),
-  offset: z.number(),
   nodata: z.number().nullable(),
   dataType: z.string(),
 });
@@ -36,6 +36,8 @@ export const PlannedProductSchema = z.strictObject({
   datetime: z.string(),
   /** Asset key → COG header facts (the `scl` asset included when clouds use SCL). */
   cogs: z.record(z.string(), CogInfoSchema),
+  /** Per band: declared and effective scale/offset, DN added when harmonized; the probe's verdict. */
+  radiometry: ItemRadiometrySchema,
 });
 export type PlannedProduct = z.infer<typeof PlannedProductSchema>;
 

@@ -4,6 +4,7 @@ import { rectToWgs84Bounds } from './crs.ts';
 import { windowBounds, windowKey, windowTransform } from './grid.ts';
 import { encodeNpy } from './npy.ts';
 import type { PlannedWindow, TilePlan } from './plan.ts';
+import { bandDates, perDate } from './radiometry.ts';
 import type { ShardSample } from './shard.ts';
 import type { WindowArrays } from './window-arrays.ts';
 import type { Verdict } from './window-verdict.ts';
@@ -56,11 +57,22 @@ export function sampleMetadata(
     doy: tp.products.map((p) => dayOfYear(p.datetime)),
     items: tp.products.map((p) => p.id),
     groups,
+    // value * scale + offset is the reflectance: one number when every date agrees, else one per date.
     bands: Object.fromEntries(
-      tp.bands.map((b) => [
-        b.name,
-        { scale: b.scale, offset: b.offset, nodata: b.nodata, resolution: b.resolution },
-      ]),
+      tp.bands.map((b) => {
+        const r = bandDates(tp, b.name);
+        return [
+          b.name,
+          {
+            scale: perDate(r.map((x) => x.scale)),
+            offset: perDate(r.map((x) => x.storedOffset)),
+            nodata: b.nodata,
+            resolution: b.resolution,
+            // DN added to each date's pixels by radiometry.harmonize, when any was.
+            ...(r.some((x) => x.added > 0) ? { added: r.map((x) => x.added) } : {}),
+          },
+        ];
+      }),
     ),
     validFraction: v.validFraction.map(round4),
     cloudyFraction: v.cloudyFraction?.map(round4) ?? null,

@@ -3,6 +3,8 @@
 import { area, intersect } from '@turf/turf';
 import { z } from 'zod';
 import type { Product } from './catalog.ts';
+import { IntegrityError } from './errors.ts';
+import { ItemRadiometrySchema } from './radiometry.ts';
 
 export type SelectionCriteria = {
   maxCloudCover: number;
@@ -37,8 +39,40 @@ export const CandidateSchema = z.strictObject({
   chosen: z.boolean(),
   reason: RejectReasonSchema.nullable(),
   detail: z.string().nullable(),
+  /** Offsets by the metadata rule; for chosen items also the probe's verdict (set by PlanWindows). */
+  radiometry: ItemRadiometrySchema.optional(),
 });
 export type Candidate = z.infer<typeof CandidateSchema>;
+
+/** selection.json as read back to add to it: its candidates, other fields kept as they are. */
+export const SelectionReportSchema = z
+  .object({
+    runId: z.string(),
+    candidates: z.array(z.object({ id: z.string(), chosen: z.boolean() }).loose()),
+  })
+  .loose();
+export type SelectionReport = z.infer<typeof SelectionReportSchema>;
+
+export function parseSelectionReport(bytes: Uint8Array, source: string): SelectionReport {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (cause) {
+    throw new IntegrityError(
+      `${source} is not JSON; it was changed by hand or damaged`,
+      { source },
+      { cause },
+    );
+  }
+  const parsed = SelectionReportSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new IntegrityError(
+      `${source} is not a selection report (${parsed.error.issues[0]?.message ?? 'invalid'}); it was changed by hand or damaged`,
+      { source },
+    );
+  }
+  return parsed.data;
+}
 
 export type SelectionResult = {
   candidates: Candidate[];

@@ -11,6 +11,7 @@ import type { JobSpec } from '../domain/job-spec.ts';
 import { mergeFeatureAccounts } from '../domain/labels/accounting.ts';
 import { checkManifestTotals, type Manifest, ManifestSchema } from '../domain/manifest.ts';
 import type { RegionResult, TilePlan } from '../domain/plan.ts';
+import { bandDates, DEFAULT_RADIOMETRY, perDate } from '../domain/radiometry.ts';
 import { SPLITS, type Split } from '../domain/splits.ts';
 import { STATS_PIXELS } from '../domain/window-stats.ts';
 import type { BlobStore } from '../ports.ts';
@@ -101,6 +102,9 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
   const planned = summary.windows;
   const jobJson = canonicalJson(job);
   const ref = tilePlans[0] as TilePlan;
+  const radiometryOf = new Map(
+    tilePlans.flatMap((tp) => tp.products.map((p) => [p.id, p.radiometry] as const)),
+  );
   const manifest: Manifest = {
     format: 'satfactory-webdataset',
     version: '1',
@@ -128,16 +132,23 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
         hrefs: Object.fromEntries(
           [...job.bands, ...(job.clouds ? ['scl'] : [])].map((b) => [b, p.assets[b]?.href ?? '']),
         ),
+        radiometry: radiometryOf.get(p.id),
       })),
     bands: ref.groups.map((g) => ({
       group: g.name,
       resolution: g.resolution,
       bands: g.bands.map((name) => {
         const b = ref.bands.find((x) => x.name === name);
+        const all = tilePlans.flatMap((tp) => bandDates(tp, name));
+        const scale = perDate(all.map((r) => r.scale));
+        const offset = perDate(all.map((r) => r.storedOffset));
+        const single = typeof scale === 'number' && typeof offset === 'number';
         return {
           name,
-          scale: b?.scale ?? 1,
-          offset: b?.offset ?? 0,
+          // The items differ: the per-date values are in every sample's .json, per item here.
+          scale: typeof scale === 'number' ? scale : null,
+          offset: typeof offset === 'number' ? offset : null,
+          ...(single ? {} : { at: `sources[].radiometry.bands.${name} (scale, storedOffset)` }),
           nodata: b?.nodata ?? null,
           dataType: b?.dataType ?? 'uint16',
         };
@@ -191,6 +202,7 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
       requests: results.reduce((n, r) => n + r.requests, 0),
       tilesNeeded: results.reduce((n, r) => n + r.tilesNeeded, 0),
     },
+    radiometry: radiometrySummary(job, tilePlans),
   };
   checkManifestTotals(manifest);
   try {
@@ -288,6 +300,21 @@ async function classesOf(
         unsampled: accounting.unsampled,
       },
     },
+  };
+}
+
+/** The run's radiometry: the job's choices, what the probe found, and every disagreement. */
+function radiometrySummary(job: JobSpec, tilePlans: TilePlan[]): Manifest['radiometry'] {
+  const items = tilePlans.flatMap((tp) => tp.products.map((p) => p.radiometry));
+  const probed = items.filter((r) => r.probe !== null);
+  return {
+    offset: job.radiometry?.offset ?? DEFAULT_RADIOMETRY.offset,
+    harmonize: job.radiometry?.harmonize ?? DEFAULT_RADIOMETRY.harmonize,
+    probed: probed.length,
+    disagree: probed.filter((r) => r.probe?.agrees === false).length,
+    unknown: probed.filter((r) => r.probe?.agrees === null).length,
+    probeBytes: probed.reduce((n, r) => n + (r.probe?.bytes ?? 0), 0),
+    warnings: items.flatMap((r) => (r.warning ? [r.warning] : [])),
   };
 }
 

@@ -21,6 +21,7 @@ import { sha256Hex } from '../domain/hashing.ts';
 import { type AccountWindow, accountRegionFeatures } from '../domain/labels/accounting.ts';
 import { labelWindow, type RegionLabels, regionLabels } from '../domain/labels/window.ts';
 import type { RegionResult, TilePlan } from '../domain/plan.ts';
+import { addToTile } from '../domain/radiometry.ts';
 import { buildSample } from '../domain/sample.ts';
 import { buildShard, type ShardSample } from '../domain/shard.ts';
 import type { Split } from '../domain/splits.ts';
@@ -89,7 +90,14 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
           [...needed].sort((a, b) => a - b),
         );
         const decoded = new Map<number, Pixels>();
-        for (const [i, bytes] of raw) decoded.set(i, decodeTile(cog, bytes) as Pixels);
+        // radiometry.harmonize: whole DN added to this date's source pixels, before any window is cut.
+        const added = product.radiometry.bands[asset]?.added ?? 0;
+        const nodata = tp.bands.find((b) => b.name === asset)?.nodata ?? null;
+        for (const [i, bytes] of raw) {
+          const pixels = decodeTile(cog, bytes) as Pixels;
+          addToTile(cog, i, pixels, added, nodata, { item: product.id, band: asset });
+          decoded.set(i, pixels);
+        }
         const s = bandSide(tp, cog);
         rects.forEach((rect, k) => {
           if (!read[k]) return;

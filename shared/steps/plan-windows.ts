@@ -2,15 +2,16 @@
 // keep the windows over the AOI that the tile owns, group them into COG-aligned regions, assign
 // splits and shard paths, and write the regions JSONL that the Distributed Map fans out over.
 
+import { claimDataset } from '../dataset/claim.ts';
 import { bandGroups, bandMeta, checkBandTypes } from '../domain/band-groups.ts';
 import type { Product } from '../domain/catalog.ts';
-import { readCogInfo } from '../domain/cog-header.ts';
+import { readCogHeader, readCogInfo } from '../domain/cog-header.ts';
 import { tilesForRect } from '../domain/cog-tiles.ts';
 import type { CogInfo } from '../domain/cog-types.ts';
 import { runLimited } from '../domain/concurrency.ts';
 import { boundsOf, projectPolygon } from '../domain/crs.ts';
 import { datasetKeys } from '../domain/dataset-layout.ts';
-import { InvalidInputError } from '../domain/errors.ts';
+import { InvalidInputError, SatfactoryError } from '../domain/errors.ts';
 import {
   buildTileGrid,
   extentOf,
@@ -28,6 +29,17 @@ import { touches, type UnsampledFeature } from '../domain/labels/accounting.ts';
 import type { LabelIndex } from '../domain/labels/index.ts';
 import { tileOwnership } from '../domain/ownership.ts';
 import type { BandMeta, PlannedProduct, PlannedWindow, RegionPlan, TilePlan } from '../domain/plan.ts';
+import {
+  DEFAULT_RADIOMETRY,
+  harmonize,
+  type ItemRadiometry,
+  isSentinel2,
+  metadataRadiometry,
+  probeAssetOf,
+  withProbe,
+} from '../domain/radiometry.ts';
+import { countingReader, probeImage, unreadProbe } from '../domain/radiometry-probe.ts';
+import { parseSelectionReport } from '../domain/selection.ts';
 import { blockOf, blockWindows, SPLITS, type Split, splitBufferRejects, splitOf } from '../domain/splits.ts';
 import type { RangeReader } from '../ports.ts';
 import { loadJob, type StepContext } from '../work/context.ts';
@@ -40,6 +52,7 @@ import {
   writeWorkLines,
 } from '../work/files.ts';
 import { labelsForTile, loadLabelSummary, loadRunFeatures, writeRegionLabels } from '../work/labels-store.ts';
+import { writeSelectionReport } from '../work/selection-report.ts';
 import type { ExecutionInput, PlanWindowsOutput, RegionTask } from '../workflow/contracts.ts';
 
 export async function planWindows(input: ExecutionInput, ctx: StepContext): Promise<PlanWindowsOutput> {
@@ -56,6 +69,8 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
   for (const tile of tiles) {
     tilePlans.push(await planTile(job, input.runId, tile, selection.chosen[tile] ?? [], ctx.ranges, ctx));
   }
+  settleRadiometry(job, tilePlans, ctx);
+  await reportRadiometry(ctx, job, input.runId, tilePlans);
 
   // The labels, read once for all tiles; each tile takes its own into its CRS, once.
   const labelSummary = job.labels ? await loadLabelSummary(ctx, input.runId) : undefined;
@@ -186,6 +201,66 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
   return pick(summary);
 }
 
+/**
+ * Harmonization (job radiometry.harmonize) brings each band of every date of every tile to one
+ * offset, so the whole dataset shares it. Recomputed from the effective offsets: idempotent.
+ */
+function settleRadiometry(job: JobSpec, tilePlans: TilePlan[], ctx: StepContext): void {
+  const products = tilePlans.flatMap((tp) => tp.products);
+  if (job.radiometry?.harmonize) {
+    const harmonized = harmonize(
+      products.map((p) => p.radiometry),
+      job.bands,
+    );
+    products.forEach((p, i) => {
+      p.radiometry = harmonized[i] as ItemRadiometry;
+    });
+  }
+  for (const p of products) {
+    if (p.radiometry.warning)
+      ctx.log.warn('radiometry: pixels and metadata disagree', { item: p.id, warning: p.radiometry.warning });
+  }
+  const probed = products.filter((p) => p.radiometry.probe);
+  ctx.log.info('planWindows: radiometry probed', {
+    items: probed.length,
+    disagree: probed.filter((p) => p.radiometry.probe?.agrees === false).length,
+    unknown: probed.filter((p) => p.radiometry.probe?.agrees === null).length,
+    bytes: probed.reduce((n, p) => n + (p.radiometry.probe?.bytes ?? 0), 0),
+  });
+}
+
+/**
+ * selection.json gets each chosen candidate's radiometry as planned (the probe, any warning): the
+ * run's own report in the work store is updated, then copied into the dataset the run holds.
+ */
+async function reportRadiometry(
+  ctx: StepContext,
+  job: JobSpec,
+  runId: string,
+  tilePlans: TilePlan[],
+): Promise<void> {
+  const key = WorkFiles.selectionReport.key(runId);
+  const stored = await readWork(ctx.work, WorkFiles.selectionReport, key);
+  if (stored === undefined) {
+    ctx.log.warn(
+      'planWindows: the run has no selection report; the probe verdicts are in the manifest only',
+      {
+        source: `${ctx.work.uri}/${key}`,
+      },
+    );
+    return;
+  }
+  const report = parseSelectionReport(Buffer.from(JSON.stringify(stored)), `${ctx.work.uri}/${key}`);
+  const byId = new Map(tilePlans.flatMap((tp) => tp.products.map((p) => [p.id, p.radiometry] as const)));
+  for (const c of report.candidates) {
+    const r = c.chosen ? byId.get(c.id) : undefined;
+    if (r) c['radiometry'] = r;
+  }
+  const dataset = ctx.openStore(job.output.uri);
+  await claimDataset(dataset, { runId, job: job.name, now: ctx.clock.now() });
+  await writeSelectionReport(ctx, dataset, report);
+}
+
 function pick(s: PlanWindowsOutput): PlanWindowsOutput {
   return { regionsKey: s.regionsKey, regions: s.regions, windows: s.windows, bytesToFetch: s.bytesToFetch };
 }
@@ -202,18 +277,47 @@ async function planTile(
   const existing = await readWork(ctx.work, WorkFiles.tilePlan, WorkFiles.tilePlan.key(runId, tile));
   if (existing) return existing;
   const assets = requiredAssets(job);
+  const trust = job.radiometry?.offset ?? DEFAULT_RADIOMETRY.offset;
   const jobs: Array<() => Promise<void>> = [];
   const planned: PlannedProduct[] = products.map((p) => ({
     id: p.id,
     collection: p.collection,
     datetime: p.datetime,
     cogs: {},
+    radiometry: metadataRadiometry(p, job.bands),
   }));
   products.forEach((p, i) => {
+    const target = planned[i] as PlannedProduct;
+    // Sentinel-2 items are probed on their blue band's smallest overview; its header is read once.
+    const probeAsset = isSentinel2(p.radiometry) ? probeAssetOf(p.assets) : null;
+    const probeHref = probeAsset ? p.assets[probeAsset]?.href : undefined;
+    const counter = countingReader(ranges);
+    // A band of the job: one header read serves the plan and the probe. Otherwise the probe pays it.
+    const shared = probeAsset !== null && assets.includes(probeAsset);
+    let header: Promise<{ info: CogInfo; smallest: CogInfo }> | undefined;
+    const probeHeader = () => {
+      header ??= readCogHeader(shared ? ranges : counter, probeHref as string);
+      return header;
+    };
     for (const asset of assets) {
       const href = p.assets[asset]?.href as string;
       jobs.push(async () => {
-        (planned[i] as PlannedProduct).cogs[asset] = await readCogInfo(ranges, href);
+        target.cogs[asset] =
+          asset === probeAsset ? (await probeHeader()).info : await readCogInfo(ranges, href);
+      });
+    }
+    if (probeAsset && probeHref) {
+      jobs.push(async () => {
+        let probe: Awaited<ReturnType<typeof probeImage>>;
+        try {
+          const { smallest } = await probeHeader();
+          probe = await probeImage(counter, smallest, probeAsset, p.radiometry?.darkPercent ?? null);
+        } catch (error) {
+          // Waiting may help (the state retries); otherwise only the verdict is lost, not the run.
+          if (!(error instanceof SatfactoryError) || error.retryable) throw error;
+          probe = unreadProbe(probeAsset, error.message, counter);
+        }
+        target.radiometry = withProbe(p.id, target.radiometry, probe, trust);
       });
     }
   });

@@ -7,6 +7,7 @@ import { type AreaGeometry, aoiFromGeoJson } from '../domain/aoi.ts';
 import { normalizeItem, type Product } from '../domain/catalog.ts';
 import { InvalidInputError, NothingToDoError } from '../domain/errors.ts';
 import { type JobSpec, requiredAssets } from '../domain/job-spec.ts';
+import { metadataRadiometry } from '../domain/radiometry.ts';
 import { type Candidate, selectProducts } from '../domain/selection.ts';
 import { loadJob, type StepContext } from '../work/context.ts';
 import { readWork, type StoredSelection, WorkFiles, writeWork } from '../work/files.ts';
@@ -101,7 +102,14 @@ export async function plan(input: ExecutionInput, ctx: StepContext): Promise<Pla
     end: job.period.end,
     requiredAssets: requiredAssets(job),
   });
-  const candidates = [...selection.candidates, ...invalid];
+  const byId = new Map(products.map((p) => [p.id, p]));
+  const candidates = [
+    ...selection.candidates.map((c) => {
+      const product = byId.get(c.id);
+      return product ? { ...c, radiometry: metadataRadiometry(product, job.bands) } : c;
+    }),
+    ...invalid,
+  ];
   await writeSelectionReport(ctx, dataset, {
     runId: input.runId,
     catalog: catalog.description,

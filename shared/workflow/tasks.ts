@@ -176,8 +176,26 @@ export const Tasks = {
     output: PlanWindowsOutputSchema,
     run: planWindows,
     access: {
-      reads: [W.job, W.windowsSummary, W.selection, W.tilePlan, W.labelsSummary, W.labelsFeatures],
-      writes: [W.tilePlan, W.regionPlan, W.regionLabels, W.labelsUnplaced, W.regions, W.windowsSummary],
+      reads: [
+        W.job,
+        W.windowsSummary,
+        W.selection,
+        W.selectionReport,
+        W.tilePlan,
+        W.labelsSummary,
+        W.labelsFeatures,
+      ],
+      writes: [
+        W.tilePlan,
+        W.regionPlan,
+        W.regionLabels,
+        W.labelsUnplaced,
+        W.regions,
+        W.windowsSummary,
+        W.selectionReport,
+      ],
+      // The radiometry probe's verdicts are added to the chosen candidates of selection.json.
+      dataset: { reads: [DatasetFiles.claim, DatasetFiles.selection], writes: [DatasetFiles.selection] },
     },
   }),
   [StateNames.extractRegion]: lambdaTask({

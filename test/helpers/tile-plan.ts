@@ -2,6 +2,7 @@
 // two 10 m bands, one 20 m band and SCL, over `dates` products.
 import type { CogInfo } from '../../shared/domain/cog-types.ts';
 import { type TilePlan, TilePlanSchema } from '../../shared/domain/plan.ts';
+import { metadataRadiometry } from '../../shared/domain/radiometry.ts';
 
 export function cogOf(res: number, fields: Partial<CogInfo> = {}): CogInfo {
   const size = Math.round(600 / res);
@@ -38,6 +39,9 @@ export function tilePlanOf(dates = 2, options: { scl?: boolean; nodata?: number 
     swir16: cogOf(20),
     ...(scl ? { scl: cogOf(20, { bitsPerSample: 8 }) } : {}),
   };
+  const declared = Object.fromEntries(
+    ['blue', 'swir16', 'red'].map((b) => [b, { scale: 0.0001, offset: -0.1 }]),
+  );
   return TilePlanSchema.parse({
     runId: 'r-1',
     tile: '33TWL',
@@ -61,9 +65,9 @@ export function tilePlanOf(dates = 2, options: { scl?: boolean; nodata?: number 
       offsetY: 0,
     },
     bands: [
-      { name: 'blue', resolution: 10, scale: 0.0001, offset: -0.1, nodata, dataType: 'uint16' },
-      { name: 'swir16', resolution: 20, scale: 0.0001, offset: -0.1, nodata, dataType: 'uint16' },
-      { name: 'red', resolution: 10, scale: 0.0001, offset: -0.1, nodata, dataType: 'uint16' },
+      { name: 'blue', resolution: 10, nodata, dataType: 'uint16' },
+      { name: 'swir16', resolution: 20, nodata, dataType: 'uint16' },
+      { name: 'red', resolution: 10, nodata, dataType: 'uint16' },
     ],
     groups: [
       { name: '10m', resolution: 10, bands: ['blue', 'red'] },
@@ -75,6 +79,12 @@ export function tilePlanOf(dates = 2, options: { scl?: boolean; nodata?: number 
       collection: 'sentinel-2-l2a',
       datetime: `2023-07-0${t + 1}T10:00:00Z`,
       cogs,
+      // Every date declares scale 0.0001 and offset -0.1 (no baseline, no flag: the declared rule).
+      radiometry: metadataRadiometry({ id: `S2A_33TWL_2023070${t + 1}`, assets: declared }, [
+        'blue',
+        'swir16',
+        'red',
+      ]),
     })),
     labels: null,
   });

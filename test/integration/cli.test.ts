@@ -41,6 +41,21 @@ describe('satfactory CLI', () => {
     const manifest = JSON.parse(await readFile(path.join(dir, 'out/offline/manifest.json'), 'utf8'));
     expect(manifest.totals).toEqual({ planned: 320, written: 320, rejected: 0, rejectedByReason: {} });
     expect(manifest.bands.map((g: { group: string }) => g.group)).toEqual(['10m', '20m']);
+    // Synthetic items declare scale 0.0001 and offset -0.1, no flag, no baseline: the declared rule,
+    // one offset for every date (as written before per-date radiometry). Their ids end in _L2A, so
+    // they are probed: bright synthetic values (>= 1000) and no scene classification prove nothing.
+    expect(manifest.bands[0].bands[0]).toEqual({
+      name: 'blue',
+      scale: 0.0001,
+      offset: -0.1,
+      nodata: 0,
+      dataType: 'uint16',
+    });
+    for (const s of manifest.sources) {
+      expect(s.radiometry).toMatchObject({ rule: 'declared', warning: null });
+      expect(s.radiometry.probe).toMatchObject({ verdict: 'unknown', agrees: null });
+    }
+    expect(manifest.radiometry).toMatchObject({ probed: 3, disagree: 0, warnings: [] });
 
     const verify = cli(['verify', 'out/offline'], dir);
     expect(verify.status, verify.stderr).toBe(0);

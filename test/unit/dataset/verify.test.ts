@@ -179,7 +179,7 @@ describe('verifyDataset', () => {
         'sample t_0000_0000 is in both train/tiny-train-000000.tar and train/tiny-train-000001.tar',
         'train/tiny-train-000001.tar: t_0000_0000.json says split validation, the shard is train',
         'manifest.json: jobSha256 does not match the job spec it records',
-        "validate/leftover-000000.tar: a shard the manifest does not list (another run's, or a leftover)",
+        "validation/leftover-000000.tar: a shard the manifest does not list (another run's, or a leftover)",
       ]),
     );
     expect(report.warnings).toEqual([]);

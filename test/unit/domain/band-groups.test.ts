@@ -6,19 +6,17 @@ import { cogOf } from '../../helpers/tile-plan.ts';
 const asset = { href: 'x', scale: 0.0001, offset: -0.1, nodata: 0, dataType: 'uint16' };
 
 describe('band metadata and groups', () => {
-  it("takes scale/offset/nodata from the asset, the header's nodata when the asset has none", () => {
+  it("takes nodata from the asset, the header's when the asset has none (scale/offset are per date)", () => {
     expect(bandMeta('red', cogOf(10, { nodata: 7 }), asset)).toEqual({
       name: 'red',
       resolution: 10,
-      scale: 0.0001,
-      offset: -0.1,
       nodata: 0,
       dataType: 'uint16',
     });
     expect(bandMeta('red', cogOf(10, { nodata: 7 }), { ...asset, nodata: null })).toMatchObject({
       nodata: 7,
     });
-    expect(bandMeta('red', cogOf(10), undefined)).toMatchObject({ scale: 1, offset: 0 });
+    expect(bandMeta('red', cogOf(10, { nodata: 7 }), undefined)).toMatchObject({ nodata: 7 });
   });
 
   it('groups by native resolution, finest first, bands in the job order within a group', () => {

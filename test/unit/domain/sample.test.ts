@@ -106,3 +106,28 @@ describe('a sample', () => {
     expect(meta.labels).toEqual({ classes: [1] });
   });
 });
+
+describe('scale and offset per date in a sample', () => {
+  it('one number when every date agrees, else one value per date; `added` only when harmonized', () => {
+    const tp = tilePlanOf(3);
+    const [wa] = allocateWindowArrays(tp, 1) as [WindowArrays];
+    const v = judgeWindow(tp, wa, null);
+    expect(sampleMetadata('d', tp, w, wa, v, null)['bands']).toMatchObject({
+      blue: { scale: 0.0001, offset: -0.1 },
+    });
+    // The second date's blue holds no +1000 (offset 0), the others do.
+    const blue = tp.products[1]?.radiometry.bands['blue'];
+    Object.assign(blue ?? {}, { offset: 0, storedOffset: 0 });
+    const bands = sampleMetadata('d', tp, w, wa, v, null)['bands'] as Record<string, unknown>;
+    expect(bands['blue']).toEqual({ scale: 0.0001, offset: [-0.1, 0, -0.1], nodata: 0, resolution: 10 });
+    expect(bands['red']).toEqual({ scale: 0.0001, offset: -0.1, nodata: 0, resolution: 10 });
+    Object.assign(blue ?? {}, { added: 1000, storedOffset: -0.1 });
+    expect((sampleMetadata('d', tp, w, wa, v, null)['bands'] as Record<string, unknown>)['blue']).toEqual({
+      scale: 0.0001,
+      offset: -0.1,
+      nodata: 0,
+      resolution: 10,
+      added: [0, 1000, 0],
+    });
+  });
+});
