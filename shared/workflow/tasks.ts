@@ -195,7 +195,7 @@ export const Tasks = {
         W.selectionReport,
       ],
       // The radiometry probe's verdicts are added to the chosen candidates of selection.json.
-      dataset: { reads: [DatasetFiles.claim, DatasetFiles.selection], writes: [DatasetFiles.selection] },
+      dataset: { reads: ownership, writes: [DatasetFiles.claim, DatasetFiles.selection] },
     },
   }),
   [StateNames.extractRegion]: lambdaTask({
