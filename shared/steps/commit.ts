@@ -70,7 +70,8 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
     );
   }
 
-  await restoreSelectionReport(ctx, dataset, input.runId);
+  // The run's report as PlanWindows completed it (probe verdicts), whatever the dataset holds now.
+  await restoreSelectionReport(ctx, dataset, input.runId, true);
   const rejects: string[] = [];
   for (const t of tasks) {
     const lines = await readWorkLines(

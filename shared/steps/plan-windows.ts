@@ -2,7 +2,6 @@
 // keep the windows over the AOI that the tile owns, group them into COG-aligned regions, assign
 // splits and shard paths, and write the regions JSONL that the Distributed Map fans out over.
 
-import { claimDataset } from '../dataset/claim.ts';
 import { bandGroups, bandMeta, checkBandTypes } from '../domain/band-groups.ts';
 import type { Product } from '../domain/catalog.ts';
 import { readCogHeader, readCogInfo } from '../domain/cog-header.ts';
@@ -52,7 +51,6 @@ import {
   writeWorkLines,
 } from '../work/files.ts';
 import { labelsForTile, loadLabelSummary, loadRunFeatures, writeRegionLabels } from '../work/labels-store.ts';
-import { writeSelectionReport } from '../work/selection-report.ts';
 import type { ExecutionInput, PlanWindowsOutput, RegionTask } from '../workflow/contracts.ts';
 
 export async function planWindows(input: ExecutionInput, ctx: StepContext): Promise<PlanWindowsOutput> {
@@ -70,7 +68,7 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
     tilePlans.push(await planTile(job, input.runId, tile, selection.chosen[tile] ?? [], ctx.ranges, ctx));
   }
   settleRadiometry(job, tilePlans, ctx);
-  await reportRadiometry(ctx, job, input.runId, tilePlans);
+  await reportRadiometry(ctx, input.runId, tilePlans);
 
   // The labels, read once for all tiles; each tile takes its own into its CRS, once.
   const labelSummary = job.labels ? await loadLabelSummary(ctx, input.runId) : undefined;
@@ -231,14 +229,9 @@ function settleRadiometry(job: JobSpec, tilePlans: TilePlan[], ctx: StepContext)
 
 /**
  * selection.json gets each chosen candidate's radiometry as planned (the probe, any warning): the
- * run's own report in the work store is updated, then copied into the dataset the run holds.
+ * run's own report in the work store is updated here; Commit copies it into the dataset.
  */
-async function reportRadiometry(
-  ctx: StepContext,
-  job: JobSpec,
-  runId: string,
-  tilePlans: TilePlan[],
-): Promise<void> {
+async function reportRadiometry(ctx: StepContext, runId: string, tilePlans: TilePlan[]): Promise<void> {
   const key = WorkFiles.selectionReport.key(runId);
   const stored = await readWork(ctx.work, WorkFiles.selectionReport, key);
   if (stored === undefined) {
@@ -256,9 +249,7 @@ async function reportRadiometry(
     const r = c.chosen ? byId.get(c.id) : undefined;
     if (r) c['radiometry'] = r;
   }
-  const dataset = ctx.openStore(job.output.uri);
-  await claimDataset(dataset, { runId, job: job.name, now: ctx.clock.now() });
-  await writeSelectionReport(ctx, dataset, report);
+  await writeWork(ctx.work, WorkFiles.selectionReport, key, report);
 }
 
 function pick(s: PlanWindowsOutput): PlanWindowsOutput {

@@ -194,8 +194,7 @@ export const Tasks = {
         W.windowsSummary,
         W.selectionReport,
       ],
-      // The radiometry probe's verdicts are added to the chosen candidates of selection.json.
-      dataset: { reads: ownership, writes: [DatasetFiles.claim, DatasetFiles.selection] },
+      // The radiometry probe's verdicts go into the run's selection report (Commit copies it).
     },
   }),
   [StateNames.extractRegion]: lambdaTask({

@@ -22,7 +22,7 @@ function multiResPlan(dates: number, nodata: number | null = 0): TilePlan {
     grid: { ...base.grid, windowSize: 12, stride: 12 },
     bands: [
       ...base.bands,
-      { name: 'coastal', resolution: 60, scale: 0.0001, offset: -0.1, nodata, dataType: 'uint16' },
+      { name: 'coastal', resolution: 60, nodata, dataType: 'uint16' },
     ],
     groups: [...base.groups, { name: '60m', resolution: 60, bands: ['coastal'] }],
     products: base.products.map((p) => ({ ...p, cogs: { ...p.cogs, coastal: cogOf(60) } })),
