@@ -199,3 +199,30 @@ export function rectToWgs84Bounds(epsg: number, b: Bounds, steps = 1): Bounds {
   }
   return out;
 }
+
+/**
+ * The WGS84 bbox of a projected rectangle as RFC 7946 (5.2) writes it: across the antimeridian,
+ * west is greater than east ([179.99, s, -179.99, n]) instead of a box round the world.
+ */
+export function rectToWgs84Bbox(epsg: number, b: Bounds, steps = 1): Bounds {
+  const out = rectToWgs84Bounds(epsg, b, steps);
+  // A rectangle a few kilometres wide spans more than 180° of longitude only by crossing ±180.
+  if (out[2] - out[0] <= 180) return out;
+  let west = Infinity;
+  let east = -Infinity;
+  for (let i = 0; i <= steps; i++) {
+    const x = b[0] + ((b[2] - b[0]) * i) / steps;
+    const y = b[1] + ((b[3] - b[1]) * i) / steps;
+    for (const p of [
+      [x, b[1]],
+      [x, b[3]],
+      [b[0], y],
+      [b[2], y],
+    ] as XY[]) {
+      const lon = toWgs84(epsg, p)[0];
+      if (lon >= 0) west = Math.min(west, lon);
+      else east = Math.max(east, lon);
+    }
+  }
+  return [west, out[1], east, out[3]];
+}

@@ -108,6 +108,19 @@ export class NothingToDoError extends SatfactoryError {
   override readonly name = 'NothingToDoError';
 }
 
+/**
+ * A store cannot be written or read for lack of rights: a read-only folder or file system, a
+ * folder of another user. Not retryable: waiting does not change permissions.
+ */
+export class StorageAccessError extends SatfactoryError {
+  override readonly name = 'StorageAccessError';
+}
+
+/** AWS is not set up for this process: no region, no credentials. Not retryable. */
+export class AwsSetupError extends SatfactoryError {
+  override readonly name = 'AwsSetupError';
+}
+
 /** A create-only write found the key already present. */
 export class AlreadyExistsError extends SatfactoryError {
   override readonly name = 'AlreadyExistsError';
