@@ -10,7 +10,7 @@ import {
   splitAtAntimeridian,
   unwrapRing,
 } from './antimeridian.ts';
-import { InvalidInputError } from './errors.ts';
+import { InvalidInputError, shortJson } from './errors.ts';
 import { repairPolygon } from './labels/repair.ts';
 import { findRingIntersection, isCollinear, pointInRing, RingCheckTooComplex } from './labels/rings.ts';
 
@@ -190,7 +190,7 @@ export function parseAoi(value: unknown, options: AoiOptions): ParsedAoi {
         if (typeof x !== 'number' || typeof y !== 'number' || !Number.isFinite(x) || !Number.isFinite(y)) {
           fail(
             `${ringAt}/${v}`,
-            `is ${JSON.stringify(pos)?.slice(0, 60)}, not a [lon, lat] position of two numbers`,
+            `is ${shortJson(pos)}, not a [lon, lat] position of two numbers`,
           );
         }
         const [lon, lat] = [x as number, y as number];

@@ -147,3 +147,13 @@ export function describeError(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
 }
+
+/** A value as short JSON for a message; a hostile one (nested a million deep) cannot overflow the stack. */
+export function shortJson(value: unknown, max = 60): string {
+  try {
+    const text = JSON.stringify(value) ?? String(value);
+    return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+  } catch {
+    return Array.isArray(value) ? 'an array nested too deep to show' : 'a value that cannot be shown';
+  }
+}

@@ -160,7 +160,7 @@ export class RingCheckTooComplex extends Error {
 }
 
 /** Pairs of edges with overlapping boxes checked before giving up (a few seconds of work). */
-export const MAX_EDGE_PAIR_TESTS = 50_000_000;
+export const MAX_EDGE_PAIR_TESTS = 20_000_000;
 
 /**
  * The first invalid contact between edges of a polygon's rings, or undefined. Within a ring any

@@ -3,7 +3,7 @@
 // becomes one log entry saying what was seen and what was done.
 import { booleanIntersects } from '@turf/turf';
 import { type Bounds, boundsOf, projectPolygon } from '../crs.ts';
-import { InvalidInputError } from '../errors.ts';
+import { InvalidInputError, shortJson } from '../errors.ts';
 import type { RawFeature, RawLabelSet } from './read.ts';
 import { repairPolygon } from './repair.ts';
 import {
@@ -210,7 +210,7 @@ function toRings(coords: unknown[], where: string, epsg: number, found: Problem[
       if (typeof x !== 'number' || typeof y !== 'number' || !Number.isFinite(x) || !Number.isFinite(y)) {
         throw new Drop(
           'out-of-range-coordinates',
-          `${where} ring ${r} vertex ${v} is ${JSON.stringify(pos)}: not two finite numbers`,
+          `${where} ring ${r} vertex ${v} is ${shortJson(pos)}: not two finite numbers`,
         );
       }
       if (epsg === 4326 && (x < -180 || x > 180 || y < -90 || y > 90)) {
@@ -404,3 +404,4 @@ function touchesAoi(polygons: readonly PolygonRings[], aoi: PreparedAoi): boolea
   const coordinates = polygons.map((p) => p.rings.map(closedPositions));
   return booleanIntersects({ type: 'MultiPolygon', coordinates }, aoi.geometry);
 }
+
