@@ -188,10 +188,7 @@ export function parseAoi(value: unknown, options: AoiOptions): ParsedAoi {
         const x = Array.isArray(pos) ? pos[0] : undefined;
         const y = Array.isArray(pos) ? pos[1] : undefined;
         if (typeof x !== 'number' || typeof y !== 'number' || !Number.isFinite(x) || !Number.isFinite(y)) {
-          fail(
-            `${ringAt}/${v}`,
-            `is ${shortJson(pos)}, not a [lon, lat] position of two numbers`,
-          );
+          fail(`${ringAt}/${v}`, `is ${shortJson(pos)}, not a [lon, lat] position of two numbers`);
         }
         const [lon, lat] = [x as number, y as number];
         if (Math.abs(lat) > 90 || Math.abs(lon) > 360) {

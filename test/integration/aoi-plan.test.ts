@@ -6,35 +6,19 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { area, booleanPointInPolygon, featureCollection, intersect, polygon } from '@turf/turf';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeOfflineScene } from '../../scripts/make-offline-example.ts';
 import { FsBlobStore } from '../../shared/adapters/local/fs-blob-store.ts';
-import { main } from '../../shared/cli/main.ts';
 import { converterBetween, toWgs84 } from '../../shared/domain/crs.ts';
 import type { TileGrid } from '../../shared/domain/grid.ts';
 import { windowBounds } from '../../shared/domain/grid.ts';
-import type { Log } from '../../shared/ports.ts';
+import { cliInProcess } from '../helpers/run-cli.ts';
 import { CONFORMS_CQL2, type StacStub, startStacStub } from '../helpers/stac-stub-server.ts';
 import { buildTiff } from '../helpers/tiff-builder.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 
-/** Runs `satfactory <args>` in this process; returns the exit code, stdout and the logged errors. */
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  const errors: string[] = [];
-  const log: Log = { debug() {}, info() {}, warn() {}, error: (m) => errors.push(String(m)) };
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(args, log);
-    return { code, out, err: errors.join('\n') };
-  } finally {
-    spy.mockRestore();
-  }
-}
+const cli = cliInProcess;
 
 const exists = (p: string) =>
   readFile(p).then(

@@ -404,4 +404,3 @@ function touchesAoi(polygons: readonly PolygonRings[], aoi: PreparedAoi): boolea
   const coordinates = polygons.map((p) => p.rings.map(closedPositions));
   return booleanIntersects({ type: 'MultiPolygon', coordinates }, aoi.geometry);
 }
-
