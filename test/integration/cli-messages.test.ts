@@ -296,6 +296,25 @@ describe('imagery that is not what it claims (served over HTTP)', () => {
   }, 120_000);
 });
 
+describe('a COG cut inside its header', () => {
+  it('exits 1 at plan time, naming the file, its size and that it ends inside its header', async () => {
+    const scene = path.join(dir, 'scene-cut-header');
+    await cp(path.join(dir, 'offline-scene'), scene, { recursive: true });
+    const cog = path.join(scene, DATES[1] as string, 'B02.tif');
+    await writeFile(cog, (await readFile(cog)).subarray(0, 300));
+    const r = await cliInProcess([
+      'plan',
+      await job('cut-header', { catalog: { kind: 'static', source: 'scene-cut-header' } }),
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      /RasterFormatError: file:\/\/\S+\/SYNTH_33TWL_20230613_0_L2A\/B02\.tif is not a readable GeoTIFF: the file is only 300 bytes and ends inside its header \(.*\); it is truncated or not a TIFF/,
+    );
+    const files = await filesUnder(path.join(dir, 'out/cut-header'));
+    expect(files.filter((f) => !f.startsWith('.satfactory/'))).toEqual(['selection.json']);
+  });
+});
+
 describe('a strip TIFF instead of a tiled COG', () => {
   it('reads it: the samples equal those of the tiled COG, pixel for pixel', async () => {
     const stripped = path.join(dir, 'scene-strips');
