@@ -266,4 +266,18 @@ describe('aoi "labels": the labels\' extent as the AOI', () => {
       /the labels of \S+ span 359\.9° of longitude .*give the AOI explicitly \(longitudes past 180, or a MultiPolygon split at ±180\)/,
     );
   });
+
+  it('of a labels.source that is a folder (an S3 prefix): says it is a folder and what it holds', async () => {
+    const source = new MemoryBlobStore('s3://labels-bucket/ground-truth');
+    await source.put('crops/parcels.geojson', '{}');
+    await source.put('crops/parcels.prj', '');
+    const error = await ingestLabels(
+      context(new MemoryBlobStore('memory://work'), source),
+      'run-folder',
+      job(`${source.uri}/crops`),
+    ).catch((e: unknown) => e);
+    expect(String(error)).toMatch(
+      /labels\.source s3:\/\/labels-bucket\/ground-truth\/crops is a folder \(holding 2 file\(s\): parcels\.geojson, parcels\.prj\); name one label file in it/,
+    );
+  });
 });
