@@ -4,6 +4,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { booleanIntersects } from '@turf/turf';
+import { normalizeFootprint } from '../domain/antimeridian.ts';
 import type { StacItem } from '../domain/catalog.ts';
 import { CatalogError, HttpStatusError, InvalidInputError } from '../domain/errors.ts';
 import { jsonSyntaxProblem, quoteSnippet, quoteValue } from '../domain/snippet.ts';
@@ -96,7 +97,10 @@ export function matchesQuery(item: StacItem, query: CatalogQuery, source: string
     return false;
   if (item.geometry) {
     try {
-      if (!booleanIntersects(item.geometry, query.intersects)) return false;
+      const g = item.geometry;
+      // A footprint written across ±180 the short way is read as such, not as a band round the world.
+      const footprint = g.type === 'Polygon' || g.type === 'MultiPolygon' ? normalizeFootprint(g) : g;
+      if (!booleanIntersects(footprint, query.intersects)) return false;
     } catch (cause) {
       throw new InvalidInputError(
         `${source}: the geometry of item ${item.id} cannot be intersected with the AOI (${String(cause)}); fix the footprint`,

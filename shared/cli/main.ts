@@ -56,6 +56,7 @@ const INPUT_ERRORS = new Set([
   'NothingToDoError',
   'InputRefusedError',
   'DatasetOwnedError',
+  'StorageAccessError',
 ]);
 
 export function exitCodeOf(error: unknown): number {
@@ -102,6 +103,13 @@ export async function main(argv: string[], log?: Log, aws: AwsCliDeps = awsDeps)
     process.stderr.write(`satfactory ${command} needs an argument\n\n${USAGE}\n`);
     return 2;
   }
+  const threads = values.threads === undefined ? undefined : Number(values.threads);
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 1024)) {
+    process.stderr.write(
+      `--threads ${JSON.stringify(values.threads)} is not a number of threads: give a whole number from 1 to 1024, or leave it out to use every core\n`,
+    );
+    return 2;
+  }
   try {
     switch (command) {
       case 'plan':
@@ -109,7 +117,7 @@ export async function main(argv: string[], log?: Log, aws: AwsCliDeps = awsDeps)
       case 'run':
         return await runCommand(target, logger, {
           tty,
-          threads: values.threads ? Number(values.threads) : undefined,
+          threads,
           json: values['json-logs'] ?? false,
           verbose: values.verbose ?? false,
           verify: values.verify ?? false,

@@ -1,9 +1,10 @@
 // Reads a job file as a user wrote it and makes it self-contained for a run: relative paths are
 // resolved against the job file's folder, an AOI file is inlined, and the run id is derived from
 // the result, so the same job always maps to the same run (a rerun resumes it).
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { parseAoi } from '../domain/aoi.ts';
 import { WORK_FOLDER } from '../domain/dataset-layout.ts';
 import { InvalidInputError } from '../domain/errors.ts';
 import { sha256Hex } from '../domain/hashing.ts';
@@ -56,15 +57,48 @@ export async function prepareJob(jobFile: string): Promise<PreparedJob> {
   if (typeof job.aoi === 'string' && job.aoi !== 'labels') {
     const aoiFile = resolveLocal(job.aoi, baseDir);
     job.aoi = (await readJsonFile(aoiFile, 'AOI file')) as JobSpec['aoi'];
+    // Refused here, before anything is written, with the pointer into the AOI file.
+    parseAoi(job.aoi, { source: aoiFile, pointer: '', repair: job.aoiRepair ?? false });
+  } else if (typeof job.aoi === 'object') {
+    parseAoi(job.aoi, { source: file, pointer: '/aoi', repair: job.aoiRepair ?? false });
   }
   if (job.catalog.kind === 'static') job.catalog.source = resolveLocal(job.catalog.source, baseDir);
-  if (job.labels) job.labels.source = resolveLocal(job.labels.source, baseDir);
+  if (job.labels) {
+    job.labels.source = resolveLocal(job.labels.source, baseDir);
+    if (!isUri(job.labels.source)) await requireLabelFile(job.labels.source);
+  }
   job.output.uri = resolveLocal(job.output.uri, baseDir);
   if (job.output.work) job.output.work = resolveLocal(job.output.work, baseDir);
   delete job.$schema;
   // A run resumes by id: edited labels under the same path must be a new run, not a stale resume.
   const labelsDigest = job.labels && !isUri(job.labels.source) ? await fileDigest(job.labels.source) : '';
   return { job, runId: runIdOf(job, labelsDigest), jobFile: file, warnings: jobSpecWarnings(raw) };
+}
+
+/** A local labels.source must be a readable file: checked before anything is written. */
+async function requireLabelFile(file: string): Promise<void> {
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(file);
+  } catch (cause) {
+    const code = (cause as { code?: string }).code;
+    throw new InvalidInputError(
+      code === 'ENOENT' || code === 'ENOTDIR'
+        ? `labels.source ${file} does not exist; check the path (relative paths are relative to the job file)`
+        : `labels.source ${file} cannot be read (${(cause as Error).message})`,
+      { source: file, pointer: '/labels/source' },
+      { cause },
+    );
+  }
+  if (info.isDirectory()) {
+    const names = (await readdir(file).catch(() => [] as string[])).filter((n) =>
+      /\.(geojson|json|fgb|csv)$/i.test(n),
+    );
+    throw new InvalidInputError(
+      `labels.source ${file} is a folder, not a label file; name one file in it (GeoJSON, FlatGeobuf or CSV)${names.length ? `, e.g. ${names.slice(0, 3).join(', ')}` : ''}`,
+      { source: file, pointer: '/labels/source' },
+    );
+  }
 }
 
 /** sha256 of a local file, '' when it cannot be read (PrepareLabels then says what is wrong). */

@@ -1,6 +1,7 @@
 // Catalog types: STAC items as they arrive, and the normalized Product the pipeline works on.
 // normalizeItem is the single place that reads STAC property names (eo:, s2:, proj:, mgrs:).
 import { z } from 'zod';
+import { normalizeFootprint } from './antimeridian.ts';
 import { AreaGeometrySchema } from './aoi.ts';
 import { InvalidInputError } from './errors.ts';
 import { ItemFactsSchema, itemFacts } from './radiometry.ts';
@@ -156,7 +157,8 @@ export function normalizeItem(item: StacItem, base: string | null, source: strin
     epsg,
     cloudCover: numberProp(props, 'eo:cloud_cover'),
     nodataPercent: numberProp(props, 's2:nodata_pixel_percentage'),
-    footprint: geometry,
+    // Split at the antimeridian, so that lon/lat tests (coverage, ownership) read it the short way.
+    footprint: normalizeFootprint(geometry),
     assets,
     selfHref: base,
     online: !(storage === 'offline' || storage === 'orderable' || props['online'] === false),

@@ -66,9 +66,13 @@ async function readHeader(
     if (error instanceof SatfactoryError) throw error;
     // geotiff throws bare RangeError/TypeError on truncated or non-TIFF input: say which file.
     const reason = boundedMessage(error);
+    // A file shorter than the first header read ended inside the header: say so, with its size.
+    const size = source.fileSize;
     throw new RasterFormatError(
-      `${href} is not a readable GeoTIFF (${reason}); check that the URL points at a complete .tif file`,
-      { source: href },
+      size !== null
+        ? `${href} is not a readable GeoTIFF: the file is only ${size} bytes and ends inside its header (${reason}); it is truncated or not a TIFF`
+        : `${href} is not a readable GeoTIFF (${reason}); check that the URL points at a complete .tif file`,
+      { source: href, ...(size !== null ? { fileSize: size } : {}) },
       { cause: error },
     );
   }

@@ -199,3 +199,36 @@ export function rectToWgs84Bounds(epsg: number, b: Bounds, steps = 1): Bounds {
   }
   return out;
 }
+
+/**
+ * The WGS84 bbox of a projected rectangle as RFC 7946 (5.2) writes it: across the antimeridian,
+ * west is greater than east ([179.99, s, -179.99, n]) instead of a box round the world. The
+ * outline is walked in order with longitudes kept continuous, so a rectangle that really is wider
+ * than 180° (a lon/lat one) keeps its plain bounds.
+ */
+export function rectToWgs84Bbox(epsg: number, b: Bounds, steps = 1): Bounds {
+  const out = rectToWgs84Bounds(epsg, b, steps);
+  if (out[2] - out[0] <= 180) return out;
+  const outline: XY[] = [];
+  const along = (x0: number, y0: number, x1: number, y1: number) => {
+    for (let i = 0; i < steps; i++)
+      outline.push([x0 + ((x1 - x0) * i) / steps, y0 + ((y1 - y0) * i) / steps]);
+  };
+  along(b[0], b[1], b[2], b[1]);
+  along(b[2], b[1], b[2], b[3]);
+  along(b[2], b[3], b[0], b[3]);
+  along(b[0], b[3], b[0], b[1]);
+  let previous: number | undefined;
+  let west = Infinity;
+  let east = -Infinity;
+  for (const p of outline) {
+    let lon = toWgs84(epsg, p)[0];
+    if (previous !== undefined) lon += 360 * Math.round((previous - lon) / 360);
+    previous = lon;
+    west = Math.min(west, lon);
+    east = Math.max(east, lon);
+  }
+  if (east - west > 180) return out;
+  const wrap = (lon: number) => ((((lon + 180) % 360) + 360) % 360) - 180;
+  return [wrap(west), out[1], wrap(east), out[3]];
+}

@@ -108,6 +108,19 @@ export class NothingToDoError extends SatfactoryError {
   override readonly name = 'NothingToDoError';
 }
 
+/**
+ * A store cannot be written or read for lack of rights: a read-only folder or file system, a
+ * folder of another user. Not retryable: waiting does not change permissions.
+ */
+export class StorageAccessError extends SatfactoryError {
+  override readonly name = 'StorageAccessError';
+}
+
+/** AWS is not set up for this process: no region, no credentials. Not retryable. */
+export class AwsSetupError extends SatfactoryError {
+  override readonly name = 'AwsSetupError';
+}
+
 /** A create-only write found the key already present. */
 export class AlreadyExistsError extends SatfactoryError {
   override readonly name = 'AlreadyExistsError';
@@ -158,4 +171,14 @@ export function describeError(error: unknown): string {
   }
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
+}
+
+/** A value as short JSON for a message; a hostile one (nested a million deep) cannot overflow the stack. */
+export function shortJson(value: unknown, max = 60): string {
+  try {
+    const text = JSON.stringify(value) ?? String(value);
+    return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+  } catch {
+    return Array.isArray(value) ? 'an array nested too deep to show' : 'a value that cannot be shown';
+  }
 }

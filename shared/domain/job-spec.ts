@@ -3,15 +3,38 @@
 import { z } from 'zod';
 import { JobSpecError } from './errors.ts';
 
+/** Whether the YYYY-MM-DD of an ISO date names a day that exists (Date.parse takes 2023-02-30 as 2 March). */
+function isCalendarDay(s: string): boolean {
+  const [y, m, d] = s.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const day = new Date(Date.UTC(y, m - 1, d));
+  return day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d;
+}
+
+function dateProblem(s: string): string {
+  const month = Number(s.slice(5, 7));
+  if (month < 1 || month > 12) return `there is no month ${s.slice(5, 7)}`;
+  if (!isCalendarDay(s)) return `${s.slice(0, 7)} has no day ${s.slice(8, 10)}`;
+  return 'the time of day is invalid';
+}
+
 const isoDate = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/, 'an ISO 8601 date such as "2023-03-01"')
-  .refine((s) => !Number.isNaN(Date.parse(s)), 'a real calendar date');
+  .superRefine((s, ctx) => {
+    if (!isCalendarDay(s) || Number.isNaN(Date.parse(s))) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${s} is not a real calendar date (${dateProblem(s)})`,
+      });
+    }
+  });
 
 const geoJsonObject = z
   .object({ type: z.string() })
   .loose()
-  .describe('A GeoJSON Geometry, Feature or FeatureCollection in EPSG:4326');
+  .describe(
+    'A GeoJSON Geometry, Feature or FeatureCollection of polygons in EPSG:4326; across the antimeridian, longitudes past 180 (e.g. 179.9 to 180.1) or a MultiPolygon split at ±180',
+  );
 
 export const StacCatalogSchema = z
   .object({
@@ -235,10 +258,17 @@ export const JobSpecSchema = z
       .regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and dashes, e.g. "crops-2023"'),
     catalog: CatalogSpecSchema,
     aoi: z.union([z.literal('labels'), z.string().min(1), geoJsonObject]),
+    aoiRepair: z
+      .boolean()
+      .optional()
+      .describe(
+        'Repair an invalid AOI instead of refusing it: close rings, split self-intersecting polygons, remove empty or degenerate rings and holes outside their shell, take edges longer than 180° the short way across the antimeridian. Each repair is logged and listed in selection.json',
+      ),
     period: z
       .object({ start: isoDate, end: isoDate })
       .strict()
-      .refine((p) => Date.parse(p.start) <= Date.parse(p.end), {
+      // Only between real dates: an impossible one is reported on its own field.
+      .refine((p) => !(Date.parse(p.start) > Date.parse(p.end)), {
         message: 'period.start must not be after period.end',
       }),
     selection: SelectionSchema.default(SelectionSchema.parse({})),

@@ -1,6 +1,7 @@
 // Where tiles overlap, a window belongs to exactly one of them: the tile whose footprint holds the
 // window's centre deepest inside (ties: the smaller tile id), so no place is sampled twice.
 import { booleanPointInPolygon, pointToPolygonDistance } from '@turf/turf';
+import { continuousFrame } from './antimeridian.ts';
 import type { AreaGeometry } from './aoi.ts';
 import { type Bounds, toWgs84 } from './crs.ts';
 
@@ -9,14 +10,28 @@ export function ownerOf(point: [number, number], footprints: ReadonlyMap<string,
   let best: string | undefined;
   let bestDepth = Number.NEGATIVE_INFINITY;
   for (const [t, fp] of [...footprints].sort(([a], [c]) => a.localeCompare(c))) {
-    if (!fp || !booleanPointInPolygon(point, fp)) continue;
-    const depth = -pointToPolygonDistance(point, fp as GeoJSON.Polygon);
+    if (!fp) continue;
+    // A footprint across ±180 is measured whole, not up to the cut at the antimeridian.
+    const { geometry, toFrame } = framed(fp);
+    const p = toFrame(point);
+    if (!booleanPointInPolygon(p, geometry)) continue;
+    const depth = -pointToPolygonDistance(p, geometry);
     if (depth > bestDepth) {
       best = t;
       bestDepth = depth;
     }
   }
   return best;
+}
+
+const frames = new WeakMap<AreaGeometry, ReturnType<typeof continuousFrame>>();
+function framed(fp: AreaGeometry): ReturnType<typeof continuousFrame> {
+  let f = frames.get(fp);
+  if (!f) {
+    f = continuousFrame(fp);
+    frames.set(fp, f);
+  }
+  return f;
 }
 
 /**

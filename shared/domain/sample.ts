@@ -1,6 +1,6 @@
 // One sample of the dataset: its `.json` (where, when, which items, how to read the arrays) and its
 // `.npy` members, in the order they go into the shard. Pure: the same window gives the same bytes.
-import { rectToWgs84Bounds } from './crs.ts';
+import { rectToWgs84Bbox } from './crs.ts';
 import { windowBounds, windowKey, windowTransform } from './grid.ts';
 import { encodeNpy } from './npy.ts';
 import type { PlannedWindow, TilePlan } from './plan.ts';
@@ -52,7 +52,7 @@ export function sampleMetadata(
     col: w.col,
     transform: windowTransform(tp.grid, w),
     bounds,
-    boundsWgs84: rectToWgs84Bounds(tp.grid.epsg, bounds).map((x) => Math.round(x * 1e7) / 1e7),
+    boundsWgs84: rectToWgs84Bbox(tp.grid.epsg, bounds).map((x) => Math.round(x * 1e7) / 1e7),
     dates: tp.products.map((p) => p.datetime),
     doy: tp.products.map((p) => dayOfYear(p.datetime)),
     items: tp.products.map((p) => p.id),

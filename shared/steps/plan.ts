@@ -3,7 +3,8 @@
 // not, and why).
 
 import { claimDataset } from '../dataset/claim.ts';
-import { type AreaGeometry, aoiFromGeoJson } from '../domain/aoi.ts';
+import { crossesAntimeridian } from '../domain/antimeridian.ts';
+import { type ParsedAoi, parseAoi } from '../domain/aoi.ts';
 import { normalizeItem, type Product } from '../domain/catalog.ts';
 import { InvalidInputError, NothingToDoError } from '../domain/errors.ts';
 import { type JobSpec, requiredAssets } from '../domain/job-spec.ts';
@@ -16,7 +17,7 @@ import { restoreSelectionReport, writeSelectionReport } from '../work/selection-
 import type { ExecutionInput, PlanOutput } from '../workflow/contracts.ts';
 
 /** The AOI of a job given as GeoJSON; `aoi: "labels"` is resolved by the plan step (labelsAoi). */
-export function jobAoi(job: JobSpec): AreaGeometry {
+export function jobAoi(job: JobSpec): ParsedAoi {
   if (job.aoi === 'labels') {
     throw new InvalidInputError(
       'aoi "labels" is the extent of the labels; it is known only once they are read',
@@ -31,18 +32,23 @@ export function jobAoi(job: JobSpec): AreaGeometry {
       { pointer: '/aoi' },
     );
   }
-  return aoiFromGeoJson(job.aoi, 'job spec /aoi');
+  return parseAoi(job.aoi, { source: 'job spec', pointer: '/aoi', repair: job.aoiRepair ?? false });
 }
 
 /** The AOI of a run: the job's, or the extent of its labels (read once, kept for PrepareLabels). */
-async function runAoi(job: JobSpec, runId: string, ctx: StepContext): Promise<AreaGeometry> {
-  if (job.aoi !== 'labels') return jobAoi(job);
+async function runAoi(job: JobSpec, runId: string, ctx: StepContext): Promise<ParsedAoi> {
+  if (job.aoi !== 'labels') {
+    const parsed = jobAoi(job);
+    for (const fix of parsed.fixes) ctx.log.warn('plan: AOI repaired (aoiRepair)', { ...fix });
+    return parsed;
+  }
   if (!job.labels) {
     throw new InvalidInputError('aoi "labels" needs /labels: add the labels or give an AOI', {
       pointer: '/aoi',
     });
   }
-  return labelsExtentAoi(await ingestLabels(ctx, runId, job));
+  const area = labelsExtentAoi(await ingestLabels(ctx, runId, job));
+  return { area, fixes: [], antimeridian: crossesAntimeridian(area) };
 }
 
 export async function plan(input: ExecutionInput, ctx: StepContext): Promise<PlanOutput> {
@@ -58,7 +64,8 @@ export async function plan(input: ExecutionInput, ctx: StepContext): Promise<Pla
     await restoreSelectionReport(ctx, dataset, input.runId);
     return summarize(input, selectionKey, existing);
   }
-  const aoi = await runAoi(job, input.runId, ctx);
+  const parsedAoi = await runAoi(job, input.runId, ctx);
+  const aoi = parsedAoi.area;
   const catalog = ctx.openCatalog(job.catalog);
   ctx.log.info('plan: searching the catalog', { catalog: catalog.description });
   const result = await catalog.search({
@@ -96,6 +103,7 @@ export async function plan(input: ExecutionInput, ctx: StepContext): Promise<Pla
       });
     }
   }
+  requireKnownAssets(job, products, catalog.description);
   const selection = selectProducts(products, job.selection, {
     aoi,
     start: job.period.start,
@@ -115,6 +123,8 @@ export async function plan(input: ExecutionInput, ctx: StepContext): Promise<Pla
     catalog: catalog.description,
     criteria: job.selection,
     period: job.period,
+    // The AOI searched: split at the antimeridian, and repaired when the job asked (aoiRepair).
+    aoi: { geometry: aoi, antimeridian: parsedAoi.antimeridian, repairs: parsedAoi.fixes },
     candidates,
   });
   const chosenCount = Object.values(selection.chosen).reduce((n, list) => n + list.length, 0);
@@ -136,6 +146,25 @@ export async function plan(input: ExecutionInput, ctx: StepContext): Promise<Pla
   await writeWork(ctx.work, WorkFiles.selection, selectionKey, stored);
   ctx.log.info('plan: products selected', { chosen: chosenCount, candidates: candidates.length });
   return summarize(input, selectionKey, stored);
+}
+
+/**
+ * A band that no item of the search has as an asset is a wrong name (or the wrong collection), not
+ * a reason to widen the search: refused before anything is written, listing the keys there are.
+ */
+function requireKnownAssets(job: JobSpec, products: readonly Product[], catalog: string): void {
+  if (products.length === 0) return;
+  const keys = new Set(products.flatMap((p) => Object.keys(p.assets)));
+  const unknown = requiredAssets(job).filter((a) => !keys.has(a));
+  if (unknown.length === 0) return;
+  const name = unknown[0] as string;
+  const at = job.bands.indexOf(name);
+  const pointer = at >= 0 ? `/bands/${at}` : '/clouds/mask';
+  const what = at >= 0 ? `band "${name}"` : `clouds.mask "scl" needs an asset "${name}", which`;
+  throw new InvalidInputError(
+    `${unknown.length > 1 ? `bands ${unknown.map((u) => `"${u}"`).join(', ')} are` : `${what} is`} not an asset of any of the ${products.length} item(s) found in ${catalog}; band names are STAC asset keys, and these items have: ${[...keys].sort().join(', ')}`,
+    { source: catalog, pointer },
+  );
 }
 
 function summarize(input: ExecutionInput, selectionKey: string, s: StoredSelection): PlanOutput {

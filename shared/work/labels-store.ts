@@ -3,8 +3,9 @@
 // into the tile's CRS once and writes every region its own chunk (the features under its windows),
 // so a region worker reads one small object and never the whole label set.
 import { pathToFileURL } from 'node:url';
-import { aoiFromGeoJson } from '../domain/aoi.ts';
-import { type Bounds, rectToWgs84Bounds } from '../domain/crs.ts';
+import { areaOf, splitAtAntimeridian } from '../domain/antimeridian.ts';
+import { parseAoi } from '../domain/aoi.ts';
+import { type Bounds, rectToWgs84Bbox, rectToWgs84Bounds } from '../domain/crs.ts';
 import { InputRefusedError, IntegrityError, InvalidInputError } from '../domain/errors.ts';
 import type { JobSpec } from '../domain/job-spec.ts';
 import { buildClassTable } from '../domain/labels/classes.ts';
@@ -46,7 +47,10 @@ export async function ingestLabels(ctx: StepContext, runId: string, job: JobSpec
     ...(labels.format ? { format: labels.format } : {}),
     ...(labels.crs ? { crs: labels.crs } : {}),
   });
-  const aoi = typeof job.aoi === 'object' ? aoiFromGeoJson(job.aoi, 'job spec /aoi') : undefined;
+  const aoi =
+    typeof job.aoi === 'object'
+      ? parseAoi(job.aoi, { source: 'job spec', pointer: '/aoi', repair: job.aoiRepair ?? false }).area
+      : undefined;
   const checked = validateLabels(raw, {
     classProperty: labels.classProperty,
     ...(labels.idProperty ? { idProperty: labels.idProperty } : {}),
@@ -80,7 +84,8 @@ export async function ingestLabels(ctx: StepContext, runId: string, job: JobSpec
       checked.features.map((f) => f.classValue),
       labels.background,
     ),
-    extentWgs84: rectToWgs84Bounds(raw.epsg, featureBounds(checked.features), EDGE_STEPS),
+    // RFC 7946 form: west > east when the labels cross the antimeridian.
+    extentWgs84: rectToWgs84Bbox(raw.epsg, featureBounds(checked.features), EDGE_STEPS),
   };
   await writeWork(ctx.work, WorkFiles.labelsSummary, key, summary);
   ctx.log.info('labels: ingested', {
@@ -91,17 +96,25 @@ export async function ingestLabels(ctx: StepContext, runId: string, job: JobSpec
   return summary;
 }
 
-/** The labels' extent as an AOI polygon in lon/lat (`aoi: "labels"`). */
-export function labelsExtentAoi(summary: LabelSummary): GeoJSON.Polygon {
+/** The labels' extent as an AOI in lon/lat (`aoi: "labels"`), split at the antimeridian if it crosses. */
+export function labelsExtentAoi(summary: LabelSummary): GeoJSON.Polygon | GeoJSON.MultiPolygon {
   const [x0, y0, x1, y1] = summary.extentWgs84 as Bounds;
+  if (x1 - x0 > 180) {
+    throw new InvalidInputError(
+      `the labels of ${summary.source} span ${(x1 - x0).toFixed(1)}° of longitude (from ${x0} to ${x1}); if they cross the antimeridian, give the AOI explicitly (longitudes past 180, or a MultiPolygon split at ±180) instead of aoi "labels"`,
+      { source: summary.source, pointer: '/aoi' },
+    );
+  }
+  // West > east: the extent crosses ±180; written with longitudes past 180, then split there.
+  const east = x1 < x0 ? x1 + 360 : x1;
   const ring = [
     [x0, y0],
-    [x1, y0],
-    [x1, y1],
+    [east, y0],
+    [east, y1],
     [x0, y1],
     [x0, y0],
   ];
-  return { type: 'Polygon', coordinates: [ring] };
+  return areaOf(splitAtAntimeridian([[ring]]));
 }
 
 /**
@@ -198,9 +211,10 @@ async function readSourceBytes(ctx: StepContext, source: string): Promise<Uint8A
       { pointer: '/labels/source' },
     );
   }
+  const store = ctx.openStore(folder);
   let bytes: Uint8Array | undefined;
   try {
-    bytes = await ctx.openStore(folder).get(name);
+    bytes = await store.get(name);
   } catch (error) {
     // A deployed run refuses local files: say so about the field the user wrote.
     if (!(error instanceof InputRefusedError)) throw error;
@@ -211,6 +225,15 @@ async function readSourceBytes(ctx: StepContext, source: string): Promise<Uint8A
     );
   }
   if (bytes === undefined) {
+    // A folder (or an S3 prefix) is not a label file: say so, and what is in it.
+    const inside = await store.list(`${name}/`).catch(() => [] as string[]);
+    if (inside.length > 0) {
+      const shown = inside.slice(0, 5).map((k) => k.slice(name.length + 1));
+      throw new InvalidInputError(
+        `labels.source ${source} is a folder (holding ${inside.length} file(s): ${shown.join(', ')}${inside.length > 5 ? ', ...' : ''}); name one label file in it (GeoJSON, FlatGeobuf or CSV)`,
+        { source, pointer: '/labels/source' },
+      );
+    }
     throw new InvalidInputError(`labels.source ${source} does not exist; check the path`, {
       source,
       pointer: '/labels/source',

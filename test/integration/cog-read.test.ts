@@ -158,12 +158,13 @@ describe.skipIf(!ready)(
         expect(server.statsFor(file).requests).toBe(1);
       });
 
-      it('reports an HTML page where a COG should be as RasterFormatError with the URL', async () => {
+      it('reports an HTML page where a COG should be as RangeRejectedError naming the page and the URL', async () => {
         const url = server.urlFor(file);
         server.inject({ path: file, fault: { kind: 'html' } });
         const error = await readCogInfo(rangeReaderForUrl(), url).catch((e: unknown) => e);
-        expect(error).toBeInstanceOf(RasterFormatError);
-        expect((error as SatfactoryError).message).toContain(url);
+        // Not parsed as a (short) TIFF: the page is named for what it is, and never retried.
+        expect(error).toBeInstanceOf(RangeRejectedError);
+        expect((error as SatfactoryError).message).toContain(`${url} answered 200 with an HTML page`);
       });
 
       it('reports a truncated COG: RasterFormatError in the header, past-end-of-file in the tiles', async () => {

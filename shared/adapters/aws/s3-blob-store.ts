@@ -12,6 +12,7 @@ import {
 import { AlreadyExistsError, InvalidInputError, TransientError } from '../../domain/errors.ts';
 import type { BlobStore, PutOptions } from '../../ports.ts';
 import { classifyNetworkError, networkError } from '../network-errors.ts';
+import { awsSetupError } from './aws-setup.ts';
 
 export type S3BlobStoreOptions = {
   client: S3Client;
@@ -91,6 +92,8 @@ export class S3BlobStore implements BlobStore {
    * request that got no answer, with its cause (DNS, refused, reset) named.
    */
   private wrap(error: unknown, action: string, key: string): unknown {
+    const setup = awsSetupError(error, `S3 ${action} of ${this.uri}/${key}`);
+    if (setup) return setup;
     const e = awsError(error);
     const code = status(error);
     if (code === undefined) {

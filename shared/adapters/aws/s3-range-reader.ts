@@ -21,6 +21,7 @@ import {
   shortBody,
   withRetries,
 } from '../range-readers.ts';
+import { awsSetupError } from './aws-setup.ts';
 
 export type S3RangeReaderOptions = RangeReaderOptions & { readonly client: S3Client };
 
@@ -122,6 +123,8 @@ export function parseS3Url(url: string): { bucket: string; key: string } {
 
 function s3Error(url: string, offset: number, length: number, cause: unknown): SatfactoryError {
   if (cause instanceof SatfactoryError) return cause;
+  const setup = awsSetupError(cause, `GetObject for bytes ${offset}-${offset + length - 1} of ${url}`);
+  if (setup) return setup;
   const e = (typeof cause === 'object' && cause !== null ? cause : {}) as AwsErrorShape;
   const status = e.$metadata?.httpStatusCode;
   if (e.name === 'InvalidRange' || status === 416) {

@@ -3,8 +3,13 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { AlreadyExistsError, InvalidInputError, StorageFullError } from '../../domain/errors.ts';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import {
+  AlreadyExistsError,
+  InvalidInputError,
+  StorageAccessError,
+  StorageFullError,
+} from '../../domain/errors.ts';
 import type { BlobStore, PutOptions } from '../../ports.ts';
 
 /** Temp files carry this prefix; list() hides them, they are never keys. */
@@ -52,8 +57,10 @@ export class FsBlobStore implements BlobStore {
 
   async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<void> {
     try {
-      await this.#put(key, body, options);
+      await this.write(key, body, options);
     } catch (error) {
+      const denied = accessError(error, `${this.uri}/${key}`);
+      if (denied) throw denied;
       if (!hasCode(error, 'ENOSPC', 'EDQUOT')) throw error;
       throw new StorageFullError(
         `no space left on the device of ${this.uri} while writing ${key} (${(error as { code: string }).code}); ` +
@@ -64,7 +71,7 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async #put(key: string, body: Uint8Array | string, options: PutOptions): Promise<void> {
+  private async write(key: string, body: Uint8Array | string, options: PutOptions): Promise<void> {
     const path = this.pathOf(key);
     const dir = dirname(path);
     await mkdir(dir, { recursive: true });
@@ -157,6 +164,27 @@ export class FsBlobStore implements BlobStore {
       if (!hasCode(error, 'ENOENT')) throw error;
     }
   }
+}
+
+/**
+ * EACCES, EPERM and EROFS as the user needs them: which folder refused, and why. Node names the
+ * path it could not create; its parent is the folder that is read-only.
+ */
+function accessError(error: unknown, target: string): StorageAccessError | undefined {
+  if (!hasCode(error, 'EACCES', 'EPERM', 'EROFS')) return undefined;
+  const e = error as { code: string; path?: string; syscall?: string };
+  const failed = e.path ?? fileURLToPath(target);
+  const folder =
+    e.syscall === 'mkdir' || e.syscall === 'open' || e.syscall === 'link' ? dirname(failed) : failed;
+  const why =
+    e.code === 'EROFS'
+      ? `the file system of ${folder} is mounted read-only`
+      : `permission denied: ${folder} is read-only for this user (uid ${process.getuid?.() ?? '?'})`;
+  return new StorageAccessError(
+    `cannot write ${target}: ${why} (${e.code} on ${e.syscall ?? 'write'} ${failed}); choose an output.uri (or output.work) you can write to, or change the folder's permissions`,
+    { source: target, folder, code: e.code },
+    { cause: error },
+  );
 }
 
 /** Code-unit order, the order S3 lists in for ASCII keys (localeCompare would differ). */

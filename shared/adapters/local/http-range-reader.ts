@@ -85,6 +85,15 @@ export class HttpRangeReader implements RangeReader {
       }
       if (response.status === 200) {
         const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+        const type = response.headers.get('content-type') ?? '';
+        // Before anything else: a small HTML page would pass for a whole (short) file below.
+        if (/^text\/html/i.test(type)) {
+          const size = Number.isInteger(declared) ? ` (${declared} bytes)` : '';
+          throw new RangeRejectedError(
+            `${url} answered 200 with an HTML page${size} instead of raster bytes (a login or error page?); check the URL`,
+            { source: url, offset, length, status: 200, contentType: type },
+          );
+        }
         if (offset === 0 && Number.isInteger(declared) && declared <= length) {
           // Some servers answer a range that covers the whole file with a 200: nothing is wasted.
           const body = await readBody(response, url, 0, declared, this.stats, timeoutMs);
@@ -93,13 +102,6 @@ export class HttpRangeReader implements RangeReader {
           throw pastEndOfFile(url, offset, length, declared);
         }
         const size = Number.isInteger(declared) ? ` (${declared} bytes)` : '';
-        const type = response.headers.get('content-type') ?? '';
-        if (/^text\/html/i.test(type)) {
-          throw new RangeRejectedError(
-            `${url} answered 200 with an HTML page${size} instead of raster bytes (a login or error page?); check the URL`,
-            { source: url, offset, length, status: 200, contentType: type },
-          );
-        }
         throw new RangeRejectedError(
           `${url} ignored the Range header and answered 200 with the whole file${size}; serve it from a host that supports HTTP range requests (S3, CloudFront, nginx)`,
           { source: url, offset, length, status: 200 },

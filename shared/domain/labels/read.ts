@@ -1,12 +1,11 @@
 // Reads a ground-truth file (GeoJSON, FlatGeobuf or DeepSatData CSV) from its bytes into raw
 // features in one CRS. No validation here: validate.ts checks and logs every feature.
 
-import type { HeaderMeta } from 'flatgeobuf';
-import { deserialize as deserializeFgb } from 'flatgeobuf/lib/mjs/geojson.js';
 import { converterBetween, mapPositions, parseEpsg, proj4Definition } from '../crs.ts';
 import { InvalidInputError, SatfactoryError } from '../errors.ts';
 import { boundedMessage, jsonSyntaxProblem, quoteSnippet, quoteValue } from '../snippet.ts';
 import { parseCsv } from './csv.ts';
+import { FgbFormatError, type FgbHeader, readFlatGeobufBytes } from './flatgeobuf.ts';
 import { parseWkt, type WktResult } from './wkt.ts';
 
 export type LabelFormat = 'geojson' | 'flatgeobuf' | 'csv';
@@ -30,6 +29,27 @@ export type ReadLabelOptions = {
   readonly format?: LabelFormat;
   /** labels.crs, e.g. "EPSG:31287": declares the CRS and overrides what the file says. */
   readonly crs?: string;
+  /** Bounds on what one file may hold (defaults: LABEL_READ_LIMITS). */
+  readonly limits?: Partial<LabelReadLimits>;
+};
+
+export type LabelReadLimits = {
+  /** Features (GeoJSON features, FlatGeobuf features, CSV rows) one label file may hold. */
+  readonly maxFeatures: number;
+  /** Bytes of a GeoJSON or CSV file: text past V8's longest string (2^29 - 24 characters) cannot be parsed. */
+  readonly maxTextBytes: number;
+  /** Nesting of GeometryCollections in one feature. */
+  readonly maxGeometryDepth: number;
+};
+
+/**
+ * Every reader stops at these bounds with an error naming the file, so no label file can make a
+ * step read or loop without end. Ten million features is more than a national parcel register.
+ */
+export const LABEL_READ_LIMITS: LabelReadLimits = {
+  maxFeatures: 10_000_000,
+  maxTextBytes: 0x1fffffe8,
+  maxGeometryDepth: 32,
 };
 
 /**
@@ -41,12 +61,19 @@ export async function readLabelSource(bytes: Uint8Array, options: ReadLabelOptio
   const declared =
     options.crs === undefined ? undefined : parseEpsgOrThrow(options.crs, source, 'labels.crs');
   const format = options.format ?? detectFormat(bytes, source);
+  const limits = { ...LABEL_READ_LIMITS, ...options.limits };
+  if (format !== 'flatgeobuf' && bytes.byteLength > limits.maxTextBytes) {
+    throw new InvalidInputError(
+      `${source} is ${bytes.byteLength} bytes, more than the ${limits.maxTextBytes} a ${format === 'csv' ? 'CSV' : 'GeoJSON'} label file can have (the longest text JavaScript can parse); convert it to FlatGeobuf (ogr2ogr -f FlatGeobuf labels.fgb ${format === 'csv' ? 'labels.csv' : 'labels.geojson'}) or split it`,
+      { source, pointer: '/labels/source' },
+    );
+  }
   const set =
     format === 'geojson'
-      ? readGeoJson(bytes, source, declared)
+      ? readGeoJson(bytes, source, declared, limits)
       : format === 'flatgeobuf'
-        ? await readFlatGeobuf(bytes, source, declared)
-        : readCsv(bytes, source, declared);
+        ? readFlatGeobuf(bytes, source, declared, limits)
+        : readCsv(bytes, source, declared, limits);
   requireKnownEpsg(set.epsg, source);
   return set;
 }
@@ -91,7 +118,12 @@ function requireKnownEpsg(epsg: number, source: string): void {
 
 // --- GeoJSON ---------------------------------------------------------------------------------
 
-function readGeoJson(bytes: Uint8Array, source: string, declared: number | undefined): RawLabelSet {
+function readGeoJson(
+  bytes: Uint8Array,
+  source: string,
+  declared: number | undefined,
+  limits: LabelReadLimits,
+): RawLabelSet {
   let doc: unknown;
   try {
     doc = JSON.parse(new TextDecoder().decode(bytes).replace(/^\uFEFF/, ''));
@@ -114,6 +146,7 @@ function readGeoJson(bytes: Uint8Array, source: string, declared: number | undef
     items = [{ type: 'Feature', geometry: doc }];
   else
     throw notGeoJson(source, `"type" is ${quoteValue(doc['type'])}, expected FeatureCollection or Feature`);
+  tooManyFeatures(items.length, limits, source, 'features');
   const features = items.map((item, index): RawFeature => {
     if (!isObject(item)) {
       return {
@@ -128,11 +161,20 @@ function readGeoJson(bytes: Uint8Array, source: string, declared: number | undef
     }
     const id = item['id'];
     const geometry = item['geometry'];
+    const depth = isObject(geometry) ? collectionDepth(geometry, limits.maxGeometryDepth) : 0;
     return {
       index,
       geometry: isObject(geometry) ? (geometry as unknown as GeoJSON.Geometry) : null,
       properties: isObject(item['properties']) ? item['properties'] : {},
       ...(typeof id === 'string' || typeof id === 'number' ? { fileId: id } : {}),
+      ...(depth > limits.maxGeometryDepth
+        ? {
+            readProblem: {
+              problem: 'invalid-geometry',
+              detail: `/features/${index}/geometry nests GeometryCollections deeper than ${limits.maxGeometryDepth} levels`,
+            },
+          }
+        : {}),
     };
   });
   return { epsg, features };
@@ -152,6 +194,33 @@ function geoJsonCrs(doc: Record<string, unknown>, source: string): number | unde
   );
 }
 
+/** How deep GeometryCollections nest in a geometry, counted without recursion up to `stop` + 1. */
+function collectionDepth(geometry: Record<string, unknown>, stop: number): number {
+  let depth = 0;
+  let level: unknown[] = [geometry];
+  while (level.length > 0 && depth <= stop) {
+    const next: unknown[] = [];
+    for (const g of level) {
+      if (isObject(g) && g['type'] === 'GeometryCollection' && Array.isArray(g['geometries'])) {
+        next.push(...g['geometries']);
+      }
+    }
+    if (next.length === 0) break;
+    depth++;
+    level = next;
+  }
+  return depth;
+}
+
+function tooManyFeatures(count: number, limits: LabelReadLimits, source: string, what: string): void {
+  if (count > limits.maxFeatures) {
+    throw new InvalidInputError(
+      `${source} holds ${count} ${what}, more than the ${limits.maxFeatures} a label file may hold; split it into several jobs`,
+      { source, pointer: '/labels/source' },
+    );
+  }
+}
+
 function notGeoJson(source: string, why: string): InvalidInputError {
   return new InvalidInputError(`${source} is not GeoJSON: ${why}`, { source });
 }
@@ -162,40 +231,44 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 // --- FlatGeobuf ------------------------------------------------------------------------------
 
-async function readFlatGeobuf(
+function readFlatGeobuf(
   bytes: Uint8Array,
   source: string,
   declared: number | undefined,
-): Promise<RawLabelSet> {
-  let header: HeaderMeta | undefined;
+  limits: LabelReadLimits,
+): RawLabelSet {
+  let header: FgbHeader;
   const features: RawFeature[] = [];
   try {
-    const iter = deserializeFgb(bytes, {
-      headerMetaFn: (h: HeaderMeta) => {
-        header = h;
-      },
-    });
-    for await (const f of iter) {
+    const read = readFlatGeobufBytes(bytes, limits);
+    header = read.header;
+    for (const f of read.features) {
       features.push({
         index: features.length,
-        geometry: f.geometry ?? null,
-        properties: { ...(f.properties ?? {}) },
+        geometry: f.geometry,
+        properties: f.properties,
         fileId: features.length,
       });
     }
   } catch (error) {
+    if (!(error instanceof FgbFormatError)) throw error;
     throw new InvalidInputError(
-      `${source} could not be read as FlatGeobuf (${boundedMessage(error, 120)}); check the file or set labels.format`,
-      { source },
+      `${source} is not a readable FlatGeobuf file (${bytes.byteLength} bytes): ${boundedMessage(error, 160)}; export it again, or set labels.format if it is another format`,
+      {
+        source,
+        pointer: '/labels/source',
+        byteOffset: error.offset,
+        ...(error.feature !== undefined ? { index: error.feature } : {}),
+      },
       { cause: error },
     );
   }
-  const crs = header?.crs;
+  const crs = header.crs;
   const fileEpsg =
     crs && crs.code > 0 && (crs.org === null || crs.org.toUpperCase() === 'EPSG')
       ? crs.code
-      : crs?.code_string
-        ? parseEpsg(crs.code_string)
+      : crs?.codeString
+        ? parseEpsg(crs.codeString)
         : undefined;
   const epsg = declared ?? fileEpsg;
   if (epsg === undefined) {
@@ -214,13 +287,19 @@ async function readFlatGeobuf(
  * cells that are plain numbers become numbers (class values and years are usually integers). When
  * rows name different CRSs, the set takes the first row's and the other rows are reprojected to it.
  */
-function readCsv(bytes: Uint8Array, source: string, declared: number | undefined): RawLabelSet {
+function readCsv(
+  bytes: Uint8Array,
+  source: string,
+  declared: number | undefined,
+  limits: LabelReadLimits,
+): RawLabelSet {
   let table: ReturnType<typeof parseCsv>;
   try {
     table = parseCsv(new TextDecoder().decode(bytes));
   } catch (error) {
     throw new InvalidInputError(`${source}: ${boundedMessage(error)}`, { source }, { cause: error });
   }
+  tooManyFeatures(table.rows.length, limits, source, 'rows');
   const geometryColumn = table.header.findIndex(
     (h) => h.toLowerCase() === 'geometry' || h.toLowerCase() === 'wkt',
   );

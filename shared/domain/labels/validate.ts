@@ -12,6 +12,7 @@ import {
   findRingIntersection,
   isCollinear,
   pointInRing,
+  RingCheckTooComplex,
   reverseRing,
   ringBounds,
   signedArea,
@@ -295,7 +296,13 @@ function checkPart(
     else holes.push(hole);
   });
   const all = [shell, ...holes];
-  const hit = findRingIntersection(all);
+  let hit: ReturnType<typeof findRingIntersection>;
+  try {
+    hit = findRingIntersection(all);
+  } catch (error) {
+    if (!(error instanceof RingCheckTooComplex)) throw error;
+    throw new Drop('too-complex', `${where}: ${error.message}`);
+  }
   if (hit) {
     const name = (r: number) => (r === 0 ? 'the outer ring' : `hole ${r}`);
     const at =

@@ -24,14 +24,27 @@ export function parseWkt(text: string): WktResult {
 
 type Coords = number[];
 
+/** GEOMETRYCOLLECTIONs nested deeper than this are refused (the parser recurses into them). */
+const MAX_DEPTH = 32;
+
 class Parser {
   private pos = 0;
+  private depth = 0;
   private readonly s: string;
   constructor(s: string) {
     this.s = s;
   }
 
   geometry(): GeoJSON.Geometry {
+    if (++this.depth > MAX_DEPTH) throw this.error(`geometries nested deeper than ${MAX_DEPTH} levels`);
+    try {
+      return this.geometryHere();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private geometryHere(): GeoJSON.Geometry {
     const type = this.word().toUpperCase();
     const dims = this.dimensions();
     if (this.emptyKeyword()) return emptyOf(type);

@@ -20,10 +20,7 @@ function multiResPlan(dates: number, nodata: number | null = 0): TilePlan {
   return TilePlanSchema.parse({
     ...base,
     grid: { ...base.grid, windowSize: 12, stride: 12 },
-    bands: [
-      ...base.bands,
-      { name: 'coastal', resolution: 60, nodata, dataType: 'uint16' },
-    ],
+    bands: [...base.bands, { name: 'coastal', resolution: 60, nodata, dataType: 'uint16' }],
     groups: [...base.groups, { name: '60m', resolution: 60, bands: ['coastal'] }],
     products: base.products.map((p) => ({ ...p, cogs: { ...p.cogs, coastal: cogOf(60) } })),
   });

@@ -18,7 +18,17 @@ import { MemoryBlobStore } from '../../helpers/memory-blob-store.ts';
 const baseJob = {
   name: 'crops',
   catalog: { kind: 'stac', url: 'https://example.com/v1', collection: 's2' },
-  aoi: { type: 'Polygon', coordinates: [] },
+  aoi: {
+    type: 'Polygon',
+    coordinates: [
+      [
+        [15, 45],
+        [15.1, 45],
+        [15.1, 45.1],
+        [15, 45],
+      ],
+    ],
+  },
   period: { start: '2023-01-01', end: '2023-12-31' },
   bands: ['red'],
   windows: { size: 24 },

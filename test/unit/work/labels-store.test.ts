@@ -2,7 +2,7 @@
 // writes each region its chunk; a worker then reads one object (counted gets and bytes) holding
 // exactly the features whose bounding box meets its region. 50,000 synthetic parcels, EPSG:32633.
 import { describe, expect, it } from 'vitest';
-import type { Bounds } from '../../../shared/domain/crs.ts';
+import { type Bounds, converterBetween } from '../../../shared/domain/crs.ts';
 import { parseJobSpec } from '../../../shared/domain/job-spec.ts';
 import type { BlobStore, PutOptions } from '../../../shared/ports.ts';
 import { noMetrics, silentLog, systemClock } from '../../../shared/ports.ts';
@@ -10,6 +10,7 @@ import type { StepContext } from '../../../shared/work/context.ts';
 import { WorkFiles } from '../../../shared/work/files.ts';
 import {
   ingestLabels,
+  labelsExtentAoi,
   labelsForTile,
   loadRegionLabels,
   writeRegionLabels,
@@ -190,6 +191,98 @@ describe('label store: a region worker reads only its own chunk', () => {
     const ctx = context(new MemoryBlobStore('memory://work'), new MemoryBlobStore('memory://src'));
     await expect(loadRegionLabels(ctx, WorkFiles.regionLabels.key(RUN, 'gone'))).rejects.toThrow(
       /the region's labels are missing at memory:\/\/work\/runs\/run-labels-store\/labels\/regions\/gone\.bin/,
+    );
+  });
+});
+
+describe('aoi "labels": the labels\' extent as the AOI', () => {
+  const job = (source: string) =>
+    parseJobSpec({
+      name: 'fiji',
+      catalog: { kind: 'static', source: 'items.json' },
+      aoi: 'labels',
+      period: { start: '2023-06-01', end: '2023-06-30' },
+      bands: ['red'],
+      windows: { size: 24 },
+      labels: { source, classProperty: 'crop' },
+      output: { uri: 'memory://out' },
+    });
+  const square = (x: number, y: number, side: number) => [
+    [x, y],
+    [x + side, y],
+    [x + side, y + side],
+    [x, y + side],
+    [x, y],
+  ];
+
+  it('of parcels in UTM zone 60 across 180°: two parts meeting at ±180, not a band round the world', async () => {
+    const [x180] = converterBetween(4326, 32760).forward([180, -16.5]) as [number, number];
+    const features = [-3000, 2000].map((dx, i) => ({
+      type: 'Feature',
+      properties: { crop: i + 1 },
+      geometry: { type: 'Polygon', coordinates: [square(x180 + dx, 8_170_000, 500)] },
+    }));
+    const source = new MemoryBlobStore('s3://labels-bucket/fiji');
+    await source.put(
+      'parcels.geojson',
+      JSON.stringify({
+        type: 'FeatureCollection',
+        crs: { type: 'name', properties: { name: 'urn:ogc:def:crs:EPSG::32760' } },
+        features,
+      }),
+    );
+    const summary = await ingestLabels(
+      context(new MemoryBlobStore('memory://work'), source),
+      'run-fiji',
+      job(`${source.uri}/parcels.geojson`),
+    );
+    const [west, , east] = summary.extentWgs84 as Bounds;
+    expect(west).toBeGreaterThan(179.9); // RFC 7946: west > east across the antimeridian
+    expect(east).toBeLessThan(-179.9);
+    const aoi = labelsExtentAoi(summary);
+    expect(aoi.type).toBe('MultiPolygon');
+    const lons = (aoi as GeoJSON.MultiPolygon).coordinates.flatMap((p) =>
+      (p[0] ?? []).map((q) => q[0] as number),
+    );
+    expect(Math.max(...lons)).toBe(180);
+    expect(Math.min(...lons)).toBe(-180);
+    expect(lons.filter((l) => l > 0 && l < 180).every((l) => l > 179.9)).toBe(true);
+  });
+
+  it('of lon/lat parcels on both sides of ±180 cannot be told from a band round the world: refused, saying what to write', async () => {
+    const source = new MemoryBlobStore('s3://labels-bucket/fiji-4326');
+    await source.put(
+      'parcels.geojson',
+      JSON.stringify({
+        type: 'FeatureCollection',
+        features: [179.95, -179.99].map((x, i) => ({
+          type: 'Feature',
+          properties: { crop: i + 1 },
+          geometry: { type: 'Polygon', coordinates: [square(x, -16.5, 0.01)] },
+        })),
+      }),
+    );
+    const summary = await ingestLabels(
+      context(new MemoryBlobStore('memory://work'), source),
+      'run-4326',
+      job(`${source.uri}/parcels.geojson`),
+    );
+    expect(() => labelsExtentAoi(summary)).toThrow(
+      /the labels of \S+ span 359\.9° of longitude .*give the AOI explicitly \(longitudes past 180, or a MultiPolygon split at ±180\)/,
+    );
+  });
+
+  it('of a labels.source that is a folder (an S3 prefix): says it is a folder and what it holds', async () => {
+    const source = new MemoryBlobStore('s3://labels-bucket/ground-truth');
+    await source.put('crops/parcels.geojson', '{}');
+    await source.put('crops/parcels.prj', '');
+    const error = await ingestLabels(
+      context(new MemoryBlobStore('memory://work'), source),
+      'run-folder',
+      job(`${source.uri}/crops`),
+    ).catch((e: unknown) => e);
+    expect(String(error)).toMatch(
+      /labels\.source s3:\/\/labels-bucket\/ground-truth\/crops is a folder \(holding 2 file\(s\): parcels\.geojson, parcels\.prj\); name one label file in it/,
     );
   });
 });
