@@ -26,7 +26,14 @@ export function quoteSnippet(text: string, max = SNIPPET_CHARS): string {
 /** A value read from a file (a property, a "type" member), for a message: short and escaped. */
 export function quoteValue(value: unknown, max = SNIPPET_CHARS): string {
   if (typeof value === 'string') return quoteSnippet(value, max);
-  return boundedMessage(JSON.stringify(value) ?? String(value), max);
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    // Hostile nesting overflows the stack of JSON.stringify: describe it instead.
+    return Array.isArray(value) ? 'an array nested too deep to show' : 'a value that cannot be shown';
+  }
+  return boundedMessage(text, max);
 }
 
 /**

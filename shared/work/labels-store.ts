@@ -19,6 +19,7 @@ import {
 import { readLabelSource } from '../domain/labels/read.ts';
 import type { LabelFeature } from '../domain/labels/types.ts';
 import { validateLabels } from '../domain/labels/validate.ts';
+import type { BlobStore } from '../ports.ts';
 import type { StepContext } from './context.ts';
 import {
   type LabelSummary,
@@ -211,9 +212,10 @@ async function readSourceBytes(ctx: StepContext, source: string): Promise<Uint8A
       { pointer: '/labels/source' },
     );
   }
-  const store = ctx.openStore(folder);
+  let store: BlobStore;
   let bytes: Uint8Array | undefined;
   try {
+    store = ctx.openStore(folder);
     bytes = await store.get(name);
   } catch (error) {
     // A deployed run refuses local files: say so about the field the user wrote.

@@ -243,6 +243,8 @@ describe('an AOI across the antimeridian through satfactory plan (UTM zones 60 a
     period: { start: '2023-06-01', end: '2023-06-30' },
     bands: ['red'],
     windows: { size: 24 },
+    // A plan of where windows fall, not of splits: one split for all of them.
+    splits: { method: 'random', train: 1, validation: 0, test: 0 },
     output: { uri: 'out/static' },
   });
 

@@ -206,7 +206,7 @@ describe('outputs that cannot be written', () => {
     const noRegion = await cliSpawn(['plan', file], dir, env);
     expect(noRegion.code, noRegion.err).toBe(1);
     expect(noRegion.err).toMatch(
-      /AwsSetupError: S3 HeadObject of s3:\/\/satfactory-test-bucket\/crops\/\.satfactory\/\S+: no AWS region is configured \(the SDK says "Region is missing"\); set one, e\.g\. export AWS_REGION=us-west-2/,
+      /AwsSetupError: S3 (HeadObject|GetObject) of s3:\/\/satfactory-test-bucket\/crops\/\S+: no AWS region is configured \(the SDK says "Region is missing"\); set one, e\.g\. export AWS_REGION=us-west-2/,
     );
     const noCredentials = await cliSpawn(['plan', file], dir, { ...env, AWS_REGION: 'us-west-2' });
     expect(noCredentials.code, noCredentials.err).toBe(1);
@@ -287,8 +287,10 @@ describe('imagery that is not what it claims (served over HTTP)', () => {
         ),
       );
       expect(r.err).not.toMatch(/retrying/);
+      // No retries: the header, the probe's overview, and one request per region that reached it
+      // (the 4 regions of the scene may all need the same bytes; see issue 11).
       const asked = server.log.filter((q) => q.path === `/${B02}`).map((q) => q.range);
-      expect(new Set(asked).size).toBe(asked.length);
+      expect(asked.length).toBeLessThanOrEqual(2 + 4);
       expect(await filesUnder(path.join(dir, 'out/cut-cog'))).not.toContain('manifest.json');
     } finally {
       await writeFile(cog, whole);

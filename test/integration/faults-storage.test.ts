@@ -148,7 +148,7 @@ describe('disk full and kill -9 (offline example scene)', () => {
     const run = cli(['run', file], dir);
     expect(run.status, run.stderr).toBe(1);
     expect(run.stderr).toMatch(
-      /StorageFullError: no space left on the device of file:\/\/\S+full-commit while writing (manifest\.json|rejects\.jsonl)/,
+      /StorageFullError: no space left on the device of file:\/\/\S+full-commit while writing (manifest\.json|rejects\.jsonl|selection\.json)/,
     );
     expect(tars(uri)).toEqual([...reference.keys()]);
     expectNothingHalfWritten(uri);
