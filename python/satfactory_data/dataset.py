@@ -18,6 +18,8 @@ from ._source import check_relative, source_for
 
 MANIFEST = "manifest.json"
 FORMAT = "satfactory-webdataset"
+# Manifest versions this loader reads; a newer writer may change what members mean.
+VERSIONS = ("2",)
 # Remote shards being verified are held in memory up to this size, then in a temp file.
 SPOOL_BYTES = 64 * 1024 * 1024
 CHUNK = 1024 * 1024
@@ -102,6 +104,11 @@ class Dataset:
         manifest = json.loads(self.source.read_bytes(MANIFEST).decode("utf-8"))
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
             raise ValueError("%s/%s is not a %s manifest" % (self.source.uri, MANIFEST, FORMAT))
+        if manifest.get("version") not in VERSIONS:
+            raise ValueError(
+                "%s/%s has manifest version %r; this loader reads version %s (upgrade satfactory_data)"
+                % (self.source.uri, MANIFEST, manifest.get("version"), " or ".join(VERSIONS))
+            )
         shards = manifest.get("shards")
         if not isinstance(shards, list):
             raise ValueError("%s/%s has no shards list" % (self.source.uri, MANIFEST))

@@ -128,6 +128,19 @@ class LocalDatasetTest(unittest.TestCase):
             per_date += isinstance(red["scale"], list)
         self.assertGreater(per_date, 0, "the dataset has samples with per-date scale")
 
+    def test_a_manifest_of_another_version_is_refused_by_name(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = os.path.join(tmp, "copy")
+            shutil.copytree(self.root, copy)
+            path = os.path.join(copy, "manifest.json")
+            with open(path) as f:
+                manifest = json.load(f)
+            manifest["version"] = "1"
+            with open(path, "w") as f:
+                json.dump(manifest, f)
+            with self.assertRaisesRegex(ValueError, r"manifest version '1'; this loader reads version 2"):
+                sd.open_dataset(copy)
+
     def test_a_damaged_shard_is_refused_before_any_of_its_samples(self):
         with tempfile.TemporaryDirectory() as tmp:
             copy = os.path.join(tmp, "copy")

@@ -9,7 +9,7 @@ import { SPLITS } from './splits.ts';
 
 export const MANIFEST_FORMAT = 'satfactory-webdataset';
 /** Bumped when a reader of the previous version would misread a dataset. */
-export const MANIFEST_VERSION = '1';
+export const MANIFEST_VERSION = '2';
 
 const count = z.int().min(0);
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex sha256');

@@ -9,7 +9,7 @@ import { AlreadyExistsError, IntegrityError } from '../domain/errors.ts';
 import { canonicalJson, sha256Hex } from '../domain/hashing.ts';
 import type { JobSpec } from '../domain/job-spec.ts';
 import { mergeFeatureAccounts } from '../domain/labels/accounting.ts';
-import { checkManifestTotals, type Manifest, ManifestSchema } from '../domain/manifest.ts';
+import { checkManifestTotals, MANIFEST_VERSION, type Manifest, ManifestSchema } from '../domain/manifest.ts';
 import type { RegionResult, TilePlan } from '../domain/plan.ts';
 import { bandDates, DEFAULT_RADIOMETRY, perDate } from '../domain/radiometry.ts';
 import { SPLITS, type Split } from '../domain/splits.ts';
@@ -108,7 +108,7 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
   );
   const manifest: Manifest = {
     format: 'satfactory-webdataset',
-    version: '1',
+    version: MANIFEST_VERSION,
     name: job.name,
     runId: input.runId,
     createdAt: ctx.clock.now().toISOString(),

@@ -168,7 +168,7 @@ export async function writeLoaderDataset(
   }
   const manifest = {
     format: 'satfactory-webdataset',
-    version: '1',
+    version: '2',
     name: 'loader-test',
     ...(options.complete ? rest : {}),
     bands: [

@@ -102,7 +102,7 @@ async function writeDataset(root: string, shards: Array<{ split: Split; samples:
   const band = (name: string) => ({ name, scale: 0.0001, offset: -0.1, nodata: 0, dataType: 'uint16' });
   const manifest: Manifest = ManifestSchema.parse({
     format: 'satfactory-webdataset',
-    version: '1',
+    version: '2',
     name: 'interop',
     runId: 'interop-1',
     createdAt: '2024-01-01T00:00:00.000Z',

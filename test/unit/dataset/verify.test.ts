@@ -54,7 +54,7 @@ async function writeDataset(
   const job = { name: 'tiny' };
   return {
     format: 'satfactory-webdataset',
-    version: '1',
+    version: '2',
     name: 'tiny',
     runId: 'tiny-1',
     createdAt: '2024-01-01T00:00:00.000Z',

@@ -18,7 +18,7 @@ const sha = (c: string) => c.repeat(64);
 function manifest(): Manifest {
   return {
     format: 'satfactory-webdataset',
-    version: '1',
+    version: '2',
     name: 'crops-2023',
     runId: 'crops-2023-abc123',
     createdAt: '2024-01-02T03:04:05.678Z',
@@ -147,7 +147,7 @@ describe('ManifestSchema', () => {
     const m = manifest() as unknown as Record<string, unknown>;
     const bad = {
       ...m,
-      version: '2',
+      version: '1',
       shards: [{ path: '../escape.tar', split: 'train', bytes: 1, sha256: 'xyz', samples: 1 }],
       unknownField: true,
     };
