@@ -9,6 +9,7 @@ import { AlreadyExistsError, IntegrityError } from '../domain/errors.ts';
 import { canonicalJson, sha256Hex } from '../domain/hashing.ts';
 import type { JobSpec } from '../domain/job-spec.ts';
 import { mergeFeatureAccounts } from '../domain/labels/accounting.ts';
+import { trainingIds } from '../domain/labels/class-table.ts';
 import { checkManifestTotals, MANIFEST_VERSION, type Manifest, ManifestSchema } from '../domain/manifest.ts';
 import type { RegionResult, TilePlan } from '../domain/plan.ts';
 import { bandDates, DEFAULT_RADIOMETRY, perDate } from '../domain/radiometry.ts';
@@ -251,8 +252,12 @@ async function classesOf(
       unsampled: accounting.unsampled,
     });
   }
-  // Every id of .labels.npy: the background and the table's classes, ascending.
-  const ids = [job.labels.background, ...summary.classes.map((c) => c.id)].sort((a, b) => a - b);
+  // Training index i is id training[i]: the table's classes (and a background that is a class),
+  // ascending. Every id .labels.npy may hold: those and the ignore index.
+  const { coding } = summary;
+  const training = trainingIds(summary.classes, coding);
+  const ids =
+    coding.ignoreIndex === null ? training : [...training, coding.ignoreIndex].sort((a, b) => a - b);
   const merged = (split: Split) => {
     const out = new Map<number, { pixels: number; samples: number }>();
     for (const r of results) {
@@ -274,20 +279,31 @@ async function classesOf(
   const splits = { train: perSplit('train'), validation: perSplit('validation'), test: perSplit('test') };
   const total = (id: number, field: 'pixels' | 'samples') =>
     SPLITS.reduce((n, s) => n + (counts[s].get(id)?.[field] ?? 0), 0);
+  // Weights for the training indices only: the loss ignores the ignore index.
+  const trainCounts = splits.train.filter((c) => c.id !== coding.ignoreIndex);
   return {
     property: job.labels.classProperty,
-    background: job.labels.background,
+    origin: coding.origin,
+    ...(coding.file ? { file: coding.file } : {}),
+    background: coding.background,
+    backgroundIs: coding.backgroundIs,
+    ignoreIndex: coding.ignoreIndex,
+    unknown: coding.unknown,
     ...(grid ? { resolution: grid.resolution, size: grid.size } : {}),
     outputs: job.labels.outputs,
+    trainingIds: training,
     table: summary.classes.map((c) => ({
       id: c.id,
+      index: training.indexOf(c.id),
       value: c.value,
+      ...(c.name !== undefined ? { name: c.name } : {}),
+      ...(c.color !== undefined ? { color: c.color } : {}),
       pixels: total(c.id, 'pixels'),
       samples: total(c.id, 'samples'),
     })),
     splits,
     ...(grid
-      ? { weights: { split: 'train' as const, ...classWeights(splits.train, grid.size * grid.size) } }
+      ? { weights: { split: 'train' as const, ...classWeights(trainCounts, grid.size * grid.size) } }
       : {}),
     validation: {
       source: summary.source,

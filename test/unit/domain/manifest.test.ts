@@ -68,7 +68,16 @@ function manifest(): Manifest {
         },
       ],
     },
-    classes: { property: 'crop', background: 0, table: [{ id: 1, value: 'wheat', pixels: 10 }] },
+    classes: {
+      property: 'crop',
+      origin: 'derived',
+      background: 0,
+      backgroundIs: 'class',
+      ignoreIndex: null,
+      unknown: null,
+      trainingIds: [0, 1],
+      table: [{ id: 1, index: 1, value: 'wheat', pixels: 10 }],
+    },
     splits: {
       train: { samples: 3, shards: 2 },
       validation: { samples: 1, shards: 1 },
