@@ -1,6 +1,7 @@
 // manifest.json: the self-description of a dataset, written last by Commit and read by verify and
 // by users. This schema is the contract; checkManifestTotals holds the accounting invariants.
 import { z } from 'zod';
+import { BandMetadataSchema } from './band-metadata.ts';
 import { BandSummarySchema } from './band-stats.ts';
 import { IntegrityError } from './errors.ts';
 import { canonicalJson, sha256Hex } from './hashing.ts';
@@ -68,6 +69,8 @@ export const ManifestBandSchema = z
     at: z.string().optional(),
     nodata: z.number().nullable(),
     dataType: z.string(),
+    /** Common name, Sentinel-2 band id, centre wavelength and FWHM, units (band-metadata.ts). */
+    ...BandMetadataSchema.shape,
   })
   .strict();
 

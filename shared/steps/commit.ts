@@ -2,6 +2,7 @@
 // rejects and statistics, and write manifest.json last and create-only: the dataset exists from
 // that moment, and a rerun of a committed run returns the manifest it already wrote.
 import { claimDataset } from '../dataset/claim.ts';
+import { bandMetadata } from '../domain/band-metadata.ts';
 import { addSparse, createHistogram, type Histogram, summarizeHistogram } from '../domain/band-stats.ts';
 import { classWeights } from '../domain/class-weights.ts';
 import { datasetKeys } from '../domain/dataset-layout.ts';
@@ -107,6 +108,7 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
   const radiometryOf = new Map(
     tilePlans.flatMap((tp) => tp.products.map((p) => [p.id, p.radiometry] as const)),
   );
+  const products = Object.values(selection.chosen).flat();
   const manifest: Manifest = {
     format: 'satfactory-webdataset',
     version: MANIFEST_VERSION,
@@ -153,6 +155,11 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
           ...(single ? {} : { at: `sources[].radiometry.bands.${name} (scale, storedOffset)` }),
           nodata: b?.nodata ?? null,
           dataType: b?.dataType ?? 'uint16',
+          ...bandMetadata(
+            name,
+            products.map((p) => p.assets[name]?.eo ?? null),
+            all.every((r) => r.reflectance && r.declaredScale !== null),
+          ),
         };
       }),
     })),

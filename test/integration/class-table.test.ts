@@ -173,6 +173,43 @@ describe.skipIf(!ready)('a fixed class table: one label file, two AOIs, the same
     }
   });
 
+  it("describes each band: Sentinel-2 id, centre and FWHM from the items' eo:bands, reflectance units", () => {
+    // The items say (eo:bands of every item): red 0.665 / 0.038 µm, nir 0.842 / 0.145 µm, scale 0.0001.
+    const bands = big.manifest.bands.flatMap((g) => g.bands);
+    expect(
+      bands.map(
+        ({ name, bandId, commonName, centerWavelength, fullWidthHalfMax, wavelengthFrom, units }) => ({
+          name,
+          bandId,
+          commonName,
+          centerWavelength,
+          fullWidthHalfMax,
+          wavelengthFrom,
+          units,
+        }),
+      ),
+    ).toEqual([
+      {
+        name: 'red',
+        bandId: 'B04',
+        commonName: 'red',
+        centerWavelength: 0.665,
+        fullWidthHalfMax: 0.038,
+        wavelengthFrom: 'eo:bands',
+        units: 'reflectance',
+      },
+      {
+        name: 'nir',
+        bandId: 'B08',
+        commonName: 'nir',
+        centerWavelength: 0.842,
+        fullWidthHalfMax: 0.145,
+        wavelengthFrom: 'eo:bands',
+        units: 'reflectance',
+      },
+    ]);
+  });
+
   it('rejects the parcel of class 910 (not in the table) with a line in the labels log', async () => {
     const c = classesOf(big);
     const index910 = parcelClass.indexOf(910);
