@@ -164,8 +164,17 @@ function applyClassTable(
     }
     const reject = coding.unknown === 'reject';
     if (!reject) features.push(f);
-    // A rejected feature's earlier fixes no longer matter: its one line says why it is gone.
-    if (reject) for (let i = log.length - 1; i >= 0; i--) if (log[i]?.index === f.index) log.splice(i, 1);
+    // A rejected feature's earlier fixes no longer matter (as for outside-aoi): its one line says
+    // why it is gone, and the counts stay one per log line.
+    if (reject) {
+      for (let i = log.length - 1; i >= 0; i--) {
+        const e = log[i] as LabelLogEntry;
+        if (e.index !== f.index) continue;
+        log.splice(i, 1);
+        counts[e.problem] = (counts[e.problem] ?? 1) - 1;
+        if (counts[e.problem] === 0) delete counts[e.problem];
+      }
+    }
     log.push({
       index: f.index,
       id: f.id,

@@ -124,9 +124,14 @@ describe('ingest with a fixed class table', () => {
     expect(unknown[0]?.detail).toMatch(
       /class "maize" \(property "crop"\) is not in the class table .*"reject"/,
     );
-    // Read = kept + dropped: every feature has a reason or is kept.
+    // Read = kept + dropped: every feature has a reason or is kept; d's ring fix went with it.
     const dropped = new Set(log.filter((e) => e.action === 'dropped').map((e) => e.index));
     expect(summary.features + dropped.size).toBe(summary.read);
+    expect(log.filter((e) => e.index === 3)).toHaveLength(1);
+    // One count per log line.
+    const perProblem: Record<string, number> = {};
+    for (const e of log) perProblem[e.problem] = (perProblem[e.problem] ?? 0) + 1;
+    expect(summary.problems).toEqual(perProblem);
   });
 
   it('keeps features of unknown classes as ignored when the job says so, each logged', async () => {
