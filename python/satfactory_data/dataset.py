@@ -134,6 +134,53 @@ class Dataset:
                 names.append(name)
         return names
 
+    @property
+    def classes(self) -> Optional[List[Dict[str, Any]]]:
+        """The class table (manifest classes.table), in training index order: each entry's `id` (in
+        `.labels.npy`), `index` (0..K-1), `value` (in the label data), `name`/`color` when the job
+        fixed the table, and its pixel and sample counts. None for a dataset without labels."""
+        classes = self.manifest.get("classes")
+        if not classes:
+            return None
+        return sorted(classes["table"], key=lambda c: c["index"])
+
+    @property
+    def ignore_index(self) -> Optional[int]:
+        """The id of ignored pixels in `.labels.npy`, kept by `training_labels` (the loss's ignore_index)."""
+        classes = self.manifest.get("classes") or {}
+        return classes.get("ignoreIndex")
+
+    @property
+    def class_names(self) -> List[str]:
+        """One name per training index: the table's names (the value when it has none; "background"
+        for a background that is a class of its own)."""
+        classes = self.manifest.get("classes")
+        if not classes:
+            return []
+        by_id = {c["id"]: c for c in classes["table"]}
+        names = []
+        for i in classes["trainingIds"]:
+            c = by_id.get(i)
+            names.append("background" if c is None else str(c.get("name", c["value"])))
+        return names
+
+    def label_lut(self) -> np.ndarray:
+        """A lookup table id -> training index (int64, 65536 entries): `lut[labels]`. The ignore index
+        stays itself; ids the table does not know (none in a valid dataset) map to the ignore index,
+        or -1 without one."""
+        classes = self.manifest.get("classes")
+        if not classes:
+            raise ValueError("%s has no labels (manifest classes is null)" % self.source.uri)
+        ignore = classes.get("ignoreIndex")
+        lut = np.full(65536, -1 if ignore is None else ignore, dtype=np.int64)
+        for index, i in enumerate(classes["trainingIds"]):
+            lut[i] = index
+        return lut
+
+    def training_labels(self, labels: np.ndarray) -> np.ndarray:
+        """`.labels.npy` ids as contiguous training indices (int64); ignored pixels keep the ignore index."""
+        return self.label_lut()[np.asarray(labels)]
+
     def shards(self, split: str) -> List[Dict[str, Any]]:
         if split not in self.splits:
             raise KeyError("no split %r in %s; its splits are %s" % (split, self.source.uri, ", ".join(self.splits)))

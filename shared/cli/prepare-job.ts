@@ -9,6 +9,11 @@ import { WORK_FOLDER } from '../domain/dataset-layout.ts';
 import { InvalidInputError } from '../domain/errors.ts';
 import { sha256Hex } from '../domain/hashing.ts';
 import { type JobSpec, jobSpecWarnings, parseJobSpec } from '../domain/job-spec.ts';
+import {
+  type ClassTableSpec,
+  checkClassTableFile,
+  parseClassTableFile,
+} from '../domain/labels/class-table.ts';
 import { jsonSyntaxProblem } from '../domain/snippet.ts';
 import { runIdOf } from '../work/context.ts';
 
@@ -66,13 +71,26 @@ export async function prepareJob(jobFile: string): Promise<PreparedJob> {
   if (job.labels) {
     job.labels.source = resolveLocal(job.labels.source, baseDir);
     if (!isUri(job.labels.source)) await requireLabelFile(job.labels.source);
+    const classes = job.labels.classes;
+    if (classes && typeof classes.table === 'string') {
+      classes.table = resolveLocal(classes.table, baseDir);
+      // A local table is read now: a bad file stops the run before anything is written.
+      if (!isUri(classes.table)) await checkLocalClassTable(classes.table, classes);
+    }
   }
   job.output.uri = resolveLocal(job.output.uri, baseDir);
   if (job.output.work) job.output.work = resolveLocal(job.output.work, baseDir);
   delete job.$schema;
   // A run resumes by id: edited labels under the same path must be a new run, not a stale resume.
   const labelsDigest = job.labels && !isUri(job.labels.source) ? await fileDigest(job.labels.source) : '';
-  return { job, runId: runIdOf(job, labelsDigest), jobFile: file, warnings: jobSpecWarnings(raw) };
+  const table = job.labels?.classes?.table;
+  const tableDigest = typeof table === 'string' && !isUri(table) ? `classes:${await fileDigest(table)}` : '';
+  return {
+    job,
+    runId: runIdOf(job, `${labelsDigest}${tableDigest}`),
+    jobFile: file,
+    warnings: jobSpecWarnings(raw),
+  };
 }
 
 /** A local labels.source must be a readable file: checked before anything is written. */
@@ -99,6 +117,24 @@ async function requireLabelFile(file: string): Promise<void> {
       { source: file, pointer: '/labels/source' },
     );
   }
+}
+
+/** Reads and checks a local class table file (labels.classes.table); PrepareLabels reads it again. */
+async function checkLocalClassTable(file: string, spec: ClassTableSpec): Promise<void> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (cause) {
+    const code = (cause as { code?: string }).code;
+    throw new InvalidInputError(
+      code === 'ENOENT' || code === 'ENOTDIR'
+        ? `labels.classes.table ${file} does not exist; check the path (relative paths are relative to the job file)`
+        : `labels.classes.table ${file} cannot be read (${(cause as Error).message})`,
+      { source: file, pointer: '/labels/classes/table' },
+      { cause },
+    );
+  }
+  checkClassTableFile(parseClassTableFile(bytes, file), spec, file);
 }
 
 /** sha256 of a local file, '' when it cannot be read (PrepareLabels then says what is wrong). */

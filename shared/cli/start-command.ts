@@ -59,6 +59,17 @@ async function uploadLabels(job: JobSpec, work: BlobStore, out: (line: string) =
   out(`labels     ${job.labels.source} (${files.length} file(s) uploaded)`);
 }
 
+/** Uploads a local class table file (labels.classes.table) under inputs/<job>/<content hash>/. */
+async function uploadClassTable(job: JobSpec, work: BlobStore, out: (line: string) => void): Promise<void> {
+  const classes = job.labels?.classes;
+  if (!classes || typeof classes.table !== 'string' || isUri(classes.table)) return;
+  const bytes = await readFile(classes.table);
+  const key = `${CLI_INPUTS_PREFIX}${job.name}/${sha256Hex(bytes).slice(0, 16)}/${path.basename(classes.table)}`;
+  if (!(await work.exists(key))) await work.put(key, bytes);
+  classes.table = `${work.uri}/${key}`;
+  out(`classes    ${classes.table}`);
+}
+
 /** The job as the Lambdas need it: everything on S3, nothing on this machine. */
 export async function jobForStack(
   job: JobSpec,
@@ -73,6 +84,7 @@ export async function jobForStack(
     );
   }
   await uploadLabels(job, work, out);
+  await uploadClassTable(job, work, out);
   if (!job.output.uri.startsWith('s3://')) {
     job.output.uri = `s3://${stack.datasetsBucket}/${job.name}`;
   }

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { normalizeFootprint } from './antimeridian.ts';
 import { AreaGeometrySchema } from './aoi.ts';
+import { EoBandSchema, eoBandOf } from './band-metadata.ts';
 import { InvalidInputError } from './errors.ts';
 import { ItemFactsSchema, itemFacts } from './radiometry.ts';
 
@@ -40,6 +41,8 @@ export const ProductAssetSchema = z.strictObject({
   offset: z.number().nullable(),
   nodata: z.number().nullable(),
   dataType: z.string().nullable(),
+  /** What the asset says about its band (eo:bands, STAC 1.1 bands); absent in older work files. */
+  eo: EoBandSchema.nullable().optional(),
 });
 export type ProductAsset = z.infer<typeof ProductAssetSchema>;
 
@@ -112,6 +115,7 @@ export function productAsset(asset: StacAsset, base: string | null): ProductAsse
     offset: rb?.offset ?? numberProp(asset, 'raster:offset'),
     nodata: rb?.nodata ?? numberProp(asset, 'nodata'),
     dataType: rb?.data_type ?? (typeof asset['data_type'] === 'string' ? asset['data_type'] : null),
+    eo: eoBandOf(asset),
   };
 }
 

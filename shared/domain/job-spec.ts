@@ -2,6 +2,7 @@
 // Schema shipped in schema/job.schema.json is generated from this file (npm run generate).
 import { z } from 'zod';
 import { JobSpecError } from './errors.ts';
+import { ClassTableSpecSchema, classTableProblems } from './labels/class-table.ts';
 
 /** Whether the YYYY-MM-DD of an ISO date names a day that exists (Date.parse takes 2023-02-30 as 2 March). */
 function isCalendarDay(s: string): boolean {
@@ -138,7 +139,17 @@ export const LabelsSchema = z
       .positive()
       .optional()
       .describe('Label pixel size in metres: the finest band pixel (default) or 1/k of it'),
-    background: z.int().min(0).max(65535).default(0),
+    background: z
+      .int()
+      .min(0)
+      .max(65535)
+      .optional()
+      .describe(
+        'Without labels.classes: the id of pixels no polygon covers (default 0). With labels.classes, declare labels.classes.background instead',
+      ),
+    classes: ClassTableSpecSchema.optional().describe(
+      'A fixed class table (value → id, name, colour). Without it the table is derived from the classes found in the AOI',
+    ),
     crs: z
       .string()
       .optional()
@@ -161,7 +172,23 @@ export const LabelsSchema = z
       .strict()
       .default({ minFraction: 0.01 }),
   })
-  .strict();
+  .strict()
+  .superRefine((labels, ctx) => {
+    if (labels.classes && labels.background !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['background'],
+        message:
+          'with labels.classes, declare the background as labels.classes.background ({"class": id} or "ignore"), not labels.background',
+      });
+    }
+    const table = labels.classes?.table;
+    if (labels.classes && Array.isArray(table)) {
+      for (const p of classTableProblems(table, labels.classes)) {
+        ctx.addIssue({ code: 'custom', path: ['classes', ...p.path], message: p.message });
+      }
+    }
+  });
 
 export const CloudsSchema = z
   .object({

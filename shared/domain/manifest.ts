@@ -1,6 +1,7 @@
 // manifest.json: the self-description of a dataset, written last by Commit and read by verify and
 // by users. This schema is the contract; checkManifestTotals holds the accounting invariants.
 import { z } from 'zod';
+import { BandMetadataSchema } from './band-metadata.ts';
 import { BandSummarySchema } from './band-stats.ts';
 import { IntegrityError } from './errors.ts';
 import { canonicalJson, sha256Hex } from './hashing.ts';
@@ -68,6 +69,8 @@ export const ManifestBandSchema = z
     at: z.string().optional(),
     nodata: z.number().nullable(),
     dataType: z.string(),
+    /** Common name, Sentinel-2 band id, centre wavelength and FWHM, units (band-metadata.ts). */
+    ...BandMetadataSchema.shape,
   })
   .strict();
 
@@ -112,12 +115,19 @@ export const ManifestGridTileSchema = z
 export const ManifestClassSchema = z
   .object({
     /** The id written in `.labels.npy`. */
-    id: z.int().min(0).max(65535),
+    id: z.int().min(0).max(65535).describe('The id written in .labels.npy'),
+    index: z
+      .int()
+      .min(0)
+      .describe('The contiguous training index of this class (0..K-1): its position in classes.trainingIds'),
     /** The class value as found in the label data (integer or string, e.g. a crop name). */
-    value: z.union([z.string(), z.number()]),
-    name: z.string().optional(),
-    pixels: count.optional(),
-    samples: count.optional(),
+    value: z
+      .union([z.string(), z.number()])
+      .describe('The class value in the label data (labels.classProperty), e.g. a crop code or name'),
+    name: z.string().optional().describe('The class name from the fixed class table'),
+    color: z.string().optional().describe('Display colour "#rrggbb" from the fixed class table'),
+    pixels: count.optional().describe('Label pixels of this id over all splits'),
+    samples: count.optional().describe('Samples in which this id appears, over all splits'),
   })
   .strict();
 
@@ -125,8 +135,40 @@ const classFrequency = z.object({ id: z.int().min(0).max(65535), pixels: count, 
 
 export const ManifestClassesSchema = z
   .object({
-    property: z.string(),
-    background: z.int().min(0).max(65535),
+    property: z.string().describe('The label property holding the class value (labels.classProperty)'),
+    origin: z
+      .enum(['job', 'file', 'derived'])
+      .describe(
+        'Where the table comes from: "job" (labels.classes inline), "file" (labels.classes.table names a file), "derived" (the classes found in the AOI: another AOI may give other ids)',
+      ),
+    file: z
+      .object({ name: z.string(), sha256 })
+      .strict()
+      .optional()
+      .describe('The class table file (origin "file"): its name and the sha256 of its bytes'),
+    background: z.int().min(0).max(65535).describe('The id written in .labels.npy where no polygon is'),
+    backgroundIs: z
+      .enum(['class', 'ignore'])
+      .describe('"class": background pixels are a class (a training index); "ignore": they hold ignoreIndex'),
+    ignoreIndex: z
+      .int()
+      .min(0)
+      .max(65535)
+      .nullable()
+      .describe(
+        'The id of ignored pixels in .labels.npy, kept as is among training indices (the loss ignore_index); null without a fixed table',
+      ),
+    unknown: z
+      .enum(['ignore', 'reject'])
+      .nullable()
+      .describe(
+        'Features whose class is not in the fixed table: rejected (logged as unknown-class) or burnt with ignoreIndex; null without a fixed table',
+      ),
+    trainingIds: z
+      .array(z.int().min(0).max(65535))
+      .describe(
+        'Training index i is the id trainingIds[i]: the classes by ascending id, with the background when it is a class; never the ignore index',
+      ),
     /** Label pixel size in metres and window side in label pixels. */
     resolution: z.number().positive().optional(),
     size: z.int().min(1).optional(),
@@ -134,8 +176,8 @@ export const ManifestClassesSchema = z
     outputs: z.array(z.string()).optional(),
     table: z.array(ManifestClassSchema),
     /**
-     * Per split: label pixels of each id of `.labels.npy` (the background and the table's classes,
-     * ids ascending), and samples in which it appears.
+     * Per split: label pixels of each id of `.labels.npy` (trainingIds and the ignore index, ids
+     * ascending, absent classes with 0), and samples in which it appears.
      */
     splits: z
       .object({
@@ -146,8 +188,8 @@ export const ManifestClassesSchema = z
       .strict()
       .optional(),
     /**
-     * Suggested loss weights from the train split, one per id of `ids` (the background and every
-     * class of the table, ascending); null for an id with no train pixel. See class-weights.ts.
+     * Suggested loss weights from the train split, one per id of `ids` (= trainingIds: entry i is
+     * training index i); null for an id with no train pixel. See class-weights.ts.
      */
     weights: z
       .object({

@@ -2,6 +2,7 @@
 // rejects and statistics, and write manifest.json last and create-only: the dataset exists from
 // that moment, and a rerun of a committed run returns the manifest it already wrote.
 import { claimDataset } from '../dataset/claim.ts';
+import { bandMetadata } from '../domain/band-metadata.ts';
 import { addSparse, createHistogram, type Histogram, summarizeHistogram } from '../domain/band-stats.ts';
 import { classWeights } from '../domain/class-weights.ts';
 import { datasetKeys } from '../domain/dataset-layout.ts';
@@ -9,6 +10,7 @@ import { AlreadyExistsError, IntegrityError } from '../domain/errors.ts';
 import { canonicalJson, sha256Hex } from '../domain/hashing.ts';
 import type { JobSpec } from '../domain/job-spec.ts';
 import { mergeFeatureAccounts } from '../domain/labels/accounting.ts';
+import { trainingIds } from '../domain/labels/class-table.ts';
 import { checkManifestTotals, MANIFEST_VERSION, type Manifest, ManifestSchema } from '../domain/manifest.ts';
 import type { RegionResult, TilePlan } from '../domain/plan.ts';
 import { bandDates, DEFAULT_RADIOMETRY, perDate } from '../domain/radiometry.ts';
@@ -106,6 +108,7 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
   const radiometryOf = new Map(
     tilePlans.flatMap((tp) => tp.products.map((p) => [p.id, p.radiometry] as const)),
   );
+  const products = Object.values(selection.chosen).flat();
   const manifest: Manifest = {
     format: 'satfactory-webdataset',
     version: MANIFEST_VERSION,
@@ -152,6 +155,11 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
           ...(single ? {} : { at: `sources[].radiometry.bands.${name} (scale, storedOffset)` }),
           nodata: b?.nodata ?? null,
           dataType: b?.dataType ?? 'uint16',
+          ...bandMetadata(
+            name,
+            products.map((p) => p.assets[name]?.eo ?? null),
+            all.every((r) => r.reflectance && r.declaredScale !== null),
+          ),
         };
       }),
     })),
@@ -251,8 +259,12 @@ async function classesOf(
       unsampled: accounting.unsampled,
     });
   }
-  // Every id of .labels.npy: the background and the table's classes, ascending.
-  const ids = [job.labels.background, ...summary.classes.map((c) => c.id)].sort((a, b) => a - b);
+  // Training index i is id training[i]: the table's classes (and a background that is a class),
+  // ascending. Every id .labels.npy may hold: those and the ignore index.
+  const { coding } = summary;
+  const training = trainingIds(summary.classes, coding);
+  const ids =
+    coding.ignoreIndex === null ? training : [...training, coding.ignoreIndex].sort((a, b) => a - b);
   const merged = (split: Split) => {
     const out = new Map<number, { pixels: number; samples: number }>();
     for (const r of results) {
@@ -274,20 +286,31 @@ async function classesOf(
   const splits = { train: perSplit('train'), validation: perSplit('validation'), test: perSplit('test') };
   const total = (id: number, field: 'pixels' | 'samples') =>
     SPLITS.reduce((n, s) => n + (counts[s].get(id)?.[field] ?? 0), 0);
+  // Weights for the training indices only: the loss ignores the ignore index.
+  const trainCounts = splits.train.filter((c) => c.id !== coding.ignoreIndex);
   return {
     property: job.labels.classProperty,
-    background: job.labels.background,
+    origin: coding.origin,
+    ...(coding.file ? { file: coding.file } : {}),
+    background: coding.background,
+    backgroundIs: coding.backgroundIs,
+    ignoreIndex: coding.ignoreIndex,
+    unknown: coding.unknown,
     ...(grid ? { resolution: grid.resolution, size: grid.size } : {}),
     outputs: job.labels.outputs,
+    trainingIds: training,
     table: summary.classes.map((c) => ({
       id: c.id,
+      index: training.indexOf(c.id),
       value: c.value,
+      ...(c.name !== undefined ? { name: c.name } : {}),
+      ...(c.color !== undefined ? { color: c.color } : {}),
       pixels: total(c.id, 'pixels'),
       samples: total(c.id, 'samples'),
     })),
     splits,
     ...(grid
-      ? { weights: { split: 'train' as const, ...classWeights(splits.train, grid.size * grid.size) } }
+      ? { weights: { split: 'train' as const, ...classWeights(trainCounts, grid.size * grid.size) } }
       : {}),
     validation: {
       source: summary.source,

@@ -253,6 +253,10 @@ async function resolveJobPaths(
     }
     job.aoi = aoi;
   }
+  const classes = job.labels?.classes;
+  if (classes && typeof classes.table === 'string' && !isUri(classes.table)) {
+    classes.table = `${bucketUri}/${within('jobs/', classes.table, '/labels/classes/table')}`;
+  }
   if (job.catalog.kind === 'static' && !isUri(job.catalog.source)) {
     job.catalog.source = `${bucketUri}/${within('jobs/', job.catalog.source, '/catalog/source')}`;
   }

@@ -9,6 +9,7 @@ import { BoundsSchema } from '../domain/crs.ts';
 import { IntegrityError } from '../domain/errors.ts';
 import { JobSpecSchema, jsonPointer } from '../domain/job-spec.ts';
 import { UnsampledFeatureSchema } from '../domain/labels/accounting.ts';
+import { LabelCodingSchema } from '../domain/labels/class-table.ts';
 import { ClassEntrySchema } from '../domain/labels/classes.ts';
 import { LabelLogEntrySchema } from '../domain/labels/types.ts';
 import {
@@ -75,7 +76,10 @@ export const LabelSummarySchema = z.strictObject({
   /** Problem code → number of log entries (see the log for each feature and what was done). */
   problems: z.record(z.string(), count),
   logKey: z.string(),
+  /** By ascending id: the fixed table (labels.classes), or the classes found (derived). */
   classes: z.array(ClassEntrySchema),
+  /** How values become ids: where the table came from, the background, the ignore index. */
+  coding: LabelCodingSchema,
   /** Extent of the kept features, lon/lat. */
   extentWgs84: BoundsSchema.nullable(),
 });

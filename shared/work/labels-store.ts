@@ -7,8 +7,17 @@ import { areaOf, splitAtAntimeridian } from '../domain/antimeridian.ts';
 import { parseAoi } from '../domain/aoi.ts';
 import { type Bounds, rectToWgs84Bbox, rectToWgs84Bounds } from '../domain/crs.ts';
 import { InputRefusedError, IntegrityError, InvalidInputError } from '../domain/errors.ts';
+import { sha256Hex } from '../domain/hashing.ts';
 import type { JobSpec } from '../domain/job-spec.ts';
-import { buildClassTable } from '../domain/labels/classes.ts';
+import {
+  checkClassTableFile,
+  classValueKey,
+  derivedCoding,
+  fixedClassTable,
+  type LabelCoding,
+  parseClassTableFile,
+} from '../domain/labels/class-table.ts';
+import { buildClassTable, type ClassEntry } from '../domain/labels/classes.ts';
 import {
   decodeLabelChunk,
   encodeLabelChunk,
@@ -17,7 +26,7 @@ import {
   reprojectFeatures,
 } from '../domain/labels/index.ts';
 import { readLabelSource } from '../domain/labels/read.ts';
-import type { LabelFeature } from '../domain/labels/types.ts';
+import type { LabelFeature, LabelLogEntry } from '../domain/labels/types.ts';
 import { validateLabels } from '../domain/labels/validate.ts';
 import type { BlobStore } from '../ports.ts';
 import type { StepContext } from './context.ts';
@@ -70,23 +79,30 @@ export async function ingestLabels(ctx: StepContext, runId: string, job: JobSpec
       { source: labels.source, pointer: '/labels/source' },
     );
   }
+  const table = await classTableOf(ctx, labels, checked.features);
+  // Features of a class outside a fixed table: dropped (reject) or kept as ignored, each logged.
+  const { features, log, counts } = applyClassTable(checked, table, labels);
+  if (features.length === 0) {
+    throw new InvalidInputError(
+      `${labels.source}: none of its ${raw.features.length} features is usable (${describeCounts(counts)}); see the validation log at ${ctx.work.uri}/${WorkFiles.labelsLog.key(runId)}`,
+      { source: labels.source, pointer: '/labels/source' },
+    );
+  }
   const logKey = WorkFiles.labelsLog.key(runId);
-  await writeWorkLines(ctx.work, WorkFiles.labelsLog, logKey, checked.log);
+  await writeWorkLines(ctx.work, WorkFiles.labelsLog, logKey, log);
   const featuresKey = WorkFiles.labelsFeatures.key(runId);
-  await writeWorkBytes(ctx.work, WorkFiles.labelsFeatures, featuresKey, encodeLabelChunk(checked.features));
+  await writeWorkBytes(ctx.work, WorkFiles.labelsFeatures, featuresKey, encodeLabelChunk(features));
   const summary: LabelSummary = {
     source: labels.source,
     epsg: raw.epsg,
     read: raw.features.length,
-    features: checked.features.length,
-    problems: checked.counts,
+    features: features.length,
+    problems: counts,
     logKey,
-    classes: buildClassTable(
-      checked.features.map((f) => f.classValue),
-      labels.background,
-    ),
+    classes: table.classes,
+    coding: table.coding,
     // RFC 7946 form: west > east when the labels cross the antimeridian.
-    extentWgs84: rectToWgs84Bbox(raw.epsg, featureBounds(checked.features), EDGE_STEPS),
+    extentWgs84: rectToWgs84Bbox(raw.epsg, featureBounds(features), EDGE_STEPS),
   };
   await writeWork(ctx.work, WorkFiles.labelsSummary, key, summary);
   ctx.log.info('labels: ingested', {
@@ -95,6 +111,85 @@ export async function ingestLabels(ctx: StepContext, runId: string, job: JobSpec
     problems: summary.problems,
   });
   return summary;
+}
+
+type Labels = NonNullable<JobSpec['labels']>;
+type RunTable = { classes: ClassEntry[]; coding: LabelCoding };
+
+/** The run's class table: the job's fixed one (inline or read from its file), else derived. */
+async function classTableOf(
+  ctx: StepContext,
+  labels: Labels,
+  features: readonly LabelFeature[],
+): Promise<RunTable> {
+  const spec = labels.classes;
+  if (!spec) {
+    const background = labels.background ?? 0;
+    return {
+      classes: buildClassTable(
+        features.map((f) => f.classValue),
+        background,
+      ),
+      coding: derivedCoding(background),
+    };
+  }
+  if (Array.isArray(spec.table)) return fixedClassTable(spec.table, spec, null);
+  const source = spec.table;
+  const bytes = await readSourceBytes(ctx, source, 'labels.classes.table', '/labels/classes/table');
+  const table = parseClassTableFile(bytes, source);
+  checkClassTableFile(table, spec, source);
+  const name = source.replace(/[?#].*$/, '').replace(/^.*\//, '');
+  return fixedClassTable(table, spec, { name, sha256: sha256Hex(bytes) });
+}
+
+/**
+ * With a fixed table, a feature whose class is not in it is dropped ("reject") or kept to be burnt
+ * with the ignore index ("ignore"); either way it gets a log line and a count (unknown-class).
+ */
+function applyClassTable(
+  checked: { features: LabelFeature[]; log: LabelLogEntry[]; counts: Record<string, number> },
+  table: RunTable,
+  labels: Labels,
+): { features: LabelFeature[]; log: LabelLogEntry[]; counts: Record<string, number> } {
+  const { coding } = table;
+  if (coding.origin === 'derived') return checked;
+  const known = new Set(table.classes.map((c) => classValueKey(c.value)));
+  const features: LabelFeature[] = [];
+  const log = [...checked.log];
+  const counts = { ...checked.counts };
+  for (const f of checked.features) {
+    if (known.has(classValueKey(f.classValue))) {
+      features.push(f);
+      continue;
+    }
+    const reject = coding.unknown === 'reject';
+    if (!reject) features.push(f);
+    // A rejected feature's earlier fixes no longer matter (as for outside-aoi): its one line says
+    // why it is gone, and the counts stay one per log line.
+    if (reject) {
+      for (let i = log.length - 1; i >= 0; i--) {
+        const e = log[i] as LabelLogEntry;
+        if (e.index !== f.index) continue;
+        log.splice(i, 1);
+        counts[e.problem] = (counts[e.problem] ?? 1) - 1;
+        if (counts[e.problem] === 0) delete counts[e.problem];
+      }
+    }
+    log.push({
+      index: f.index,
+      id: f.id,
+      problem: 'unknown-class',
+      detail: `class ${JSON.stringify(f.classValue)} (property "${labels.classProperty}") is not in the class table (labels.classes); ${
+        reject
+          ? 'dropped, as labels.classes.unknown is "reject"'
+          : `kept, its pixels get the ignore index ${coding.ignoreIndex} (labels.classes.unknown "ignore")`
+      }`,
+      action: reject ? 'dropped' : 'kept',
+    });
+    counts['unknown-class'] = (counts['unknown-class'] ?? 0) + 1;
+  }
+  log.sort((a, b) => a.index - b.index);
+  return { features, log, counts };
 }
 
 /** The labels' extent as an AOI in lon/lat (`aoi: "labels"`), split at the antimeridian if it crosses. */
@@ -194,7 +289,12 @@ function describeCounts(counts: Record<string, number>): string {
 }
 
 /** The bytes of a local path or a file:// or s3:// URI, through the blob store of its folder. */
-async function readSourceBytes(ctx: StepContext, source: string): Promise<Uint8Array> {
+async function readSourceBytes(
+  ctx: StepContext,
+  source: string,
+  field = 'labels.source',
+  pointer = '/labels/source',
+): Promise<Uint8Array> {
   let folder: string;
   let name: string;
   if (/^(file|s3):\/\//i.test(source)) {
@@ -208,8 +308,8 @@ async function readSourceBytes(ctx: StepContext, source: string): Promise<Uint8A
     name = source.slice(cut + 1);
   } else {
     throw new InvalidInputError(
-      `labels.source "${source}" must be an absolute path, a file:// or an s3:// URI (the CLI resolves relative paths against the job file)`,
-      { pointer: '/labels/source' },
+      `${field} "${source}" must be an absolute path, a file:// or an s3:// URI (the CLI resolves relative paths against the job file)`,
+      { pointer },
     );
   }
   let store: BlobStore;
@@ -221,8 +321,8 @@ async function readSourceBytes(ctx: StepContext, source: string): Promise<Uint8A
     // A deployed run refuses local files: say so about the field the user wrote.
     if (!(error instanceof InputRefusedError)) throw error;
     throw new InputRefusedError(
-      `labels.source ${source}: ${error.message.replace(/^storage \S+: /, '')}`,
-      { source, pointer: '/labels/source' },
+      `${field} ${source}: ${error.message.replace(/^storage \S+: /, '')}`,
+      { source, pointer },
       { cause: error },
     );
   }
@@ -232,13 +332,13 @@ async function readSourceBytes(ctx: StepContext, source: string): Promise<Uint8A
     if (inside.length > 0) {
       const shown = inside.slice(0, 5).map((k) => k.slice(name.length + 1));
       throw new InvalidInputError(
-        `labels.source ${source} is a folder (holding ${inside.length} file(s): ${shown.join(', ')}${inside.length > 5 ? ', ...' : ''}); name one label file in it (GeoJSON, FlatGeobuf or CSV)`,
-        { source, pointer: '/labels/source' },
+        `${field} ${source} is a folder (holding ${inside.length} file(s): ${shown.join(', ')}${inside.length > 5 ? ', ...' : ''}); name one ${field === 'labels.source' ? 'label file in it (GeoJSON, FlatGeobuf or CSV)' : 'file in it'}`,
+        { source, pointer },
       );
     }
-    throw new InvalidInputError(`labels.source ${source} does not exist; check the path`, {
+    throw new InvalidInputError(`${field} ${source} does not exist; check the path`, {
       source,
-      pointer: '/labels/source',
+      pointer,
     });
   }
   return bytes;

@@ -165,7 +165,8 @@ export const Tasks = {
     access: {
       reads: [W.job, W.labelsSummary],
       writes: labelFiles,
-      inputs: [WorkInputs.groundTruth, WorkInputs.inputs],
+      // jobs/*: a class table file next to the job (labels.classes.table, upload trigger).
+      inputs: [WorkInputs.jobs, WorkInputs.groundTruth, WorkInputs.inputs],
     },
   }),
   [StateNames.planWindows]: lambdaTask({

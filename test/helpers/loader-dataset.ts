@@ -2,7 +2,9 @@
 // tests: uneven shards, any split names, samples with different numbers of dates, scale/offset as one
 // number or one value per date, labels at twice the finest resolution. Every pixel value is known
 // (pixel10m below), and expected.json records what each sample holds, for the Python tests.
+
 import { FsBlobStore } from '../../shared/adapters/local/fs-blob-store.ts';
+import { bandMetadata } from '../../shared/domain/band-metadata.ts';
 import { jobSha256Of, ManifestSchema } from '../../shared/domain/manifest.ts';
 import { encodeNpy } from '../../shared/domain/npy.ts';
 import { buildShard, type ShardSample } from '../../shared/domain/shard.ts';
@@ -137,7 +139,14 @@ export async function writeLoaderDataset(
     s.shards += 1;
     splits[e.split] = s;
   }
-  const band = (name: string) => ({ name, scale: 0.0001, offset: -0.1, nodata: 0, dataType: 'uint16' });
+  const band = (name: string) => ({
+    name,
+    scale: 0.0001,
+    offset: -0.1,
+    nodata: 0,
+    dataType: 'uint16',
+    ...bandMetadata(name, [], true),
+  });
   const written = entries.reduce((n, e) => n + e.samples, 0);
   const job = { name: 'loader-test' };
   const rest = {

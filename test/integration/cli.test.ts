@@ -44,12 +44,19 @@ describe('satfactory CLI', () => {
     // Synthetic items declare scale 0.0001 and offset -0.1, no flag, no baseline: the declared rule,
     // one offset for every date (as written before per-date radiometry). Their ids end in _L2A, so
     // they are probed: bright synthetic values (>= 1000) and no scene classification prove nothing.
+    // They declare no eo:bands: wavelengths from the built-in Sentinel-2A table.
     expect(manifest.bands[0].bands[0]).toEqual({
       name: 'blue',
       scale: 0.0001,
       offset: -0.1,
       nodata: 0,
       dataType: 'uint16',
+      commonName: 'blue',
+      bandId: 'B02',
+      centerWavelength: 0.4924,
+      fullWidthHalfMax: 0.066,
+      wavelengthFrom: 'sentinel-2a-srf',
+      units: 'reflectance',
     });
     for (const s of manifest.sources) {
       expect(s.radiometry).toMatchObject({ rule: 'declared', warning: null });

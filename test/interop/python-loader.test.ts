@@ -85,13 +85,14 @@ describe('satfactory_data (Python) on shards our writer wrote', () => {
         [
           'test_assign',
           'test_transforms',
+          'test_classes',
           'test_dataset.LocalDatasetTest',
           'test_dataset.TorchDataLoaderTest',
           'test_dataset.RemoteTest.test_http',
         ],
         { SATFACTORY_TEST_DATA: root, SATFACTORY_TEST_HTTP: `${server.url}/uneven` },
       );
-      expectAllRan(result, 30);
+      expectAllRan(result, 33);
       expect(result.out).toMatch(/test_two_ranks_two_workers_read_every_sample_exactly_once_per_epoch .* ok/);
       const manifestGets = server.log.filter((r) => r.path === '/uneven/manifest.json');
       expect(manifestGets.map((r) => r.status)).toEqual([503, 200]);

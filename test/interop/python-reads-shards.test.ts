@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsBlobStore } from '../../shared/adapters/local/fs-blob-store.ts';
 import { verifyDataset } from '../../shared/dataset/verify.ts';
+import { bandMetadata } from '../../shared/domain/band-metadata.ts';
 import { jobSha256Of, type Manifest, ManifestSchema } from '../../shared/domain/manifest.ts';
 import { encodeNpy } from '../../shared/domain/npy.ts';
 import { buildShard, type ShardSample } from '../../shared/domain/shard.ts';
@@ -99,7 +100,14 @@ async function writeDataset(root: string, shards: Array<{ split: Split; samples:
   });
   const written = entries.reduce((a, e) => a + e.samples, 0);
   const job = { name: 'interop', bands: [...BANDS_10M, ...BANDS_20M] };
-  const band = (name: string) => ({ name, scale: 0.0001, offset: -0.1, nodata: 0, dataType: 'uint16' });
+  const band = (name: string) => ({
+    name,
+    scale: 0.0001,
+    offset: -0.1,
+    nodata: 0,
+    dataType: 'uint16',
+    ...bandMetadata(name, [], true),
+  });
   const manifest: Manifest = ManifestSchema.parse({
     format: 'satfactory-webdataset',
     version: '2',
@@ -123,7 +131,16 @@ async function writeDataset(root: string, shards: Array<{ split: Split; samples:
         { tile: '33TWL', epsg: 32633, resolution: 10, originX: 500000, originY: 5000000, dates: DATES },
       ],
     },
-    classes: { property: 'crop', background: 0, table: [{ id: 7, value: 'wheat' }] },
+    classes: {
+      property: 'crop',
+      origin: 'derived',
+      background: 0,
+      backgroundIs: 'class',
+      ignoreIndex: null,
+      unknown: null,
+      trainingIds: [0, 7],
+      table: [{ id: 7, index: 1, value: 'wheat' }],
+    },
     splits: { train: count('train'), validation: count('validation'), test: count('test') },
     shards: entries,
     totals: { planned: written + 1, written, rejected: 1 },

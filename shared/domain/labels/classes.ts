@@ -7,6 +7,9 @@ import { InvalidInputError } from '../errors.ts';
 export const ClassEntrySchema = z.strictObject({
   id: z.int().min(0).max(65_535),
   value: z.union([z.string(), z.number()]),
+  /** From a fixed table (labels.classes); a derived table has none. */
+  name: z.string().optional(),
+  color: z.string().optional(),
 });
 export type ClassEntry = z.infer<typeof ClassEntrySchema>;
 

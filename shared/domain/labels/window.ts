@@ -6,6 +6,7 @@ import type { JobSpec, LabelOutput } from '../job-spec.ts';
 import { encodeNpy } from '../npy.ts';
 import type { ShardSample } from '../shard.ts';
 import { buildingMasks } from './buildings.ts';
+import { fixedClassLookup, type LabelCoding } from './class-table.ts';
 import type { ClassEntry } from './classes.ts';
 import { classIdLookup } from './classes.ts';
 import { rasterizeDense } from './dense.ts';
@@ -19,6 +20,8 @@ export type RegionLabels = {
   readonly burn: ReadonlyMap<number, BurnFeature>;
   readonly classIds: readonly number[];
   readonly background: number;
+  /** The id of ignored pixels (fixed class tables), null otherwise. */
+  readonly ignoreIndex: number | null;
   readonly outputs: ReadonlySet<LabelOutput>;
   readonly resolution: number;
   readonly size: number;
@@ -43,11 +46,12 @@ export type WindowLabels = {
  */
 export function regionLabels(
   index: LabelIndex,
-  classes: readonly ClassEntry[],
+  table: { classes: readonly ClassEntry[]; coding: LabelCoding },
   job: NonNullable<JobSpec['labels']>,
   grid: { resolution: number; size: number },
 ): RegionLabels {
-  const lookup = classIdLookup(classes);
+  const { classes, coding } = table;
+  const lookup = coding.origin === 'derived' ? classIdLookup(classes) : fixedClassLookup(classes, coding);
   const burn = new Map<number, BurnFeature>();
   for (const f of index.search([-Infinity, -Infinity, Infinity, Infinity])) {
     const classId = lookup(f.classValue);
@@ -63,7 +67,8 @@ export function regionLabels(
     index,
     burn,
     classIds: classes.map((c) => c.id),
-    background: job.background,
+    background: coding.background,
+    ignoreIndex: coding.ignoreIndex,
     outputs: new Set(job.outputs),
     resolution: grid.resolution,
     size: grid.size,
@@ -130,8 +135,12 @@ export function labelWindow(rl: RegionLabels, bounds: Bounds): WindowLabels {
       resolution: rl.resolution,
       size: rl.size,
       background: rl.background,
+      ...(rl.ignoreIndex !== null ? { ignoreIndex: rl.ignoreIndex } : {}),
       labelledFraction: Math.round(labelledFraction * 1e6) / 1e6,
-      classes: [...classPixels.keys()].filter((id) => id !== rl.background).sort((a, b) => a - b),
+      // The classes present: not the background, not ignored pixels.
+      classes: [...classPixels.keys()]
+        .filter((id) => id !== rl.background && id !== rl.ignoreIndex)
+        .sort((a, b) => a - b),
       multilabel: multi.present,
       instances,
       doublyAssigned: countNonZero(dense.double),

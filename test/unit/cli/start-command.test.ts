@@ -2,7 +2,7 @@
 // aws-sdk-client-mock) and an in-memory work bucket: argument handling, what is uploaded and stored,
 // the follow loop's lines and exit codes.
 import 'aws-sdk-client-mock-vitest/extend';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -196,6 +196,29 @@ describe('satfactory start', () => {
     const names = sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input.name);
     expect(names[0]).toBe(names[1]);
     expect(sfn).not.toHaveReceivedCommand(DescribeExecutionCommand);
+  });
+
+  it('uploads a local class table file too and points the stored job at it', async () => {
+    sfn.on(StartExecutionCommand).resolves({ executionArn: executionArnOf(SM, 'r'), startDate: new Date() });
+    const job = JSON.parse(await readFile(path.join(dir, 'job.json'), 'utf8'));
+    job.labels.classes = { table: 'tables/classes.csv', background: 'ignore' };
+    await writeFile(path.join(dir, 'job.json'), JSON.stringify(job));
+    await mkdir(path.join(dir, 'tables'));
+    await writeFile(path.join(dir, 'tables/classes.csv'), 'value,id,name\nwheat,1,Wheat\n');
+    const code = await startCommand(
+      path.join(dir, 'job.json'),
+      { outputs: path.join(dir, 'cdk-outputs.json'), detach: true, pollMs: 1 },
+      deps,
+    );
+    expect(code).toBe(0);
+    const input = ExecutionInputSchema.strict().parse(
+      JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? 'null'),
+    );
+    const stored = JSON.parse(Buffer.from((await work.get(input.jobKey)) ?? []).toString());
+    const table = stored.labels.classes.table as string;
+    expect(table).toMatch(/^s3:\/\/work-b\/inputs\/crops\/[0-9a-f]{16}\/classes\.csv$/);
+    const key = table.slice('s3://work-b/'.length);
+    expect(Buffer.from((await work.get(key)) ?? []).toString()).toBe('value,id,name\nwheat,1,Wheat\n');
   });
 
   it('refuses bad arguments with exit code 2', async () => {

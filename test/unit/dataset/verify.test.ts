@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FsBlobStore } from '../../../shared/adapters/local/fs-blob-store.ts';
 import { checkShardFiles, verifyDataset } from '../../../shared/dataset/verify.ts';
+import { bandMetadata } from '../../../shared/domain/band-metadata.ts';
 import { InvalidInputError } from '../../../shared/domain/errors.ts';
 import { jobSha256Of, type Manifest } from '../../../shared/domain/manifest.ts';
 import { encodeNpy } from '../../../shared/domain/npy.ts';
@@ -67,7 +68,16 @@ async function writeDataset(
       {
         group: '10m',
         resolution: 10,
-        bands: [{ name: 'red', scale: 1, offset: 0, nodata: 0, dataType: 'uint16' }],
+        bands: [
+          {
+            name: 'red',
+            scale: 1,
+            offset: 0,
+            nodata: 0,
+            dataType: 'uint16',
+            ...bandMetadata('red', [], false),
+          },
+        ],
       },
     ],
     scl: null,

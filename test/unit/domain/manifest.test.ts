@@ -1,6 +1,8 @@
 // The manifest contract: a complete manifest parses, its accounting invariants are enforced with
 // IntegrityError, and the job hash is canonical (key order and formatting do not change it).
+
 import { describe, expect, it } from 'vitest';
+import { bandMetadata } from '../../../shared/domain/band-metadata.ts';
 import { IntegrityError } from '../../../shared/domain/errors.ts';
 import { canonicalJson, sha256Hex } from '../../../shared/domain/hashing.ts';
 import {
@@ -48,8 +50,22 @@ function manifest(): Manifest {
         group: '10m',
         resolution: 10,
         bands: [
-          { name: 'blue', scale: 0.0001, offset: -0.1, nodata: 0, dataType: 'uint16' },
-          { name: 'red', scale: 0.0001, offset: -0.1, nodata: 0, dataType: 'uint16' },
+          {
+            name: 'blue',
+            scale: 0.0001,
+            offset: -0.1,
+            nodata: 0,
+            dataType: 'uint16',
+            ...bandMetadata('blue', [], true),
+          },
+          {
+            name: 'red',
+            scale: 0.0001,
+            offset: -0.1,
+            nodata: 0,
+            dataType: 'uint16',
+            ...bandMetadata('red', [], true),
+          },
         ],
       },
     ],
@@ -68,7 +84,16 @@ function manifest(): Manifest {
         },
       ],
     },
-    classes: { property: 'crop', background: 0, table: [{ id: 1, value: 'wheat', pixels: 10 }] },
+    classes: {
+      property: 'crop',
+      origin: 'derived',
+      background: 0,
+      backgroundIs: 'class',
+      ignoreIndex: null,
+      unknown: null,
+      trainingIds: [0, 1],
+      table: [{ id: 1, index: 1, value: 'wheat', pixels: 10 }],
+    },
     splits: {
       train: { samples: 3, shards: 2 },
       validation: { samples: 1, shards: 1 },

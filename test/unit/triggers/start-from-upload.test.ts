@@ -119,3 +119,52 @@ describe('startFromUpload', () => {
     ).rejects.toThrow(/no datasets bucket/);
   });
 });
+
+describe('labels.classes.table, a file next to the job', () => {
+  const withTable = (table: string) => ({
+    ...baseJob,
+    labels: { ...baseJob.labels, classes: { table, background: 'ignore' } },
+  });
+
+  it('the trigger reads a relative one under jobs/, and refuses one that leaves it', async () => {
+    const work = new MemoryBlobStore('s3://w');
+    await work.put('jobs/crops.json', JSON.stringify(withTable('tables/classes.csv')));
+    const deps = { work, executions: noExecutions, log: silentLog };
+    await startFromUpload({ bucket: 'w', key: 'ground-truth/crops/sub/parcels.fgb', etag: 'e' }, deps);
+    const stored = (await work.list('runs/')).filter((k) => k.endsWith('/job.json'));
+    expect(stored).toHaveLength(1);
+    const job = JSON.parse(Buffer.from((await work.get(stored[0] as string)) as Uint8Array).toString());
+    expect(job.labels.classes.table).toBe('s3://w/jobs/tables/classes.csv');
+
+    await work.put('jobs/crops.json', JSON.stringify(withTable('../secrets.csv')));
+    await expect(
+      startFromUpload({ bucket: 'w', key: 'ground-truth/crops/sub/parcels.fgb', etag: 'e' }, deps),
+    ).rejects.toThrow(/\/labels\/classes\/table "\.\.\/secrets\.csv" leaves jobs\//);
+  });
+
+  it('the CLI resolves it against the job file, checks it first, and its content is part of the run id', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'satfactory-classes-'));
+    const file = path.join(dir, 'job.json');
+    const job = withTable('classes.csv');
+    job.labels.source = 's3://b/p.fgb';
+    await writeFile(file, JSON.stringify(job));
+    await writeFile(path.join(dir, 'classes.csv'), 'value,id,name\nwheat,1,Wheat\n');
+    const first = await prepareJob(file);
+    expect(first.job.labels?.classes?.table).toBe(path.join(dir, 'classes.csv'));
+    await writeFile(path.join(dir, 'classes.csv'), 'value,id,name\nwheat,2,Wheat\n');
+    const second = await prepareJob(file);
+    expect(second.runId).not.toBe(first.runId);
+    await writeFile(path.join(dir, 'classes.csv'), 'value,id,name\nwheat,1,Wheat\nmaize,1,Maize\n');
+    await expect(prepareJob(file)).rejects.toThrow(
+      /classes\.csv class 1 \(id\): id 1 is already the id of class 0/,
+    );
+    await writeFile(
+      file,
+      JSON.stringify({
+        ...job,
+        labels: { ...job.labels, classes: { table: 'missing.csv', background: 'ignore' } },
+      }),
+    );
+    await expect(prepareJob(file)).rejects.toThrow(/labels\.classes\.table \S+missing\.csv does not exist/);
+  });
+});
