@@ -318,10 +318,11 @@ export function runSummaryLines(
   ];
   const io = manifest?.io;
   if (io) {
-    const ratio = io.bytesNeeded > 0 ? ` = ${(io.bytesFetched / io.bytesNeeded).toFixed(3)}x` : '';
-    lines.push(
-      `fetched    ${mb(io.bytesFetched)} in ${io.requests} range requests (COG tiles needed: ${mb(io.bytesNeeded)}${ratio})`,
-    );
+    const distinct =
+      io.bytesDistinct !== undefined
+        ? `, ${mb(io.bytesDistinct)} distinct${typeof io.refetchRatio === 'number' ? ` (refetch ${io.refetchRatio.toFixed(3)}x)` : ''}`
+        : '';
+    lines.push(`fetched    ${mb(io.bytesFetched)} in ${io.requests} range requests${distinct}`);
   }
   return lines;
 }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { CogInfo, PixelRect } from './cog-types.ts';
 import type { Bounds } from './crs.ts';
 import { InvalidInputError } from './errors.ts';
+import { chooseRegions } from './regions.ts';
 
 export type GridBand = { name: string; cog: CogInfo };
 
@@ -30,9 +31,14 @@ export const TileGridSchema = z.strictObject({
   /** Extent of the imagery (all bands) from the grid origin, in pixels of the finest band. */
   spanX: z.int().min(0),
   spanY: z.int().min(0),
-  /** Region size in pixels of the finest band: a block of COG internal tiles. */
+  /** Region size in pixels of the finest band (regions.ts chooses it). */
   regionWidth: z.int().min(1),
   regionHeight: z.int().min(1),
+  /** Where region borders fall: finest-band pixels from the finest COG's origin. */
+  regionAnchorX: z.int().default(0),
+  regionAnchorY: z.int().default(0),
+  /** How the region size was chosen (regions.ts). */
+  regionScheme: z.enum(['aligned', 'aligned-finest', 'tiles', 'fixed']).default('fixed'),
   /** Pixel offset of window (0, 0) from the finest band's COG origin (aligns regions to its tiles). */
   offsetX: z.int(),
   offsetY: z.int(),
@@ -51,7 +57,12 @@ export function buildTileGrid(options: {
   bands: GridBand[];
   windowSize: number;
   stride: number;
-  regionTiles: number;
+  /** Side of a region in finest-band COG tiles; absent: chosen for fetching each tile once. */
+  regionTiles?: number | undefined;
+  /** Bytes of one window's arrays (all dates): bounds the windows of a region. */
+  windowBytes?: number;
+  /** Bytes of window arrays a region may hold (default REGION_BUDGET_BYTES). */
+  regionBudgetBytes?: number;
 }): TileGrid {
   const { bands, windowSize, stride, tile } = options;
   if (bands.length === 0) throw new InvalidInputError('no band to build a grid from', { tile });
@@ -110,6 +121,19 @@ export function buildTileGrid(options: {
   // The fewest positions that cover the extent: the last window may reach past the edge.
   const all = (span: number) =>
     span > 0 ? Math.max(full(span), Math.ceil((span - windowSize) / stride) + 1) : 0;
+  const regions = chooseRegions({
+    bands,
+    finest: finest.cog,
+    windowSize,
+    stride,
+    offsetX,
+    offsetY,
+    cols: all(spanX),
+    rows: all(spanY),
+    windowBytes: options.windowBytes ?? 0,
+    ...(options.regionBudgetBytes !== undefined ? { budgetBytes: options.regionBudgetBytes } : {}),
+    ...(options.regionTiles !== undefined ? { regionTiles: options.regionTiles } : {}),
+  });
   return {
     tile,
     epsg: options.epsg,
@@ -124,8 +148,11 @@ export function buildTileGrid(options: {
     fullRows: full(spanY),
     spanX: Math.max(0, spanX),
     spanY: Math.max(0, spanY),
-    regionWidth: finest.cog.tileWidth * options.regionTiles,
-    regionHeight: finest.cog.tileHeight * options.regionTiles,
+    regionWidth: regions.width,
+    regionHeight: regions.height,
+    regionAnchorX: regions.anchorX,
+    regionAnchorY: regions.anchorY,
+    regionScheme: regions.scheme,
     offsetX,
     offsetY,
   };
@@ -215,10 +242,10 @@ export function windowRectInBand(grid: TileGrid, cog: CogInfo, w: WindowPos): Pi
   };
 }
 
-/** Region of a window: the block of finest-band COG tiles its top-left pixel falls in. */
+/** Region of a window: the region block (regions.ts) its top-left pixel falls in. */
 export function regionOf(grid: TileGrid, w: WindowPos): { row: number; col: number } {
-  const px = grid.offsetX + w.col * grid.stride;
-  const py = grid.offsetY + w.row * grid.stride;
+  const px = grid.offsetX + w.col * grid.stride - grid.regionAnchorX;
+  const py = grid.offsetY + w.row * grid.stride - grid.regionAnchorY;
   return { row: Math.floor(py / grid.regionHeight), col: Math.floor(px / grid.regionWidth) };
 }
 

@@ -110,8 +110,10 @@ export const WindowsSchema = z
       .int()
       .min(1)
       .max(8)
-      .default(1)
-      .describe('Side of a region in COG internal tiles of the finest band'),
+      .optional()
+      .describe(
+        'Side of a region in COG internal tiles of the finest band; absent (recommended): chosen so that no COG tile is fetched by two regions (README: Regions)',
+      ),
   })
   .strict();
 

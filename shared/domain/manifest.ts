@@ -307,9 +307,22 @@ export const ManifestSchema = z
     /** Key of rejects.jsonl: one line per planned sample not written, with its reason. */
     rejects: relativePath,
     stats: ManifestStatsSchema,
-    /** Fetch efficiency of the run: bytes fetched over bytes of the COG tiles the windows needed. */
+    /**
+     * What the regions fetched from the COGs (headers and the radiometry probe excluded): bytes,
+     * range requests, the distinct bytes of those ranges (their union per URL across all regions)
+     * and `refetchRatio` = bytesFetched / bytesDistinct (1: no byte fetched twice; null: nothing
+     * fetched). `bytesNeeded`/`tilesNeeded` sum each region's own tiles (a tile two regions need
+     * counts twice).
+     */
     io: z
-      .object({ bytesFetched: count, bytesNeeded: count, requests: count, tilesNeeded: count })
+      .object({
+        bytesFetched: count,
+        bytesDistinct: count.optional(),
+        requests: count,
+        refetchRatio: z.number().positive().nullable().optional(),
+        bytesNeeded: count,
+        tilesNeeded: count,
+      })
       .strict()
       .optional(),
     /** Offsets: per source in sources[].radiometry; this is the run's summary. */

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { SparseHistogramSchema } from './band-stats.ts';
 import { CogInfoSchema } from './cog-types.ts';
+import { FetchedRangesSchema } from './fetched-ranges.ts';
 import { TileGridSchema } from './grid.ts';
 import { RegionFeatureAccountSchema } from './labels/accounting.ts';
 import { ItemRadiometrySchema } from './radiometry.ts';
@@ -102,10 +103,13 @@ export const RegionResultSchema = z.strictObject({
    * statistics (window-stats.ts says which), sparse (band-stats.ts); Commit adds them up.
    */
   stats: z.record(z.string(), SparseHistogramSchema),
+  /** COG tile bytes this region fetched (headers are read by PlanWindows, not here). */
   bytesFetched: count,
   requests: count,
   tilesNeeded: count,
   bytesNeeded: count,
+  /** The byte ranges behind bytesFetched, merged per URL: Commit unites them into distinct bytes. */
+  fetched: FetchedRangesSchema,
   /** Split → class id → label pixels and samples containing the class (jobs with labels only). */
   classes: z.partialRecord(SplitSchema, z.record(z.string(), ClassFrequencySchema)).optional(),
   /** Where the region's label features went (jobs with labels only). */

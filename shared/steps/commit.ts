@@ -7,6 +7,7 @@ import { addSparse, createHistogram, type Histogram, summarizeHistogram } from '
 import { classWeights } from '../domain/class-weights.ts';
 import { datasetKeys } from '../domain/dataset-layout.ts';
 import { AlreadyExistsError, IntegrityError } from '../domain/errors.ts';
+import { rangeBytes, refetchRatio, unionRanges } from '../domain/fetched-ranges.ts';
 import { canonicalJson, sha256Hex } from '../domain/hashing.ts';
 import type { JobSpec } from '../domain/job-spec.ts';
 import { mergeFeatureAccounts } from '../domain/labels/accounting.ts';
@@ -205,12 +206,7 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
         ref.bands.map((b) => [b.name, summarizeHistogram(histograms.get(b.name) ?? createHistogram())]),
       ),
     },
-    io: {
-      bytesFetched: results.reduce((n, r) => n + r.bytesFetched, 0),
-      bytesNeeded: results.reduce((n, r) => n + r.bytesNeeded, 0),
-      requests: results.reduce((n, r) => n + r.requests, 0),
-      tilesNeeded: results.reduce((n, r) => n + r.tilesNeeded, 0),
-    },
+    io: jobIo(results),
     radiometry: radiometrySummary(job, tilePlans),
   };
   checkManifestTotals(manifest);
@@ -324,6 +320,23 @@ async function classesOf(
         unsampled: accounting.unsampled,
       },
     },
+  };
+}
+
+/**
+ * The job's fetching: bytes and requests summed over the regions, and the distinct bytes of their
+ * ranges, united per URL across regions (each ran on its own, maybe in another Lambda).
+ */
+export function jobIo(results: readonly RegionResult[]): NonNullable<Manifest['io']> {
+  const bytesFetched = results.reduce((n, r) => n + r.bytesFetched, 0);
+  const bytesDistinct = rangeBytes(unionRanges(results.map((r) => r.fetched)));
+  return {
+    bytesFetched,
+    bytesDistinct,
+    requests: results.reduce((n, r) => n + r.requests, 0),
+    refetchRatio: refetchRatio({ bytesFetched, bytesDistinct }),
+    bytesNeeded: results.reduce((n, r) => n + r.bytesNeeded, 0),
+    tilesNeeded: results.reduce((n, r) => n + r.tilesNeeded, 0),
   };
 }
 

@@ -9,6 +9,7 @@ import type { CogInfo } from '../domain/cog-types.ts';
 import { runLimited } from '../domain/concurrency.ts';
 import type { Bounds } from '../domain/crs.ts';
 import { AlreadyExistsError, IntegrityError } from '../domain/errors.ts';
+import { RecordingRangeReader } from '../domain/fetched-ranges.ts';
 import {
   insideFraction,
   insideMask,
@@ -63,7 +64,8 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
   const job = await loadJob(ctx, task.jobKey);
   const region = await requireWork(ctx.work, WorkFiles.regionPlan, task.planKey);
   const tp = await requireWork(ctx.work, WorkFiles.tilePlan, region.tilePlanKey);
-  const before = { ...ctx.ranges.stats };
+  // This region's own reads: counted and recorded here, whatever else shares the process's reader.
+  const reader = new RecordingRangeReader(ctx.ranges);
   const arrays = allocateWindowArrays(tp, region.windows.length);
   // Windows past the imagery edge: padded and read, or rejected before any byte is fetched.
   const pad = job.windows.edge === 'pad';
@@ -85,7 +87,7 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
       for (const i of needed) bytesNeeded += cog.tileByteCounts[i] ?? 0;
       jobs.push(async () => {
         const raw = await fetchTiles(
-          ctx.ranges,
+          reader,
           cog,
           [...needed].sort((a, b) => a - b),
         );
@@ -202,10 +204,11 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
     rejectedByReason,
     shards,
     stats: Object.fromEntries(Object.entries(histograms).map(([band, h]) => [band, encodeHistogram(h)])),
-    bytesFetched: ctx.ranges.stats.bytes - before.bytes,
-    requests: ctx.ranges.stats.requests - before.requests,
+    bytesFetched: reader.stats.bytes,
+    requests: reader.stats.requests,
     tilesNeeded,
     bytesNeeded,
+    fetched: reader.ranges(),
     ...(labels ? { classes } : {}),
     ...(labelFeatures ? { labelFeatures } : {}),
   };

@@ -38,6 +38,7 @@ import {
   withProbe,
 } from '../domain/radiometry.ts';
 import { countingReader, probeImage, unreadProbe } from '../domain/radiometry-probe.ts';
+import { windowBytesOf } from '../domain/regions.ts';
 import { parseSelectionReport } from '../domain/selection.ts';
 import { blockOf, blockWindows, SPLITS, type Split, splitBufferRejects, splitOf } from '../domain/splits.ts';
 import type { RangeReader } from '../ports.ts';
@@ -126,6 +127,13 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
       });
     }
     perTile[tp.tile] = { windows: windows.length, regions: byRegion.size };
+    ctx.log.info('planWindows: regions', {
+      tile: tp.tile,
+      regions: byRegion.size,
+      scheme: tp.grid.regionScheme,
+      width: tp.grid.regionWidth,
+      height: tp.grid.regionHeight,
+    });
   }
   if (runFeatures) {
     const unplaced: UnsampledFeature[] = runFeatures
@@ -335,13 +343,23 @@ async function planTile(
   }
   const epsg = reference.cogs[job.bands[0] as string]?.epsg ?? products[0]?.epsg;
   if (!epsg) throw new InvalidInputError(`tile ${tile} has no CRS in its COGs or items`, { tile });
+  const gridBands = assets.map((name) => ({ name, cog: reference.cogs[name] as CogInfo }));
+  const finestRes = Math.min(...gridBands.map((b) => b.cog.resX));
+  const labelSide = job.labels ? labelGrid(finestRes, job.windows.size, job.labels.resolution).size : 0;
   const grid = buildTileGrid({
     tile,
     epsg,
-    bands: assets.map((name) => ({ name, cog: reference.cogs[name] as CogInfo })),
+    bands: gridBands,
     windowSize: job.windows.size,
     stride: job.windows.stride ?? job.windows.size,
     regionTiles: job.windows.regionTiles,
+    // A region holds the whole time series of its windows: the budget caps how many.
+    windowBytes: windowBytesOf(
+      gridBands.map((b) => b.cog),
+      job.windows.size,
+      products.length,
+      labelSide,
+    ),
   });
   const first = products[0] as Product;
   const bands: BandMeta[] = job.bands.map((name) =>

@@ -58,7 +58,8 @@ describe('AOI validation through satfactory plan (offline example)', () => {
       await write('closed', { aoi: { type: 'Polygon', coordinates: [ring] } }),
     ]);
     expect(closed.code, closed.err).toBe(0);
-    expect(closed.out).toMatch(/windows\s+320 in 4 region/);
+    // One region: 768 px (lcm of 24 px windows and 256 px tiles) holds the whole grid.
+    expect(closed.out).toMatch(/windows\s+320 in 1 region/);
 
     const open = { type: 'Polygon', coordinates: [ring.slice(0, 4)] };
     const refused = await cli(['plan', await write('unclosed', { aoi: open })]);
@@ -70,7 +71,7 @@ describe('AOI validation through satfactory plan (offline example)', () => {
 
     const repaired = await cli(['plan', await write('repaired', { aoi: open, aoiRepair: true })]);
     expect(repaired.code, repaired.err).toBe(0);
-    expect(repaired.out).toMatch(/windows\s+320 in 4 region/); // was 35, along the outline
+    expect(repaired.out).toMatch(/windows\s+320 in 1 region/); // was 35, along the outline
     const selection = JSON.parse(await readFile(path.join(dir, 'out/repaired/selection.json'), 'utf8'));
     expect(selection.aoi.repairs).toEqual([
       expect.objectContaining({ pointer: '/aoi/coordinates/0', problem: 'unclosed-ring', action: 'fixed' }),

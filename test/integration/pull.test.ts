@@ -62,6 +62,8 @@ beforeAll(async () => {
   await makeOfflineScene(path.join(dir, 'offline-scene'));
   const job = JSON.parse(await readFile(path.join(repo, 'examples/offline.json'), 'utf8'));
   job.output = { uri: 'dataset' };
+  // One COG tile per region: 4 regions, 12 shards to pull (the default makes one region here).
+  job.windows.regionTiles = 1;
   await writeFile(path.join(dir, 'job.json'), JSON.stringify(job));
   const built = spawnSync(process.execPath, [path.join(repo, 'bin/satfactory.js'), 'run', 'job.json'], {
     cwd: dir,

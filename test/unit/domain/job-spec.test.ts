@@ -38,7 +38,8 @@ describe('job spec', () => {
       minAoiCoverage: 0,
       spread: 'uniform',
     });
-    expect(job.windows).toEqual({ size: 24, where: 'aoi', edge: 'drop', regionTiles: 1 });
+    // No regionTiles: regions are chosen so that each COG tile is fetched once (regions.ts).
+    expect(job.windows).toEqual({ size: 24, where: 'aoi', edge: 'drop' });
     expect(job.splits).toEqual({
       method: 'blocks',
       train: 0.8,
