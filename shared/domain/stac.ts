@@ -14,7 +14,8 @@ export const STAC_EXTENSIONS = {
   raster: 'https://stac-extensions.github.io/raster/v2.0.0/schema.json',
   label: 'https://stac-extensions.github.io/label/v1.0.1/schema.json',
   classification: 'https://stac-extensions.github.io/classification/v2.0.0/schema.json',
-  mlAoi: 'https://stac-extensions.github.io/ml-aoi/v0.2.0/schema.json',
+  /** v0.1.0 defines `ml-aoi:split` for Items only (its schema accepts Features, and no other ml-aoi: field). */
+  mlAoi: 'https://stac-extensions.github.io/ml-aoi/v0.1.0/schema.json',
   proj: 'https://stac-extensions.github.io/projection/v2.0.0/schema.json',
   file: 'https://stac-extensions.github.io/file/v2.1.0/schema.json',
 } as const;
@@ -164,7 +165,6 @@ export function sampleItem(manifest: Manifest, record: SampleRecord): Json {
         title: `WebDataset shard: this sample is its members ${record.key}.*`,
         roles: ['data'],
         'satfactory:key': record.key,
-        'ml-aoi:role': 'feature',
       },
     },
   };
@@ -299,7 +299,6 @@ export function datasetCollection(
     stac_extensions: [
       STAC_EXTENSIONS.eo,
       STAC_EXTENSIONS.raster,
-      STAC_EXTENSIONS.mlAoi,
       STAC_EXTENSIONS.file,
       ...(classes ? [STAC_EXTENSIONS.label, STAC_EXTENSIONS.classification] : []),
     ],
@@ -312,6 +311,8 @@ export function datasetCollection(
     license: options.license ?? 'other',
     providers: [{ name: 'satfactory', roles: ['processor'], description: manifest.software }],
     extent: { spatial: { bbox: [bbox] }, temporal: { interval: [interval] } },
+    // The splits under ml-aoi's field name; the Collection does not declare ml-aoi, whose schema
+    // (v0.1.0) validates Items only.
     summaries: {
       bands: bands.map((b) => b.bands),
       'eo:bands': bands.map((b) => b.eo),

@@ -204,5 +204,23 @@ print(json.dumps({"files": out, "license": front["license"], "tasks": front["tas
       expect(readFileSync(path.join(copy, f), 'utf8')).toBe(texts.get(f));
     }
     expect((await verifyDataset(new FsBlobStore(copy))).problems).toEqual([]);
+
+    // verify reads the index: a sample left out and one pointed at the wrong shard are named.
+    const lines = (texts.get('items.ndjson') as string).split('\n').filter(Boolean);
+    const [dropped, moved, ...rest] = lines.map(
+      (l) => JSON.parse(l) as { id: string; assets: { shard: { href: string } } },
+    );
+    const right = (moved as { assets: { shard: { href: string } } }).assets.shard.href;
+    const wrong = manifest.shards.map((x) => `./${x.path}`).find((p) => p !== right) as string;
+    (moved as { assets: { shard: { href: string } } }).assets.shard.href = wrong;
+    await writeFile(
+      path.join(copy, 'items.ndjson'),
+      [moved, ...rest].map((x) => `${JSON.stringify(x)}\n`).join(''),
+    );
+    const problems = (await verifyDataset(new FsBlobStore(copy))).problems;
+    expect(problems).toEqual([
+      `items.ndjson line 1: sample ${moved?.id} is in ${right.slice(2)}, the index says ${wrong.slice(2)}`,
+      `items.ndjson does not list 1 sample(s): ${dropped?.id}`,
+    ]);
   });
 });
