@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { grantsOf } from '../infra/constructs/task-functions.ts';
 import { type WorkFileSpec, WorkFiles } from '../shared/work/files.ts';
 import { type TaskDefinition, TaskNames, Tasks } from '../shared/workflow/tasks.ts';
+import { renderManifestFields } from './manifest-fields.ts';
 
 export const README_PATH = new URL('../README.md', import.meta.url);
 
@@ -68,6 +69,7 @@ export function renderWorkFiles(): string {
 const SECTIONS = {
   tasks: renderTaskTable,
   'work-files': renderWorkFiles,
+  'manifest-fields': renderManifestFields,
 } as const;
 
 /** The README with every generated section replaced by its current rendering. */

@@ -47,7 +47,14 @@ const FETCH_ATTEMPTS = 2;
 
 /** Files of a dataset next to its shards that have no checksum in the manifest. */
 function sideFiles(manifest: Manifest): string[] {
-  const keys = [datasetKeys.selection, manifest.rejects, manifest.classes?.validation?.log];
+  const keys = [
+    datasetKeys.selection,
+    manifest.rejects,
+    manifest.classes?.validation?.log,
+    datasetKeys.collection,
+    datasetKeys.items,
+    datasetKeys.card,
+  ];
   return [...new Set(keys.filter((k): k is string => typeof k === 'string'))];
 }
 

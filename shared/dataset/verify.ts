@@ -106,6 +106,7 @@ export async function verifyDataset(store: BlobStore, options: VerifyOptions = {
       `totals: manifest says ${manifest.totals.written} written, shards hold ${report.samples}`,
     );
   }
+  report.problems.push(...(await sampleIndexProblems(store, owner)));
   report.problems.push(...(await unaccountedFiles(store, manifest)));
   report.problems.push(...(await otherRunFiles(store, manifest.runId)));
   report.ok = report.problems.length === 0;
@@ -271,6 +272,56 @@ async function unaccountedFiles(store: BlobStore, manifest: Manifest): Promise<s
       shard
         ? `${key}: a shard the manifest does not list (another run's, or a leftover)`
         : `${key}: not part of the dataset (the manifest does not account for it)`,
+    );
+  }
+  return problems;
+}
+
+/**
+ * The STAC sample index (items.ndjson) lists every sample once, in the shard that holds it, and
+ * collection.json is JSON. A dataset committed before they existed has neither: nothing to check.
+ */
+async function sampleIndexProblems(store: BlobStore, owner: ReadonlyMap<string, string>): Promise<string[]> {
+  const problems: string[] = [];
+  const collection = await store.get(datasetKeys.collection);
+  if (collection !== undefined) {
+    try {
+      JSON.parse(Buffer.from(collection).toString('utf8'));
+    } catch (error) {
+      problems.push(`${datasetKeys.collection} is not JSON: ${jsonSyntaxProblem(error)}`);
+    }
+  }
+  const bytes = await store.get(datasetKeys.items);
+  if (bytes === undefined) return problems;
+  const listed = new Set<string>();
+  const lines = Buffer.from(bytes).toString('utf8').split('\n');
+  for (const [i, line] of lines.entries()) {
+    if (line.length === 0) continue;
+    const where = `${datasetKeys.items} line ${i + 1}`;
+    let item: { id?: unknown; assets?: { shard?: { href?: unknown } } };
+    try {
+      item = JSON.parse(line) as typeof item;
+    } catch (error) {
+      problems.push(`${where} is not JSON: ${jsonSyntaxProblem(error)}`);
+      continue;
+    }
+    const id = typeof item.id === 'string' ? item.id : undefined;
+    const shard =
+      typeof item.assets?.shard?.href === 'string' ? item.assets.shard.href.replace(/^\.\//, '') : '';
+    if (id === undefined || listed.has(id)) {
+      problems.push(`${where}: ${id === undefined ? 'no id' : `sample ${id} is listed twice`}`);
+      continue;
+    }
+    listed.add(id);
+    const holder = owner.get(id);
+    if (holder === undefined) problems.push(`${where}: sample ${id} is in no shard`);
+    else if (holder !== shard)
+      problems.push(`${where}: sample ${id} is in ${holder}, the index says ${shard}`);
+  }
+  const unlisted = [...owner.keys()].filter((k) => !listed.has(k));
+  if (unlisted.length > 0) {
+    problems.push(
+      `${datasetKeys.items} does not list ${unlisted.length} sample(s): ${unlisted.slice(0, 5).join(', ')}`,
     );
   }
   return problems;

@@ -79,18 +79,18 @@ const nullableNumber = z.number().nullable();
 
 /** What the manifest gives per band; every field but count is null when no pixel was counted. */
 export const BandSummarySchema = z.strictObject({
-  count: z.int().min(0),
-  mean: nullableNumber,
+  count: z.int().min(0).describe('Pixels counted'),
+  mean: nullableNumber.describe('Mean; null when no pixel counted'),
   /** Population standard deviation (numpy's default, ddof=0). */
-  std: nullableNumber,
-  min: nullableNumber,
-  max: nullableNumber,
+  std: nullableNumber.describe("Population standard deviation (numpy's default, ddof=0)"),
+  min: nullableNumber.describe('Smallest value'),
+  max: nullableNumber.describe('Largest value'),
   /** numpy.percentile(values, p) with its default method, "linear" (see percentileOf). */
-  p1: nullableNumber,
-  p2: nullableNumber,
-  p50: nullableNumber,
-  p98: nullableNumber,
-  p99: nullableNumber,
+  p1: nullableNumber.describe('1st percentile (numpy.percentile, method "linear")'),
+  p2: nullableNumber.describe('2nd percentile'),
+  p50: nullableNumber.describe('Median'),
+  p98: nullableNumber.describe('98th percentile'),
+  p99: nullableNumber.describe('99th percentile'),
 });
 export type BandSummary = z.infer<typeof BandSummarySchema>;
 

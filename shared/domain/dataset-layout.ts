@@ -12,6 +12,12 @@ export const datasetKeys = {
   rejects: 'rejects.jsonl',
   /** The label validation log: every problem of every feature and what was done. */
   labelsLog: 'labels-log.jsonl',
+  /** The dataset as a STAC Collection (stac.ts). */
+  collection: 'collection.json',
+  /** The sample index: one STAC Item per sample, one a line (stac.ts). */
+  items: 'items.ndjson',
+  /** The dataset card, with the YAML front matter Hugging Face reads (dataset-card.ts). */
+  card: 'README.md',
   shard: (name: string, split: Split, index: number) =>
     `${split}/${name}-${split}-${String(index).padStart(6, '0')}.tar`,
 } as const;

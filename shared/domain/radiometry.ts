@@ -16,71 +16,94 @@ export const OFFSET_BASELINE = 4;
 
 export const ItemFactsSchema = z.strictObject({
   /** Processing level from the product type or id; the offset rule is the same for both. */
-  level: z.enum(['L1C', 'L2A']).nullable(),
+  level: z.enum(['L1C', 'L2A']).nullable().describe('Processing level from the product type or id'),
   /** Processing baseline "NN.NN", e.g. "04.00". */
-  baseline: z.string().nullable(),
+  baseline: z.string().nullable().describe('Processing baseline "NN.NN", e.g. "04.00"'),
   /** Where the baseline came from: a property name, or "product id" (the N0400 in it). */
-  baselineFrom: z.string().nullable(),
+  baselineFrom: z
+    .string()
+    .nullable()
+    .describe('Where the baseline came from: a property name, or "product id" (the N0400 in it)'),
   /** Earth Search's `earthsearch:boa_offset_applied` (v1) or `sentinel:boa_offset_applied` (v0). */
-  offsetApplied: z.boolean().nullable(),
+  offsetApplied: z
+    .boolean()
+    .nullable()
+    .describe("Earth Search's earthsearch:boa_offset_applied (v1) or sentinel:boa_offset_applied (v0)"),
   /** Share of the scene (percent) that is vegetation or water by the item's scene classification. */
-  darkPercent: z.number().nullable(),
+  darkPercent: z
+    .number()
+    .nullable()
+    .describe("Share of the scene (percent) that is vegetation or water by the item's scene classification"),
 });
 export type ItemFacts = z.infer<typeof ItemFactsSchema>;
 
-export const OffsetRuleSchema = z.enum([
-  /** Earth Search flag true: the -1000 was already applied to the pixels, whatever raster:bands says. */
-  'flag-applied',
-  /** Earth Search flag false and baseline >= 04.00: the pixels still hold the +1000. */
-  'flag-baseline',
-  /** The offset raster:bands (or raster:offset) declares. */
-  'declared',
-  /** Nothing declared: baseline >= 04.00 holds the +1000, earlier baselines none. */
-  'baseline',
-  /** Nothing declared, no baseline: 0. */
-  'none',
-]);
+export const OffsetRuleSchema = z
+  .enum([
+    /** Earth Search flag true: the -1000 was already applied to the pixels, whatever raster:bands says. */
+    'flag-applied',
+    /** Earth Search flag false and baseline >= 04.00: the pixels still hold the +1000. */
+    'flag-baseline',
+    /** The offset raster:bands (or raster:offset) declares. */
+    'declared',
+    /** Nothing declared: baseline >= 04.00 holds the +1000, earlier baselines none. */
+    'baseline',
+    /** Nothing declared, no baseline: 0. */
+    'none',
+  ])
+  .describe('The offset rule: flag-applied, flag-baseline, declared, baseline or none (README, Radiometry)');
 export type OffsetRule = z.infer<typeof OffsetRuleSchema>;
 
-export const ProbeVerdictSchema = z.enum(['offset-in-pixels', 'no-offset-in-pixels', 'unknown']);
+export const ProbeVerdictSchema = z
+  .enum(['offset-in-pixels', 'no-offset-in-pixels', 'unknown'])
+  .describe("The probe's verdict on the pixels");
 export type ProbeVerdict = z.infer<typeof ProbeVerdictSchema>;
 
 /** What the smallest overview of an item's blue band says about its pixels. */
 export const ProbeSchema = z.strictObject({
-  asset: z.string().nullable(),
+  asset: z.string().nullable().describe('The asset probed (the blue band)'),
   /** Size of the image read (the smallest overview). */
-  width: z.int().min(0),
-  height: z.int().min(0),
+  width: z.int().min(0).describe('Width of the image read (the smallest overview)'),
+  height: z.int().min(0).describe('Height of the image read'),
   /** Pixels that are not nodata. */
-  validPixels: z.int().min(0),
+  validPixels: z.int().min(0).describe('Pixels that are not nodata'),
   /** The value below which 1 % of the valid pixels lie (DN); null when none. */
-  p1: z.number().nullable(),
+  p1: z
+    .number()
+    .nullable()
+    .describe('The value below which 1 % of the valid pixels lie (DN); null when none'),
   verdict: ProbeVerdictSchema,
-  reason: z.string(),
+  reason: z.string().describe('Why, in words'),
   /** Whether the verdict agrees with the metadata rule; null when the verdict is unknown. */
-  agrees: z.boolean().nullable(),
+  agrees: z
+    .boolean()
+    .nullable()
+    .describe('Whether the verdict agrees with the metadata rule; null when unknown'),
   /** Bytes and requests the probe cost (the overview's tiles; its header when read for the probe only). */
-  bytes: z.int().min(0),
-  requests: z.int().min(0),
+  bytes: z.int().min(0).describe('Bytes the probe read'),
+  requests: z.int().min(0).describe('Requests the probe made'),
 });
 export type Probe = z.infer<typeof ProbeSchema>;
 
 export const BandRadiometrySchema = z.strictObject({
   /** As the item declares them (raster:bands or raster:scale/raster:offset); null when absent. */
-  declaredScale: z.number().nullable(),
-  declaredOffset: z.number().nullable(),
+  declaredScale: z.number().nullable().describe('Scale the item declares (raster:bands); null when absent'),
+  declaredOffset: z.number().nullable().describe('Offset the item declares; null when absent'),
   /** A Sentinel-2 reflectance band (B01..B12): the baseline, the flag and the probe concern it. */
-  reflectance: z.boolean(),
+  reflectance: z
+    .boolean()
+    .describe('A Sentinel-2 reflectance band (B01..B12): the baseline, flag and probe concern it'),
   rule: OffsetRuleSchema,
   /** The offset by the rule. */
-  metadataOffset: z.number(),
+  metadataOffset: z.number().describe('The offset by the rule'),
   /** The source pixels: reflectance = value * scale + offset (offset from the rule, or the probe). */
-  scale: z.number(),
-  offset: z.number(),
+  scale: z.number().describe('Scale of the source pixels'),
+  offset: z.number().describe('Effective offset of the source pixels (from the rule, or the probe)'),
   /** DN added to every valid pixel when harmonized (0 otherwise). */
-  added: z.int().min(0),
+  added: z.int().min(0).describe('DN added to every valid pixel when harmonized (0 otherwise)'),
   /** The stored pixels: value * scale + storedOffset = source value * scale + offset. */
-  storedOffset: z.number(),
+  storedOffset: z
+    .number()
+    .describe('Offset of the stored pixels: value * scale + storedOffset is the reflectance'),
 });
 export type BandRadiometry = z.infer<typeof BandRadiometrySchema>;
 
@@ -89,12 +112,14 @@ export const ItemRadiometrySchema = z.strictObject({
   /** The rule used for the item's reflectance bands (each band also says its own). */
   rule: OffsetRuleSchema,
   /** Where the offsets come from: the rule, or the probe where it disagreed (radiometry.offset "probe"). */
-  offsetFrom: z.enum(['metadata', 'probe']),
+  offsetFrom: z
+    .enum(['metadata', 'probe'])
+    .describe('Where the offsets come from: the rule, or the probe where it disagreed'),
   /** Null when the item was not probed (not chosen, or not a Sentinel-2 item). */
-  probe: ProbeSchema.nullable(),
+  probe: ProbeSchema.nullable().describe('What the probe found; null when the item was not probed'),
   /** Set when pixels and metadata disagree. */
-  warning: z.string().nullable(),
-  bands: z.record(z.string(), BandRadiometrySchema),
+  warning: z.string().nullable().describe('Set when pixels and metadata disagree'),
+  bands: z.record(z.string(), BandRadiometrySchema).describe('Band → its radiometry'),
 });
 export type ItemRadiometry = z.infer<typeof ItemRadiometrySchema>;
 

@@ -14,6 +14,7 @@ import { mergeFeatureAccounts } from '../domain/labels/accounting.ts';
 import { trainingIds } from '../domain/labels/class-table.ts';
 import { checkManifestTotals, MANIFEST_VERSION, type Manifest, ManifestSchema } from '../domain/manifest.ts';
 import type { RegionResult, TilePlan } from '../domain/plan.ts';
+import { type PortablePaths, portablePathsOfJob } from '../domain/portable-paths.ts';
 import { bandDates, DEFAULT_RADIOMETRY, perDate } from '../domain/radiometry.ts';
 import { SPLITS, type Split } from '../domain/splits.ts';
 import { STATS_PIXELS } from '../domain/window-stats.ts';
@@ -30,6 +31,7 @@ import {
 import { loadLabelSummary } from '../work/labels-store.ts';
 import { restoreSelectionReport } from '../work/selection-report.ts';
 import type { CommitOutput, ExecutionInput } from '../workflow/contracts.ts';
+import { writeDatasetDescriptions } from './describe-dataset.ts';
 
 export const SOFTWARE_VERSION = 'satfactory 0.1.0';
 
@@ -75,6 +77,8 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
 
   // The run's report as PlanWindows completed it (probe verdicts), whatever the dataset holds now.
   await restoreSelectionReport(ctx, dataset, input.runId, true);
+  // No absolute local path goes into the dataset (portable-paths.ts).
+  const paths = portablePathsOfJob(job, ctx.work.uri);
   const rejects: string[] = [];
   for (const t of tasks) {
     const lines = await readWorkLines(
@@ -82,7 +86,7 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
       WorkFiles.regionRejects,
       WorkFiles.regionRejects.key(input.runId, t.regionId),
     );
-    for (const line of lines ?? []) rejects.push(`${JSON.stringify(line)}\n`);
+    for (const line of lines ?? []) rejects.push(`${JSON.stringify(paths.value(line))}\n`);
   }
   await dataset.put(datasetKeys.rejects, rejects.join(''), { contentType: 'application/jsonl' });
 
@@ -104,13 +108,13 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
   const written = results.reduce((n, r) => n + r.written, 0);
   const rejected = results.reduce((n, r) => n + r.rejected, 0);
   const planned = summary.windows;
-  const jobJson = canonicalJson(job);
+  const jobJson = canonicalJson(paths.value(job));
   const ref = tilePlans[0] as TilePlan;
   const radiometryOf = new Map(
     tilePlans.flatMap((tp) => tp.products.map((p) => [p.id, p.radiometry] as const)),
   );
   const products = Object.values(selection.chosen).flat();
-  const manifest: Manifest = {
+  const manifest: Manifest = paths.value<Manifest>({
     format: 'satfactory-webdataset',
     version: MANIFEST_VERSION,
     name: job.name,
@@ -177,7 +181,7 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
         dates: tp.products.map((p) => p.datetime),
       })),
     },
-    classes: await classesOf(ctx, input.runId, job, dataset, tilePlans[0]?.labels ?? null, results),
+    classes: await classesOf(ctx, input.runId, job, dataset, tilePlans[0]?.labels ?? null, results, paths),
     splits: Object.fromEntries(
       SPLITS.map((s) => [
         s,
@@ -208,8 +212,9 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
     },
     io: jobIo(results),
     radiometry: radiometrySummary(job, tilePlans),
-  };
+  });
   checkManifestTotals(manifest);
+  await writeDatasetDescriptions(dataset, manifest);
   try {
     await dataset.put(datasetKeys.manifest, `${JSON.stringify(manifest, null, 1)}\n`, {
       createOnly: true,
@@ -232,6 +237,7 @@ async function classesOf(
   dataset: BlobStore,
   grid: TilePlan['labels'],
   results: RegionResult[],
+  paths: PortablePaths,
 ): Promise<Manifest['classes']> {
   if (!job.labels) return null;
   const summary = await loadLabelSummary(ctx, runId);
@@ -246,8 +252,13 @@ async function classesOf(
   // The validation log as written (each line was checked when PrepareLabels wrote it), then the
   // kept features that are in no sample.
   const log = (await readWorkBytes(ctx.work, WorkFiles.labelsLog, summary.logKey)) ?? new Uint8Array();
-  const unsampled = accounting.entries.map((e) => `${JSON.stringify(e)}\n`).join('');
-  await dataset.put(datasetKeys.labelsLog, Buffer.concat([log, Buffer.from(unsampled)]), {
+  const logLines = Buffer.from(log)
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => `${JSON.stringify(paths.value(JSON.parse(line) as unknown))}\n`);
+  const unsampled = accounting.entries.map((e) => `${JSON.stringify(paths.value(e))}\n`);
+  await dataset.put(datasetKeys.labelsLog, [...logLines, ...unsampled].join(''), {
     contentType: 'application/jsonl',
   });
   if (accounting.entries.length > 0) {

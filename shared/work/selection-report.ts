@@ -3,8 +3,9 @@
 // (a dry run of an edited job may have replaced it while this run did not hold the folder), so a
 // committed dataset's selection.json is always its own run's.
 import { datasetKeys } from '../domain/dataset-layout.ts';
+import { portablePathsOfJob } from '../domain/portable-paths.ts';
 import type { BlobStore } from '../ports.ts';
-import type { StepContext } from './context.ts';
+import { loadJob, type StepContext } from './context.ts';
 import { readWorkBytes, WorkFiles, writeWork } from './files.ts';
 
 /** Stores the report with the run, then in the dataset. */
@@ -29,7 +30,12 @@ export async function restoreSelectionReport(
   const bytes = await readWorkBytes(ctx.work, WorkFiles.selectionReport, key);
   // A run planned by an older satfactory has no copy: its dataset keeps what Plan wrote then.
   if (bytes === undefined) return;
-  await dataset.put(datasetKeys.selection, bytes, { contentType: 'application/json' });
+  // The dataset's copy holds no local path (the catalog's description names its folder).
+  const paths = portablePathsOfJob(await loadJob(ctx, WorkFiles.job.key(runId)), ctx.work.uri);
+  const report = paths.value(JSON.parse(Buffer.from(bytes).toString('utf8')) as unknown);
+  await dataset.put(datasetKeys.selection, `${JSON.stringify(report, null, 1)}\n`, {
+    contentType: 'application/json',
+  });
 }
 
 function runIdOf(bytes: Uint8Array | undefined): string | undefined {

@@ -50,6 +50,9 @@ export const DatasetFiles = {
   selection: datasetKeys.selection,
   rejects: datasetKeys.rejects,
   labelsLog: datasetKeys.labelsLog,
+  collection: datasetKeys.collection,
+  items: datasetKeys.items,
+  card: datasetKeys.card,
   shards: '*/*.tar',
 } as const;
 export type DatasetFile = (typeof DatasetFiles)[keyof typeof DatasetFiles];
@@ -239,13 +242,17 @@ export const Tasks = {
         W.labelsUnplaced,
       ],
       dataset: {
-        reads: ownership,
+        // The shards' sample .json make the STAC sample index (steps/describe-dataset.ts).
+        reads: [...ownership, DatasetFiles.shards],
         // selection.json is put back when a dry run of another job replaced it (work/selection-report.ts).
         writes: [
           DatasetFiles.claim,
           DatasetFiles.selection,
           DatasetFiles.rejects,
           DatasetFiles.labelsLog,
+          DatasetFiles.collection,
+          DatasetFiles.items,
+          DatasetFiles.card,
           DatasetFiles.manifest,
         ],
       },

@@ -70,7 +70,13 @@ describe('pullDataset', () => {
     expect(report).toMatchObject({ shards: 4, fetched: 4, refetched: 0, kept: 0 });
     expect(report.bytes).toBe(manifest.shards.reduce((n, s) => n + s.bytes, 0));
     expect(report.sideFiles).toEqual(['rejects.jsonl']);
-    expect(report.missingSideFiles).toEqual(['selection.json']);
+    // A dataset written without them (as older ones are) pulls; the pull says what it lacked.
+    expect(report.missingSideFiles).toEqual([
+      'selection.json',
+      'collection.json',
+      'items.ndjson',
+      'README.md',
+    ]);
     for (const shard of manifest.shards) expect(await sha(path.join(dst, shard.path))).toBe(shard.sha256);
     expect(await readFile(path.join(dst, 'manifest.json'))).toEqual(
       await readFile(path.join(src, 'manifest.json')),

@@ -240,3 +240,22 @@ describe('hashing', () => {
     expect(sha256Hex(new TextEncoder().encode('abc'))).toBe(sha256Hex('abc'));
   });
 });
+
+describe('manifest JSON Schema', () => {
+  it('ships schema/manifest.schema.json generated from the zod schema (npm run generate)', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { MANIFEST_SCHEMA_PATH, renderManifestSchema } = await import(
+      '../../../scripts/generate-schema.ts'
+    );
+    const shipped = await readFile(MANIFEST_SCHEMA_PATH, 'utf8');
+    expect(shipped).toBe(renderManifestSchema());
+    expect(JSON.parse(shipped).required).toEqual(
+      expect.arrayContaining(['format', 'version', 'shards', 'totals']),
+    );
+  });
+
+  it('describes every field', async () => {
+    const { undescribedManifestFields } = await import('../../../scripts/manifest-fields.ts');
+    expect(undescribedManifestFields()).toEqual([]);
+  });
+});
