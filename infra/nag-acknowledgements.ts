@@ -112,13 +112,13 @@ export function acknowledgeNagFindings(stack: SatfactoryStack): void {
     {
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<${logicalId(stack.workBucket)}>/*]`,
       reason:
-        "The Distributed Map reads the regions JSONL at a key chosen at run time ($.windows.regionsKey) and its ResultWriter writes under map-results/: CDK grants these on the work bucket's objects; the datasets bucket is not reachable.",
+        "The Distributed Maps read the regions and final-shards JSONL at keys chosen at run time ($.windows.regionsKey, $.shards.shardsKey) and their ResultWriter writes under map-results/: CDK grants these on the work bucket's objects; the datasets bucket is not reachable.",
     },
     {
       id: execution(':*'),
       reason: 'The Distributed Map starts, describes and stops child executions of this state machine only.',
     },
-    ...[StateNames.extractRegions, OrderStateNames.orderProducts].map((map) => ({
+    ...[StateNames.extractRegions, StateNames.writeShards, OrderStateNames.orderProducts].map((map) => ({
       id: execution(`/${map}:*`),
       reason: `Map Runs of this state machine's ${map} Distributed Map only (DescribeMapRun, UpdateMapRun, redrive).`,
     })),

@@ -96,6 +96,10 @@ export const StageConfigSchema = z
       PrepareLabels: { memoryMb: 4_096, timeoutSeconds: 900 },
       PlanWindows: { memoryMb: 4_096, timeoutSeconds: 900 },
       ExtractRegion: { memoryMb: 3_008, timeoutSeconds: 900 },
+      // PlanShards holds one entry per written sample (key and byte span) while it deals them out.
+      PlanShards: { memoryMb: 2_048, timeoutSeconds: 900 },
+      // WriteShard streams a few final shards: memory for a few samples and one 16 MiB upload part.
+      WriteShard: { memoryMb: 1_024, timeoutSeconds: 900 },
       Commit: { memoryMb: 2_048, timeoutSeconds: 900 },
     }),
     /** The LTA order consumer (SQS); the order queue's visibility timeout is 6x its timeout. */

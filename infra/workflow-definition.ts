@@ -41,6 +41,9 @@ export const RETRYABLE_ERRORS = ['TransientError', 'HttpStatusError', 'RangeResp
 /** Where the Distributed Map's ResultWriter puts each Map Run: <prefix>/<map run id>/manifest.json. */
 export const MAP_RESULTS_PREFIX = 'map-results';
 
+/** Final shards per WriteShard invocation when the stage does not say. */
+export const SHARDS_PER_BATCH = 4;
+
 /** Where each state puts its result in the execution state, next to the execution input. */
 export const ResultPaths = {
   [StateNames.plan]: '$.plan',
@@ -50,6 +53,8 @@ export const ResultPaths = {
   [StateNames.prepareLabels]: '$.labels',
   [StateNames.planWindows]: '$.windows',
   [StateNames.extractRegions]: '$.extract',
+  [StateNames.planShards]: '$.shards',
+  [StateNames.writeShards]: '$.written',
   [StateNames.commit]: '$.commit',
   [StateNames.recordFailure]: '$.failure',
   caughtError: '$.error',
@@ -59,6 +64,8 @@ export type WorkflowConfig = {
   readonly maxConcurrency: number;
   readonly toleratedFailurePercentage: number;
   readonly maxItemsPerBatch: number;
+  /** Final shards per WriteShard invocation (default 4: a few 256 MiB shards stream well within 15 min). */
+  readonly shardsPerBatch?: number;
   /** OrderProduct fails with States.HeartbeatTimeout when its consumer is silent this long. */
   readonly orderHeartbeatSeconds?: number;
   /** OrderProduct fails with States.Timeout after this long: quota waits plus the archive's restore. */
@@ -117,7 +124,9 @@ export function buildWorkflow(scope: Construct, props: BuildWorkflowProps): Work
   recordFailure.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.recordFailureError' });
   recordFailure.next(failed);
 
-  const step = (name: Exclude<TaskName, 'ExtractRegion' | 'RecordFailure'>): sfn.TaskStateBase =>
+  const step = (
+    name: Exclude<TaskName, 'ExtractRegion' | 'WriteShard' | 'RecordFailure'>,
+  ): sfn.TaskStateBase =>
     invoke(scope, name, functions, ResultPaths[name]).addCatch(recordFailure, {
       errors: [sfn.Errors.ALL],
       resultPath: ResultPaths.caughtError,
@@ -145,6 +154,26 @@ export function buildWorkflow(scope: Construct, props: BuildWorkflowProps): Work
   // No Retry on the map itself: retrying would redo every region; a redrive reruns only failed ones.
   extractRegions.addCatch(recordFailure, { errors: [sfn.Errors.ALL], resultPath: ResultPaths.caughtError });
 
+  // WriteShards: a Distributed Map over the final shards (PlanShards' JSONL), a batch per child, so
+  // a dataset of any size is resharded by many small functions, each streaming a few shards.
+  const writeShard = invoke(scope, StateNames.writeShard, functions);
+  const writeShards = new sfn.DistributedMap(scope, StateNames.writeShards, {
+    stateName: StateNames.writeShards,
+    label: StateNames.writeShards,
+    itemReader: new sfn.S3JsonLItemReader({
+      bucket: workBucket,
+      key: sfn.JsonPath.stringAt(`${ResultPaths[StateNames.planShards]}.shardsKey`),
+    }),
+    itemBatcher: new sfn.ItemBatcher({ maxItemsPerBatch: config.shardsPerBatch ?? SHARDS_PER_BATCH }),
+    maxConcurrency: config.maxConcurrency,
+    resultWriterV2: new sfn.ResultWriterV2({ bucket: workBucket, prefix: MAP_RESULTS_PREFIX }),
+    mapExecutionType: sfn.StateMachineType.STANDARD,
+    resultPath: ResultPaths[StateNames.writeShards],
+  });
+  writeShards.itemProcessor(writeShard);
+  // As ExtractRegions: a redrive reruns only the failed children; written shards have results.
+  writeShards.addCatch(recordFailure, { errors: [sfn.Errors.ALL], resultPath: ResultPaths.caughtError });
+
   const prepareLabels = step(StateNames.prepareLabels);
   const orderProducts = buildOrderProducts(scope, workBucket, orderQueue, config);
   orderProducts.addCatch(recordFailure, { errors: [sfn.Errors.ALL], resultPath: ResultPaths.caughtError });
@@ -168,6 +197,8 @@ export function buildWorkflow(scope: Construct, props: BuildWorkflowProps): Work
   prepareLabels
     .next(step(StateNames.planWindows))
     .next(extractRegions)
+    .next(step(StateNames.planShards))
+    .next(writeShards)
     .next(step(StateNames.commit))
     .next(new sfn.Succeed(scope, WorkflowStateNames.succeeded, { stateName: WorkflowStateNames.succeeded }));
 

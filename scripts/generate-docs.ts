@@ -48,7 +48,7 @@ export function renderTaskTable(): string {
 /** The top-level fields of a JSON work file (of each line for JSONL). */
 function fieldsOf(file: WorkFileSpec<unknown>): string {
   const shape = (file.schema as (z.ZodType & { shape?: Record<string, unknown> }) | null)?.shape;
-  if (file.format === 'binary') return 'binary label chunk (domain/labels/chunk.ts, own header)';
+  if (file.format === 'binary') return file.content ?? 'binary';
   return shape ? Object.keys(shape).join(', ') : 'see schema';
 }
 

@@ -9,6 +9,17 @@ export interface BlobStore {
   get(key: string): Promise<Uint8Array | undefined>;
   /** Writes atomically. With createOnly, throws AlreadyExistsError when the key exists. */
   put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<void>;
+  /**
+   * Exactly `length` bytes from `offset` of the object at key (a range read); throws when the
+   * object is absent or shorter.
+   */
+  getRange(key: string, offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Writes the chunks as one object, atomically like put, holding only a bounded part of them in
+   * memory (a temp file locally, a multipart upload on S3). A createOnly write to an existing key
+   * throws AlreadyExistsError, possibly before the chunks are consumed.
+   */
+  putStream(key: string, chunks: AsyncIterable<Uint8Array>, options?: PutOptions): Promise<void>;
   exists(key: string): Promise<boolean>;
   /** The size in bytes of the object at key, without reading it; undefined when absent. */
   size(key: string): Promise<number | undefined>;

@@ -5,7 +5,6 @@
 import type { Manifest } from './manifest.ts';
 import { SPLITS, type Split } from './splits.ts';
 
-
 const yamlString = (s: string) => JSON.stringify(s); // a JSON string is a YAML double-quoted scalar
 const cell = (v: unknown) =>
   v === undefined || v === null ? '–' : String(v).replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');

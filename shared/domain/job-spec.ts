@@ -271,10 +271,32 @@ export const RadiometrySchema = z
   })
   .strict();
 
+/** Final shard size target and minimum count (issue 10): see OutputSchema. */
+export const DEFAULT_SHARD_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_MIN_SHARDS_PER_SPLIT = 8;
+
 export const OutputSchema = z
   .object({
     uri: z.string().min(1).describe('A local folder, file:// URI or s3://bucket/prefix'),
     work: z.string().min(1).optional().describe('Scratch space for the run (default: <uri>/.satfactory)'),
+    // WebDataset recommends shards of 100 MB to 1 GB: big enough for streaming reads, small enough
+    // to shuffle, retry and spread over workers. 256 MiB is a quarter-second S3 GET at 1 GB/s.
+    shardBytes: z
+      .int()
+      .min(1)
+      .default(DEFAULT_SHARD_BYTES)
+      .describe(
+        'Target size of a final shard in bytes (default 256 MiB, WebDataset recommends 100 MB to 1 GB); a split gets ceil(split bytes / shardBytes) shards, at least minShardsPerSplit',
+      ),
+    // 8 shards let 2 ranks x 4 DataLoader workers each read whole shards of a split.
+    minShardsPerSplit: z
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(DEFAULT_MIN_SHARDS_PER_SPLIT)
+      .describe(
+        'Fewest shards per split (default 8, so 2 ranks x 4 DataLoader workers each get whole shards); a split with fewer samples gets one shard per sample',
+      ),
   })
   .strict();
 

@@ -1,5 +1,5 @@
 // The plan a run writes to its work store: per tile the grid, bands, dates and COG indexes; per
-// region its windows and shard paths; per region its result. Region workers need nothing else, and
+// region its windows; per region its result. Region workers need nothing else, and
 // never read headers. Each shape is a zod schema: work files are parsed, never cast.
 import { z } from 'zod';
 import { SparseHistogramSchema } from './band-stats.ts';
@@ -8,6 +8,7 @@ import { FetchedRangesSchema } from './fetched-ranges.ts';
 import { TileGridSchema } from './grid.ts';
 import { RegionFeatureAccountSchema } from './labels/accounting.ts';
 import { ItemRadiometrySchema } from './radiometry.ts';
+import { RegionShardSchema } from './reshard.ts';
 import { SPLITS } from './splits.ts';
 
 const count = z.int().min(0);
@@ -71,8 +72,6 @@ export const RegionPlanSchema = z.strictObject({
   tile: z.string().min(1),
   tilePlanKey: z.string().min(1),
   windows: z.array(PlannedWindowSchema),
-  /** Dataset-relative shard path per split present in this region. */
-  shards: z.partialRecord(SplitSchema, z.string()),
   /** Work-store key of the label features under this region's windows (jobs with labels). */
   labelsKey: z.string().nullable(),
 });
@@ -97,7 +96,8 @@ export const RegionResultSchema = z.strictObject({
   rejected: count,
   /** Reject reason → windows (they add up to `rejected`). */
   rejectedByReason: z.record(z.string(), count),
-  shards: z.array(ShardRecordSchema),
+  /** One region shard (a work file) per split present; PlanShards deals their samples out. */
+  shards: z.array(RegionShardSchema),
   /**
    * Per band, the histogram of the pixels of this region's train samples that count for the
    * statistics (window-stats.ts says which), sparse (band-stats.ts); Commit adds them up.

@@ -144,3 +144,46 @@ export async function readShard(bytes: Uint8Array): Promise<ShardSample[]> {
   }
   return samples;
 }
+
+/** Where one sample's tar entries (headers, data, padding) lie in a shard: copy them verbatim. */
+export type SampleSpan = { key: string; offset: number; length: number };
+
+/** The end of a tar archive: two zero blocks (what buildShard's packer writes). */
+export const TAR_END = new Uint8Array(1024);
+
+const BLOCK = 512;
+
+/**
+ * The byte span of each sample in a shard that buildShard wrote (plain ustar file entries, no
+ * extension headers), in tar order. Concatenating spans of any samples, then TAR_END, gives the
+ * same bytes buildShard writes for those samples in that order: headers hold no offsets.
+ */
+export function sampleSpans(bytes: Uint8Array): SampleSpan[] {
+  const spans: SampleSpan[] = [];
+  const text = (from: number, length: number) => {
+    const raw = bytes.subarray(from, from + length);
+    const nul = raw.indexOf(0);
+    return Buffer.from(nul >= 0 ? raw.subarray(0, nul) : raw).toString('utf8');
+  };
+  let offset = 0;
+  while (offset + BLOCK <= bytes.byteLength) {
+    if (bytes.subarray(offset, offset + BLOCK).every((b) => b === 0)) return spans;
+    const type = bytes[offset + 156];
+    if (type !== 0x30 && type !== 0) {
+      throw new IntegrityError(`tar entry at byte ${offset} is not a plain file (type ${type})`);
+    }
+    const prefix = text(offset + 345, 155);
+    const name = prefix ? `${prefix}/${text(offset, 100)}` : text(offset, 100);
+    const size = Number.parseInt(text(offset + 124, 12).trim() || '0', 8);
+    const parts = splitMemberPath(name);
+    if (parts === undefined || !Number.isFinite(size)) {
+      throw new IntegrityError(`tar entry "${name}" at byte ${offset} has no <key>.<name> form or size`);
+    }
+    const length = BLOCK + Math.ceil(size / BLOCK) * BLOCK;
+    const last = spans[spans.length - 1];
+    if (last !== undefined && last.key === parts.key) last.length += length;
+    else spans.push({ key: parts.key, offset, length });
+    offset += length;
+  }
+  throw new IntegrityError('tar ends without its end blocks');
+}

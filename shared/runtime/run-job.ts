@@ -15,9 +15,11 @@ import {
   type ExecutionInput,
   ExtractBatchOutputSchema,
   OrderStateNames,
+  PlanShardsOutputSchema,
   type PlanWindowsOutput,
   PlanWindowsOutputSchema,
   StateNames,
+  WriteShardsOutputSchema,
 } from '../workflow/contracts.ts';
 import { runTask } from '../workflow/run-task.ts';
 import { LambdaTaskNames, lambdaTaskOf, Tasks, workPatterns } from '../workflow/tasks.ts';
@@ -145,8 +147,18 @@ async function runClaimed(options: RunOptions, onExtract: () => void): Promise<R
       progress.advance('extract regions', ExtractBatchOutputSchema.parse(out).regions),
     );
     before(StateNames.extractRegion, onExtract);
-    before(StateNames.commit, () => progress.finish('extract regions'));
-    before(StateNames.recordFailure, () => progress.finish('extract regions'));
+    before(StateNames.planShards, () => progress.finish('extract regions'));
+    after(StateNames.planShards, (out) =>
+      progress.start('write shards', PlanShardsOutputSchema.parse(out).shards),
+    );
+    after(StateNames.writeShard, (out) =>
+      progress.advance('write shards', WriteShardsOutputSchema.parse(out).shards),
+    );
+    before(StateNames.commit, () => progress.finish('write shards'));
+    before(StateNames.recordFailure, () => {
+      progress.finish('extract regions');
+      progress.finish('write shards');
+    });
     handlers[OrderStateNames.orderProduct] = orders.handler;
     const output = (await runLocalWorkflow({
       input,

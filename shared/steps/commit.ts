@@ -13,7 +13,7 @@ import type { JobSpec } from '../domain/job-spec.ts';
 import { mergeFeatureAccounts } from '../domain/labels/accounting.ts';
 import { trainingIds } from '../domain/labels/class-table.ts';
 import { checkManifestTotals, MANIFEST_VERSION, type Manifest, ManifestSchema } from '../domain/manifest.ts';
-import type { RegionResult, TilePlan } from '../domain/plan.ts';
+import type { RegionResult, ShardRecord, TilePlan } from '../domain/plan.ts';
 import { type PortablePaths, portablePathsOfJob } from '../domain/portable-paths.ts';
 import { bandDates, DEFAULT_RADIOMETRY, perDate } from '../domain/radiometry.ts';
 import { SPLITS, type Split } from '../domain/splits.ts';
@@ -104,7 +104,7 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
       await requireWork(ctx.work, WorkFiles.tilePlan, WorkFiles.tilePlan.key(input.runId, tile)),
     );
   }
-  const shards = results.flatMap((r) => r.shards).sort((a, b) => a.path.localeCompare(b.path));
+  const shards = await finalShards(ctx, input.runId);
   const written = results.reduce((n, r) => n + r.written, 0);
   const rejected = results.reduce((n, r) => n + r.rejected, 0);
   const planned = summary.windows;
@@ -227,6 +227,29 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
   }
   ctx.log.info('commit: manifest written', { samples: written, rejected, shards: shards.length });
   return output(manifest);
+}
+
+/** The final shards WriteShards wrote (each has its result record), sorted by path. */
+async function finalShards(ctx: StepContext, runId: string): Promise<ShardRecord[]> {
+  const tasks = await requireWorkLines(ctx.work, WorkFiles.shardTasks, WorkFiles.shardTasks.key(runId));
+  const shards: ShardRecord[] = [];
+  const missing: string[] = [];
+  for (const t of tasks) {
+    const r = await readWork(
+      ctx.work,
+      WorkFiles.shardResult,
+      WorkFiles.shardResult.key(runId, t.split, t.index),
+    );
+    if (r) shards.push(r);
+    else missing.push(`${t.split} ${t.index}`);
+  }
+  if (missing.length > 0) {
+    throw new IntegrityError(
+      `${missing.length} of ${tasks.length} final shards are not written (${missing.slice(0, 5).join(', ')}); rerun the job to resume them`,
+      { source: ctx.work.uri },
+    );
+  }
+  return shards.sort((a, b) => a.path.localeCompare(b.path));
 }
 
 /** The class table with frequencies, and the validation log copied next to the manifest. */

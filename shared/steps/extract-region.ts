@@ -1,14 +1,13 @@
 // ExtractRegion: for one region, fetch every COG tile its windows need exactly once per date and
-// asset, decode it once, cut all windows, judge them, and write the region's shards (create-only)
-// plus its rejects and a result record. A region with a result record is done. What a window
+// asset, decode it once, cut all windows, judge them, and write the region's shard per split (a
+// work file, with each sample's byte span recorded for the final shards) plus its rejects and a
+// result record. A region with a result record is done. What a window
 // becomes (verdict, sample, statistics) is decided in shared/domain; this step only orchestrates.
-import { claimDataset } from '../dataset/claim.ts';
 import { encodeHistogram } from '../domain/band-stats.ts';
 import { cutRect, decodeTile, fetchTiles, tilesForRect } from '../domain/cog-tiles.ts';
 import type { CogInfo } from '../domain/cog-types.ts';
 import { runLimited } from '../domain/concurrency.ts';
 import type { Bounds } from '../domain/crs.ts';
-import { AlreadyExistsError, IntegrityError } from '../domain/errors.ts';
 import { RecordingRangeReader } from '../domain/fetched-ranges.ts';
 import {
   insideFraction,
@@ -18,13 +17,12 @@ import {
   windowKey,
   windowRectInBand,
 } from '../domain/grid.ts';
-import { sha256Hex } from '../domain/hashing.ts';
 import { type AccountWindow, accountRegionFeatures } from '../domain/labels/accounting.ts';
 import { labelWindow, type RegionLabels, regionLabels } from '../domain/labels/window.ts';
 import type { RegionResult, TilePlan } from '../domain/plan.ts';
 import { addToTile } from '../domain/radiometry.ts';
 import { buildSample } from '../domain/sample.ts';
-import { buildShard, type ShardSample } from '../domain/shard.ts';
+import { buildShard, type ShardSample, sampleSpans } from '../domain/shard.ts';
 import type { Split } from '../domain/splits.ts';
 import { allocateWindowArrays, bandSide, type WindowArrays } from '../domain/window-arrays.ts';
 import { addClassFrequencies, addWindowStats, createBandHistograms } from '../domain/window-stats.ts';
@@ -36,9 +34,15 @@ import {
   splitBufferVerdict,
   type WindowReject,
 } from '../domain/window-verdict.ts';
-import type { BlobStore } from '../ports.ts';
 import { loadJob, type StepContext } from '../work/context.ts';
-import { readWork, requireWork, WorkFiles, writeWork, writeWorkLines } from '../work/files.ts';
+import {
+  readWork,
+  requireWork,
+  WorkFiles,
+  writeWork,
+  writeWorkBytes,
+  writeWorkLines,
+} from '../work/files.ts';
 import { loadLabelSummary, loadRegionLabels } from '../work/labels-store.ts';
 import type { ExtractBatchEvent, ExtractBatchOutput, RegionTask } from '../workflow/contracts.ts';
 
@@ -162,20 +166,18 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
     bySplit.set(w.split, list);
   });
 
-  const dataset = ctx.openStore(job.output.uri);
-  // Read right before the first shard lands: a run that does not hold the folder writes none there.
-  await claimDataset(dataset, { runId: task.runId, job: job.name, now: ctx.clock.now() });
+  // Region shards are work files: WriteShard copies their samples' tar blocks into the final shards.
   const shards: RegionResult['shards'] = [];
   for (const [split, samples] of [...bySplit].sort(([a], [b]) => a.localeCompare(b))) {
-    const path = region.shards[split] as string;
+    const key = WorkFiles.regionShard.key(task.runId, task.regionId, split);
     const shard = await buildShard(samples);
-    await putShard(dataset, path, shard.bytes, shard.sha256);
+    await writeWorkBytes(ctx.work, WorkFiles.regionShard, key, shard.bytes);
     shards.push({
-      path,
+      key,
       split,
       bytes: shard.bytes.byteLength,
       sha256: shard.sha256,
-      samples: samples.length,
+      samples: sampleSpans(shard.bytes),
     });
   }
   await writeWorkLines(
@@ -186,7 +188,7 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
   );
   const rejectedByReason: Record<string, number> = {};
   for (const r of rejects) rejectedByReason[r.reason] = (rejectedByReason[r.reason] ?? 0) + 1;
-  const written = shards.reduce((n, s) => n + s.samples, 0);
+  const written = shards.reduce((n, s) => n + s.samples.length, 0);
   const labelFeatures =
     labels &&
     accountRegionFeatures(labels.index.search([-Infinity, -Infinity, Infinity, Infinity]), accountWindows, {
@@ -252,22 +254,5 @@ function reportMetrics(ctx: StepContext, r: RegionResult): void {
   ctx.metrics.add('SamplesWritten', 'Count', r.written);
   for (const [reason, n] of Object.entries(r.rejectedByReason)) {
     ctx.metrics.add('WindowsRejected', 'Count', n, { reason });
-  }
-}
-
-/** Shards are create-only; an existing one from an interrupted run must be byte-identical. */
-async function putShard(store: BlobStore, path: string, bytes: Uint8Array, sha256: string): Promise<void> {
-  try {
-    await store.put(path, bytes, { createOnly: true, contentType: 'application/x-tar' });
-  } catch (error) {
-    if (!(error instanceof AlreadyExistsError)) throw error;
-    const existing = await store.get(path);
-    const existingSha = existing ? sha256Hex(existing) : null;
-    if (existingSha !== sha256) {
-      throw new IntegrityError(
-        `shard ${path} already exists with different content (sha256 ${existingSha} != ${sha256}); delete it or the whole dataset folder and run again`,
-        { source: `${store.uri}/${path}` },
-      );
-    }
   }
 }

@@ -1,6 +1,6 @@
 // PlanWindows: read each selected COG's header once, build every tile's co-registered window grid,
 // keep the windows over the AOI that the tile owns, group them into COG-aligned regions, assign
-// splits and shard paths, and write the regions JSONL that the Distributed Map fans out over.
+// splits, and write the regions JSONL that the Distributed Map fans out over.
 
 import { bandGroups, bandMeta, checkBandTypes } from '../domain/band-groups.ts';
 import type { Product } from '../domain/catalog.ts';
@@ -9,7 +9,6 @@ import { tilesForRect } from '../domain/cog-tiles.ts';
 import type { CogInfo } from '../domain/cog-types.ts';
 import { runLimited } from '../domain/concurrency.ts';
 import { boundsOf, projectPolygon } from '../domain/crs.ts';
-import { datasetKeys } from '../domain/dataset-layout.ts';
 import { InvalidInputError, SatfactoryError } from '../domain/errors.ts';
 import {
   buildTileGrid,
@@ -122,7 +121,6 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
         tile: tp.tile,
         tilePlanKey: WorkFiles.tilePlan.key(input.runId, tp.tile),
         windows: ws,
-        shards: {},
         labelsKey,
       });
     }
@@ -151,14 +149,6 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
     );
   }
   const splitCounts = checkSplits(job, regions, plansByTileOf(tilePlans));
-  const nextShard: Record<Split, number> = { train: 0, validation: 0, test: 0 };
-  for (const region of regions) {
-    for (const split of SPLITS) {
-      if (region.windows.some((w) => w.split === split)) {
-        region.shards[split] = datasetKeys.shard(job.name, split, nextShard[split]++);
-      }
-    }
-  }
 
   let bytesToFetch = 0;
   const plansByTile = plansByTileOf(tilePlans);

@@ -47,6 +47,16 @@ export class AccessCheckedStore implements BlobStore {
     return this.#inner.put(key, body, options);
   }
 
+  getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+    this.#check('read', key);
+    return this.#inner.getRange(key, offset, length);
+  }
+
+  putStream(key: string, chunks: AsyncIterable<Uint8Array>, options?: PutOptions): Promise<void> {
+    this.#check('write', key);
+    return this.#inner.putStream(key, chunks, options);
+  }
+
   delete(key: string): Promise<void> {
     this.#check('write', key);
     return this.#inner.delete(key);

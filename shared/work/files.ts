@@ -21,10 +21,17 @@ import {
   SlotDoneRecordSchema,
   SlotRecordSchema,
 } from '../domain/lta.ts';
-import { RegionPlanSchema, RegionResultSchema, TilePlanSchema } from '../domain/plan.ts';
+import {
+  RegionPlanSchema,
+  RegionResultSchema,
+  ShardRecordSchema,
+  SplitSchema,
+  TilePlanSchema,
+} from '../domain/plan.ts';
+import { PlannedSampleSchema } from '../domain/reshard.ts';
 import { WindowRejectSchema } from '../domain/window-verdict.ts';
 import type { BlobStore } from '../ports.ts';
-import { RegionTaskSchema } from '../workflow/contracts.ts';
+import { RegionTaskSchema, ShardTaskSchema } from '../workflow/contracts.ts';
 
 /** Bump whenever a schema below changes shape: runs of an older version are then not resumed. */
 export const WORK_FORMAT_VERSION = 4;
@@ -85,6 +92,19 @@ export const LabelSummarySchema = z.strictObject({
 });
 export type LabelSummary = z.infer<typeof LabelSummarySchema>;
 
+/** One final shard as PlanShards dealt it: which sample spans of which region shards, in order. */
+export const ShardPlanSchema = z.strictObject({
+  runId: z.string(),
+  split: SplitSchema,
+  index: count,
+  /** Dataset-relative path of the final shard. */
+  path: z.string().min(1),
+  /** Bytes the shard will have: the spans plus the tar's end blocks. */
+  bytes: count,
+  samples: z.array(PlannedSampleSchema).min(1),
+});
+export type ShardPlan = z.infer<typeof ShardPlanSchema>;
+
 /** What RecordFailure keeps of a failed run: the caught error and when. */
 export const FailureRecordSchema = z.strictObject({ error: z.unknown(), at: z.string() });
 export type FailureRecord = z.infer<typeof FailureRecordSchema>;
@@ -98,6 +118,8 @@ export type WorkFileSpec<T> = {
   /** The key with `*` for each variable part, as IAM writes object patterns. */
   readonly pattern: string;
   readonly schema: z.ZodType<T> | null;
+  /** What a binary file holds (for the README's table). */
+  readonly content?: string;
 };
 
 /** A work file and its key builder. */
@@ -129,8 +151,9 @@ function binary<A extends readonly unknown[]>(
   title: string,
   pattern: string,
   key: (...args: A) => string,
+  content = 'binary label chunk (domain/labels/chunk.ts, own header)',
 ): WorkFile<A, Uint8Array> {
-  return { title, format: 'binary', pattern, key, schema: null };
+  return { title, format: 'binary', pattern, key, schema: null, content };
 }
 
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
@@ -224,6 +247,34 @@ export const WorkFiles = {
     'runs/*/results/*.json',
     (run: string, region: string) => `runs/${run}/results/${region}.json`,
     RegionResultSchema,
+  ),
+  /** A region's samples of one split as a tar (ExtractRegion); the final shards copy spans of it. */
+  regionShard: binary(
+    'region shard',
+    'runs/*/region-shards/*.tar',
+    (run: string, region: string, split: string) => `runs/${run}/region-shards/${region}-${split}.tar`,
+    "tar of the region's samples of one split (domain/shard.ts); each sample's byte span is in the region result",
+  ),
+  /** One final shard's plan (PlanShards); its key is named by the ShardTask that WriteShard gets. */
+  shardPlan: json(
+    'shard plan',
+    'runs/*/shard-plans/*.json',
+    (run: string, split: string, index: number) => `runs/${run}/shard-plans/${split}-${pad(index, 6)}.json`,
+    ShardPlanSchema,
+  ),
+  /** One ShardTask a line: the WriteShards Distributed Map's ItemReader reads it. */
+  shardTasks: jsonl(
+    'shard list',
+    'runs/*/shards.jsonl',
+    (run: string) => `runs/${run}/shards.jsonl`,
+    ShardTaskSchema,
+  ),
+  /** A final shard written (path, bytes, sha256, samples): a shard with one is done. */
+  shardResult: json(
+    'shard result',
+    'runs/*/shard-results/*.json',
+    (run: string, split: string, index: number) => `runs/${run}/shard-results/${split}-${pad(index, 6)}.json`,
+    ShardRecordSchema,
   ),
   regionRejects: jsonl(
     'region rejects',
@@ -426,4 +477,16 @@ function missing(store: BlobStore, file: AnyWorkFile, key: string): IntegrityErr
       'output was deleted): run the job again to resume',
     { source: `${store.uri}/${key}` },
   );
+}
+
+/** `length` bytes at `offset` of a binary work file (a range read: the file is never read whole). */
+export async function readWorkRange(
+  store: BlobStore,
+  file: WorkFileSpec<Uint8Array>,
+  key: string,
+  offset: number,
+  length: number,
+): Promise<Uint8Array> {
+  checkKey(file, key);
+  return store.getRange(key, offset, length);
 }

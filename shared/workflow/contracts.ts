@@ -64,6 +64,35 @@ export const ExtractBatchOutputSchema = z.object({
 });
 export type ExtractBatchOutput = z.infer<typeof ExtractBatchOutputSchema>;
 
+/** PlanShards: the final shards planned, and the JSONL of the WriteShards map (one ShardTask a line). */
+export const PlanShardsOutputSchema = z.object({
+  shardsKey: z.string(),
+  shards: z.int(),
+  samples: z.int(),
+});
+export type PlanShardsOutput = z.infer<typeof PlanShardsOutputSchema>;
+
+/** One line of the shards JSONL: one final shard to write, its plan in the work store. */
+export const ShardTaskSchema = z.strictObject({
+  runId: z.string(),
+  jobKey: z.string(),
+  split: z.enum(['train', 'validation', 'test']),
+  /** The shard's number within its split (names its path, plan and result). */
+  index: z.int().min(0),
+  planKey: z.string(),
+});
+export type ShardTask = z.infer<typeof ShardTaskSchema>;
+
+/** Event of the WriteShard task: a batch of final shards from the WriteShards map's ItemBatcher. */
+export const WriteShardsEventSchema = z.object({
+  Items: z.array(ShardTaskSchema).min(1),
+  BatchInput: z.record(z.string(), z.unknown()).optional(),
+});
+export type WriteShardsEvent = z.infer<typeof WriteShardsEventSchema>;
+
+export const WriteShardsOutputSchema = z.object({ shards: z.int(), samples: z.int(), bytes: z.number() });
+export type WriteShardsOutput = z.infer<typeof WriteShardsOutputSchema>;
+
 export const CommitOutputSchema = z.object({
   manifestKey: z.string(),
   samples: z.int(),
@@ -94,6 +123,9 @@ export const StateNames = {
   planWindows: 'PlanWindows',
   extractRegions: 'ExtractRegions',
   extractRegion: 'ExtractRegion',
+  planShards: 'PlanShards',
+  writeShards: 'WriteShards',
+  writeShard: 'WriteShard',
   commit: 'Commit',
   recordFailure: 'RecordFailure',
 } as const;

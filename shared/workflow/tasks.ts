@@ -8,9 +8,11 @@ import { commit } from '../steps/commit.ts';
 import { ensureOnline } from '../steps/ensure-online.ts';
 import { extractBatch } from '../steps/extract-region.ts';
 import { plan } from '../steps/plan.ts';
+import { planShards } from '../steps/plan-shards.ts';
 import { planWindows } from '../steps/plan-windows.ts';
 import { prepareLabels } from '../steps/prepare-labels.ts';
 import { recordFailure } from '../steps/record-failure.ts';
+import { writeShards } from '../steps/write-shards.ts';
 import type { StepContext } from '../work/context.ts';
 import { type WorkFileSpec, WorkFiles } from '../work/files.ts';
 import {
@@ -25,9 +27,12 @@ import {
   OrderResultSchema,
   OrderStateNames,
   PlanOutputSchema,
+  PlanShardsOutputSchema,
   PlanWindowsOutputSchema,
   PrepareLabelsOutputSchema,
   StateNames,
+  WriteShardsEventSchema,
+  WriteShardsOutputSchema,
 } from './contracts.ts';
 
 /**
@@ -204,7 +209,7 @@ export const Tasks = {
   [StateNames.extractRegion]: lambdaTask({
     state: StateNames.extractRegion,
     entry: 'extract-region',
-    summary: 'one batch of regions: range reads, windows, labels, shards',
+    summary: 'one batch of regions: range reads, windows, labels, region shards (work files)',
     input: ExtractBatchEventSchema,
     output: ExtractBatchOutputSchema,
     run: extractBatch,
@@ -212,7 +217,32 @@ export const Tasks = {
     local: 'worker-pool',
     access: {
       reads: [W.regionResult, W.job, W.regionPlan, W.tilePlan, W.labelsSummary, W.regionLabels],
-      writes: [W.regionRejects, W.regionResult],
+      writes: [W.regionShard, W.regionRejects, W.regionResult],
+    },
+  }),
+  [StateNames.planShards]: lambdaTask({
+    state: StateNames.planShards,
+    entry: 'plan-shards',
+    summary:
+      "final shards per split: count, seeded permutation of the split's samples, the WriteShards map's file",
+    input: executionState,
+    output: PlanShardsOutputSchema,
+    run: planShards,
+    access: {
+      reads: [W.job, W.windowsSummary, W.regions, W.regionResult],
+      writes: [W.shardPlan, W.shardTasks],
+    },
+  }),
+  [StateNames.writeShard]: lambdaTask({
+    state: StateNames.writeShard,
+    entry: 'write-shard',
+    summary: 'one batch of final shards: sample blocks range-read from region shards, streamed, hashed',
+    input: WriteShardsEventSchema,
+    output: WriteShardsOutputSchema,
+    run: writeShards,
+    access: {
+      reads: [W.shardResult, W.job, W.shardPlan, W.regionShard],
+      writes: [W.shardResult],
       // Create-only shards: an existing one (an interrupted run) is read back and compared.
       dataset: {
         reads: [...ownership, DatasetFiles.shards],
@@ -236,6 +266,8 @@ export const Tasks = {
         W.regions,
         W.regionResult,
         W.regionRejects,
+        W.shardTasks,
+        W.shardResult,
         W.tilePlan,
         W.labelsSummary,
         W.labelsLog,

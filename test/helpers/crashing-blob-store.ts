@@ -35,6 +35,14 @@ export class CrashingBlobStore implements BlobStore {
     if (crash.when === 'after') await this.#inner.put(key, body, options);
     throw new SimulatedCrash(`simulated crash ${crash.when} writing ${key}`);
   }
+  async putStream(key: string, chunks: AsyncIterable<Uint8Array>, options?: PutOptions): Promise<void> {
+    const parts: Uint8Array[] = [];
+    for await (const chunk of chunks) parts.push(chunk);
+    return this.put(key, Buffer.concat(parts), options);
+  }
+  getRange(key: string, offset: number, length: number) {
+    return this.#inner.getRange(key, offset, length);
+  }
   get(key: string) {
     return this.#inner.get(key);
   }

@@ -23,6 +23,23 @@ export class MemoryBlobStore implements BlobStore {
     this.#blobs.set(key, typeof body === 'string' ? new TextEncoder().encode(body) : new Uint8Array(body));
   }
 
+  async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+    const bytes = this.#blobs.get(key);
+    if (!bytes || offset + length > bytes.byteLength) {
+      throw new Error(`${this.uri}/${key}: no bytes ${offset}..${offset + length}`);
+    }
+    return bytes.slice(offset, offset + length);
+  }
+
+  async putStream(key: string, chunks: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<void> {
+    if (options.createOnly && this.#blobs.has(key)) {
+      throw new AlreadyExistsError(`${this.uri}/${key} already exists`, { source: `${this.uri}/${key}` });
+    }
+    const parts: Uint8Array[] = [];
+    for await (const chunk of chunks) parts.push(new Uint8Array(chunk));
+    await this.put(key, Buffer.concat(parts), options);
+  }
+
   async exists(key: string): Promise<boolean> {
     return this.#blobs.has(key);
   }

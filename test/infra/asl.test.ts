@@ -9,6 +9,7 @@ import {
   MAP_RESULTS_PREFIX,
   ORDER_DEFAULTS,
   RETRYABLE_ERRORS,
+  SHARDS_PER_BATCH,
   TaskNames,
   WorkflowStateNames,
 } from '../../infra/workflow-definition.ts';
@@ -74,6 +75,8 @@ describe('shared/runtime/workflow.asl.json', () => {
       'PrepareLabels',
       'PlanWindows',
       'ExtractRegions',
+      'PlanShards',
+      'WriteShards',
       'Commit',
       'Succeeded',
     ]);
@@ -94,10 +97,14 @@ describe('shared/runtime/workflow.asl.json', () => {
       PrepareLabels: '$.labels',
       PlanWindows: '$.windows',
       ExtractRegions: '$.extract',
+      PlanShards: '$.shards',
+      WriteShards: '$.written',
       Commit: '$.commit',
     });
     // payloadResponseOnly: the whole state goes in, no Parameters wrapper, the Resource is the function.
-    for (const name of TaskNames.filter((t) => t !== StateNames.extractRegion)) {
+    for (const name of TaskNames.filter(
+      (t) => t !== StateNames.extractRegion && t !== StateNames.writeShard,
+    )) {
       const state = asl.States[name] as State;
       expect(state.Parameters, name).toBeUndefined();
       expect(state.Resource, name).toBe(Placeholders.functionArn(name));
@@ -132,6 +139,43 @@ describe('shared/runtime/workflow.asl.json', () => {
       Resource: Placeholders.functionArn(StateNames.extractRegion),
     });
     expectRetries(processor[StateNames.extractRegion] as State);
+  });
+
+  it('makes WriteShards a Distributed Map over the final shards JSONL, batched, written to S3', () => {
+    const map = asl.States[StateNames.writeShards] as State;
+    expect(map).toMatchObject({
+      Type: 'Map',
+      Next: StateNames.commit,
+      ResultPath: '$.written',
+      MaxConcurrency: 40,
+      ItemProcessor: {
+        ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
+        StartAt: StateNames.writeShard,
+      },
+    });
+    expect(map.ItemReader).toEqual({
+      Resource: 'arn:aws:states:::s3:getObject',
+      ReaderConfig: { InputType: 'JSONL' },
+      Parameters: { Bucket: Placeholders.workBucket, 'Key.$': '$.shards.shardsKey' },
+    });
+    expect(map.ItemBatcher).toEqual({ MaxItemsPerBatch: SHARDS_PER_BATCH });
+    expect(map.ResultWriter).toEqual({
+      Resource: 'arn:aws:states:::s3:putObject',
+      Parameters: { Bucket: Placeholders.workBucket, Prefix: MAP_RESULTS_PREFIX },
+    });
+    expect((map.Catch as Catcher[])[0]).toEqual({
+      ErrorEquals: ['States.ALL'],
+      Next: 'RecordFailure',
+      ResultPath: '$.error',
+    });
+    const processor = (map.ItemProcessor as Definition).States;
+    expect(Object.keys(processor)).toEqual([StateNames.writeShard]);
+    expect(processor[StateNames.writeShard]).toMatchObject({
+      Type: 'Task',
+      End: true,
+      Resource: Placeholders.functionArn(StateNames.writeShard),
+    });
+    expectRetries(processor[StateNames.writeShard] as State);
   });
 
   it('sends offline products through OrderProducts: an SQS waitForTaskToken per product, then PrepareLabels', () => {
@@ -188,7 +232,7 @@ describe('shared/runtime/workflow.asl.json', () => {
     // OrderProduct lives inside OrderProducts, with its own SQS retry table.
     const tasks = Object.entries(asl.States).filter(([, s]) => s.Type === 'Task');
     expect(tasks.map(([name]) => name).sort()).toEqual(
-      TaskNames.filter((t) => t !== StateNames.extractRegion).sort(),
+      TaskNames.filter((t) => t !== StateNames.extractRegion && t !== StateNames.writeShard).sort(),
     );
     for (const [name, state] of tasks) {
       expectRetries(state);
@@ -340,7 +384,13 @@ describe('retry by name', () => {
     );
     expect(new Set(lambdaTasks.map((r) => r.state))).toEqual(
       new Set(
-        TaskNames.map((t) => (t === StateNames.extractRegion ? `${StateNames.extractRegions}/${t}` : t)),
+        TaskNames.map((t) =>
+          t === StateNames.extractRegion
+            ? `${StateNames.extractRegions}/${t}`
+            : t === StateNames.writeShard
+              ? `${StateNames.writeShards}/${t}`
+              : t,
+        ),
       ),
     );
     for (const { state } of lambdaTasks) {

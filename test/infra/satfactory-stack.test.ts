@@ -262,7 +262,7 @@ describe('SatfactoryStack', () => {
       // bucket is one kind of run file (runs/<run>/<file>), an upload prefix, or the LTA ledger.
       const workKey = /^(runs\/\*\/[^*].*|jobs\/\*|ground-truth\/\*|inputs\/\*|lta\/(slots|products)\/.+)$/;
       // Only the steps that write a dataset see the datasets bucket (output.uri picks the prefix).
-      const datasetSteps = ['Plan', 'ExtractRegion', 'Commit'];
+      const datasetSteps = ['Plan', 'WriteShard', 'Commit'];
       const roles = new Map<string, string>([
         ...TaskNames.map((t) => [logicalId(stack.taskFunctions.byTask[t].role), t] as [string, string]),
         [logicalId(stack.orderQueue.consumer.role), 'OrderConsumer'],

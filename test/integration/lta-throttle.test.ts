@@ -92,6 +92,7 @@ describe('LTA throttle, time-scaled', () => {
     );
     const ctx = { work, log: silentLog, clock } as unknown as StepContext;
     const regionsKey = 'runs/run-lta/regions.jsonl';
+    const shardsKey = 'runs/run-lta/shards.jsonl';
     const handlers: Record<string, TaskHandler> = {
       [StateNames.plan]: async () => ({
         ...RUN,
@@ -112,6 +113,11 @@ describe('LTA throttle, time-scaled', () => {
         return { regionsKey, regions: 1, windows: 1, bytesToFetch: 0 };
       },
       [StateNames.extractRegion]: async () => ({ regions: 1, written: 1, rejected: 0, bytesFetched: 0 }),
+      [StateNames.planShards]: async () => {
+        await work.put(shardsKey, `${JSON.stringify({ ...RUN, split: 'train', index: 0, planKey: 'p' })}\n`);
+        return { shardsKey, shards: 1, samples: 1 };
+      },
+      [StateNames.writeShard]: async () => ({ shards: 1, samples: 1, bytes: 2048 }),
       [StateNames.commit]: async () => ({ manifestKey: 'manifest.json', samples: 1, rejected: 0, shards: 1 }),
       [StateNames.recordFailure]: async (e) => e,
     };
@@ -139,6 +145,8 @@ describe('LTA throttle, time-scaled', () => {
       'PrepareLabels',
       'PlanWindows',
       'ExtractRegions',
+      'PlanShards',
+      'WriteShards',
       'Commit',
       'Succeeded',
     ]);

@@ -135,8 +135,8 @@ describe('ownership of an output folder', () => {
     expect(manifest.totals).toMatchObject({ planned: 320, written: 320, rejected: 0 });
     const verify = cli('verify', 'out/twice');
     expect(verify.status, verify.stdout).toBe(0);
-    // One region (lcm of 24 px windows and 256 px tiles: 768 px), one shard per split.
-    expect(verify.stdout).toMatch(/^ok: 3 shard\(s\), 320 sample\(s\)/);
+    // Three splits of at least 8 samples each: output.minShardsPerSplit (8) shards each, listed once.
+    expect(verify.stdout).toMatch(/^ok: 24 shard\(s\), 320 sample\(s\)/);
   });
 
   it('a flipped byte fails `run --verify` and verify, naming the shard; plain `run` checks sizes only', async () => {
@@ -226,7 +226,7 @@ describe('ownership of an output folder', () => {
     expect(cli('verify', 'out/fixed').status).toBe(0);
   });
 
-  it('a run that lost its claim writes no shard (ExtractRegion) and no dataset file (Commit)', async () => {
+  it('a run that lost its claim writes no shard (WriteShard) and no dataset file (Commit)', async () => {
     const file = await job('lost.json', 'out/lost', { name: 'lost' });
     const prepared = await prepareJob(path.join(dir, file));
     const ctx = createLocalContext({ workUri: workUriOf(prepared.job), log: silentLog });
@@ -246,11 +246,16 @@ describe('ownership of an output folder', () => {
     );
     const before = await listing('out/lost');
     const regions = (await readWorkLines(ctx.work, WorkFiles.regions, windows.regionsKey)) ?? [];
-    const extract = runTask(Tasks[StateNames.extractRegion], { Items: regions.slice(0, 1) }, ctx);
-    await expect(extract).rejects.toThrow(DatasetOwnedError);
-    await expect(extract).rejects.toThrow(/belongs to run thief-000000000000/);
+    // Regions write only work files (their region shards are scratch); the final shards are refused.
+    await runTask(Tasks[StateNames.extractRegion], { Items: regions }, ctx);
+    const planned = await runTask(Tasks[StateNames.planShards], input, ctx);
+    const tasks = (await readWorkLines(ctx.work, WorkFiles.shardTasks, planned.shardsKey)) ?? [];
+    expect(tasks.length).toBeGreaterThan(0);
+    const write = runTask(Tasks[StateNames.writeShard], { Items: tasks.slice(0, 1) }, ctx);
+    await expect(write).rejects.toThrow(DatasetOwnedError);
+    await expect(write).rejects.toThrow(/belongs to run thief-000000000000/);
     await expect(runTask(Tasks[StateNames.commit], input, ctx)).rejects.toThrow(DatasetOwnedError);
-    // The region's work ran (its result is scratch), but no shard and no dataset file appeared.
+    // The regions' work ran (scratch), but no shard and no dataset file appeared.
     const after = (await listing('out/lost')).filter((f) => !f.startsWith('.satfactory/'));
     expect(after).toEqual(before.filter((f) => !f.startsWith('.satfactory/')));
     expect(after.some((f) => f.endsWith('.tar'))).toBe(false);

@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   AlreadyExistsError,
+  IntegrityError,
   InvalidInputError,
   StorageAccessError,
   StorageFullError,
@@ -55,9 +56,39 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<void> {
+  async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+    const path = this.pathOf(key);
+    const handle = await open(path, 'r');
     try {
-      await this.write(key, body, options);
+      const out = new Uint8Array(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await handle.read(out, done, length - done, offset + done);
+        if (bytesRead === 0) {
+          throw new IntegrityError(
+            `${this.uri}/${key} ends before byte ${offset + length} (a range read of ${length} bytes at ${offset})`,
+            { source: `${this.uri}/${key}` },
+          );
+        }
+        done += bytesRead;
+      }
+      return out;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<void> {
+    return this.putStream(key, once(body), options);
+  }
+
+  async putStream(
+    key: string,
+    chunks: AsyncIterable<Uint8Array | string>,
+    options: PutOptions = {},
+  ): Promise<void> {
+    try {
+      await this.write(key, chunks, options);
     } catch (error) {
       const denied = accessError(error, `${this.uri}/${key}`);
       if (denied) throw denied;
@@ -71,15 +102,26 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  private async write(key: string, body: Uint8Array | string, options: PutOptions): Promise<void> {
+  private async write(
+    key: string,
+    chunks: AsyncIterable<Uint8Array | string>,
+    options: PutOptions,
+  ): Promise<void> {
     const path = this.pathOf(key);
+    // Spares streaming a large shard again only to be refused; link() below is the guarantee.
+    if (options.createOnly && (await this.exists(key))) {
+      throw new AlreadyExistsError(`${this.uri}/${key} already exists`, {
+        source: `${this.uri}/${key}`,
+        key,
+      });
+    }
     const dir = dirname(path);
     await mkdir(dir, { recursive: true });
     const tmp = join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
     try {
       const handle = await open(tmp, 'wx', 0o644);
       try {
-        await handle.writeFile(body);
+        for await (const chunk of chunks) await handle.writeFile(chunk);
         // Data must be on disk before the name appears, or a crash could publish an empty file.
         await handle.sync();
       } finally {
@@ -185,6 +227,10 @@ function accessError(error: unknown, target: string): StorageAccessError | undef
     { source: target, folder, code: e.code },
     { cause: error },
   );
+}
+
+async function* once(body: Uint8Array | string): AsyncIterable<Uint8Array | string> {
+  yield body;
 }
 
 /** Code-unit order, the order S3 lists in for ASCII keys (localeCompare would differ). */

@@ -57,6 +57,35 @@ describe('FsBlobStore', () => {
     expect(await readdir(join(dir, 'root', 'train'))).toEqual(['s-000000.tar']);
   });
 
+  it('streams chunks into one file, atomically; a failing stream leaves nothing', async () => {
+    async function* chunks(n: number, failAt?: number) {
+      for (let i = 0; i < n; i++) {
+        if (i === failAt) throw new Error('source broke');
+        yield new Uint8Array(1000).fill(i);
+      }
+    }
+    await store.putStream('train/s.tar', chunks(50), { createOnly: true });
+    const bytes = (await store.get('train/s.tar'))!;
+    expect(bytes.byteLength).toBe(50_000);
+    expect([bytes[0], bytes[999], bytes[1000], bytes[49_999]]).toEqual([0, 0, 1, 49]);
+    await expect(store.putStream('train/s.tar', chunks(2), { createOnly: true })).rejects.toThrow(
+      AlreadyExistsError,
+    );
+    await expect(store.putStream('train/t.tar', chunks(5, 3))).rejects.toThrow(/source broke/);
+    expect(await readdir(join(dir, 'root', 'train'))).toEqual(['s.tar']);
+  });
+
+  it('reads exact byte ranges, and refuses one past the end', async () => {
+    await store.put(
+      'r.bin',
+      new Uint8Array(300).map((_, i) => i % 256),
+    );
+    expect([...(await store.getRange('r.bin', 250, 6))]).toEqual([250, 251, 252, 253, 254, 255]);
+    expect((await store.getRange('r.bin', 299, 1))[0]).toBe(299 % 256);
+    await expect(store.getRange('r.bin', 295, 10)).rejects.toThrow(/ends before byte 305/);
+    await expect(store.getRange('missing.bin', 0, 1)).rejects.toThrow(/ENOENT/);
+  });
+
   it('lets exactly one of many concurrent create-only writers win', async () => {
     const results = await Promise.allSettled(
       Array.from({ length: 12 }, (_, i) => store.put('manifest.json', `writer ${i}`, { createOnly: true })),

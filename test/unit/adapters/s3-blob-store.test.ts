@@ -3,6 +3,9 @@
 import 'aws-sdk-client-mock-vitest/extend';
 import { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -12,13 +15,14 @@ import {
   PutObjectCommand,
   S3Client,
   S3ServiceException,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { sdkStreamMixin } from '@smithy/core/serde';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { S3BlobStore } from '../../../shared/adapters/aws/s3-blob-store.ts';
+import { MULTIPART_PART_BYTES, S3BlobStore } from '../../../shared/adapters/aws/s3-blob-store.ts';
 import { s3ClientConfigFromEnv } from '../../../shared/adapters/blob-store-for-uri.ts';
-import { AlreadyExistsError, TransientError } from '../../../shared/domain/errors.ts';
+import { AlreadyExistsError, IntegrityError, TransientError } from '../../../shared/domain/errors.ts';
 
 const s3 = mockClient(S3Client);
 const client = new S3Client({ region: 'us-east-1' });
@@ -97,6 +101,69 @@ describe('S3BlobStore', () => {
     );
     expect(Buffer.from((await store.get('a'))!).toString()).toBe('hello');
     expect(await store.get('b')).toBeUndefined();
+  });
+
+  it('reads a range with a Range header and refuses a short answer', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: sdkStreamMixin(Readable.from([Buffer.from('abc')])) });
+    expect(Buffer.from(await store.getRange('r.tar', 10, 3)).toString()).toBe('abc');
+    expect(s3).toHaveReceivedCommandWith(GetObjectCommand, {
+      Key: 'datasets/crops/r.tar',
+      Range: 'bytes=10-12',
+    });
+    s3.on(GetObjectCommand).resolves({ Body: sdkStreamMixin(Readable.from([Buffer.from('ab')])) });
+    await expect(store.getRange('r.tar', 10, 3)).rejects.toThrow(IntegrityError);
+  });
+
+  async function* parts(sizes: number[]) {
+    for (const [i, n] of sizes.entries()) yield new Uint8Array(n).fill(i);
+  }
+  const notFound = () => new NotFound({ message: 'not found', $metadata: { httpStatusCode: 404 } });
+
+  it('streams a small body as one conditional PUT', async () => {
+    s3.on(HeadObjectCommand).rejects(notFound());
+    s3.on(PutObjectCommand).resolves({});
+    await store.putStream('train/a.tar', parts([10, 20]), { createOnly: true });
+    const sent = s3.commandCalls(PutObjectCommand)[0]!.args[0].input;
+    expect(sent.IfNoneMatch).toBe('*');
+    expect((sent.Body as Uint8Array).byteLength).toBe(30);
+    expect(s3).not.toHaveReceivedCommand(CreateMultipartUploadCommand);
+  });
+
+  it('streams a large body as a multipart upload of bounded parts, completed create-only', async () => {
+    s3.on(HeadObjectCommand).rejects(notFound());
+    s3.on(CreateMultipartUploadCommand).resolves({ UploadId: 'u1' });
+    s3.on(UploadPartCommand).callsFake((input: { PartNumber: number }) => ({ ETag: `e${input.PartNumber}` }));
+    s3.on(CompleteMultipartUploadCommand).resolves({});
+    const half = MULTIPART_PART_BYTES / 2;
+    await store.putStream('train/b.tar', parts([half, half, half, 5]), { createOnly: true });
+    const sizes = s3
+      .commandCalls(UploadPartCommand)
+      .map((c) => (c.args[0].input.Body as Uint8Array).byteLength);
+    expect(sizes).toEqual([MULTIPART_PART_BYTES, half + 5]);
+    expect(s3).toHaveReceivedCommandWith(CompleteMultipartUploadCommand, {
+      Key: 'datasets/crops/train/b.tar',
+      UploadId: 'u1',
+      IfNoneMatch: '*',
+      MultipartUpload: {
+        Parts: [
+          { ETag: 'e1', PartNumber: 1 },
+          { ETag: 'e2', PartNumber: 2 },
+        ],
+      },
+    });
+    expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
+  });
+
+  it('aborts the upload when completing finds the key written meanwhile (412): AlreadyExistsError', async () => {
+    s3.on(HeadObjectCommand).rejects(notFound());
+    s3.on(CreateMultipartUploadCommand).resolves({ UploadId: 'u2' });
+    s3.on(UploadPartCommand).resolves({ ETag: 'e' });
+    s3.on(CompleteMultipartUploadCommand).rejects(serviceError('PreconditionFailed', 412));
+    s3.on(AbortMultipartUploadCommand).resolves({});
+    await expect(
+      store.putStream('train/c.tar', parts([MULTIPART_PART_BYTES, 1]), { createOnly: true }),
+    ).rejects.toThrow(AlreadyExistsError);
+    expect(s3).toHaveReceivedCommandWith(AbortMultipartUploadCommand, { UploadId: 'u2' });
   });
 
   it('answers exists from HEAD', async () => {

@@ -19,6 +19,7 @@ import { executionArnOf, SfnExecutions } from '../../../shared/adapters/aws/sfn-
 import { readStackOutputs } from '../../../shared/cli/cdk-outputs.ts';
 import { main } from '../../../shared/cli/main.ts';
 import { type AwsCliDeps, executionNameOfRun, startCommand } from '../../../shared/cli/start-command.ts';
+import { DEFAULT_MIN_SHARDS_PER_SPLIT, DEFAULT_SHARD_BYTES } from '../../../shared/domain/job-spec.ts';
 import { silentLog } from '../../../shared/ports.ts';
 import { ExecutionInputSchema } from '../../../shared/workflow/contracts.ts';
 import { MemoryBlobStore } from '../../helpers/memory-blob-store.ts';
@@ -135,7 +136,11 @@ describe('satfactory start', () => {
     expect(call?.name).toBe(executionNameOfRun(input.runId));
     expect(call?.stateMachineArn).toBe(SM);
     const stored = JSON.parse(Buffer.from((await work.get(input.jobKey)) ?? []).toString());
-    expect(stored.output).toEqual({ uri: 's3://datasets-b/crops' });
+    expect(stored.output).toEqual({
+      uri: 's3://datasets-b/crops',
+      shardBytes: DEFAULT_SHARD_BYTES,
+      minShardsPerSplit: DEFAULT_MIN_SHARDS_PER_SPLIT,
+    });
     expect(stored.labels.source).toMatch(/^s3:\/\/work-b\/inputs\/crops\/[0-9a-f]{16}\/parcels\.geojson$/);
     const uploaded = (await work.list('inputs/')).map((k) => path.basename(k));
     expect(uploaded).toEqual(['parcels.geojson', 'parcels.prj']);

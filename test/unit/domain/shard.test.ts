@@ -5,7 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { IntegrityError, InvalidInputError } from '../../../shared/domain/errors.ts';
 import { sha256Hex } from '../../../shared/domain/hashing.ts';
 import { encodeNpy } from '../../../shared/domain/npy.ts';
-import { buildShard, readShard, type ShardSample, splitMemberPath } from '../../../shared/domain/shard.ts';
+import {
+  buildShard,
+  readShard,
+  type ShardSample,
+  sampleSpans,
+  splitMemberPath,
+  TAR_END,
+} from '../../../shared/domain/shard.ts';
 
 function sample(key: string, seed: number): ShardSample {
   const pixels = new Uint16Array(2 * 3 * 4 * 4).map((_, i) => (i * 7 + seed) % 65536);
@@ -134,5 +141,49 @@ describe('readShard', () => {
     expect(splitMemberPath('dir.x/k.json')).toEqual({ key: 'dir.x/k', name: 'json' });
     expect(splitMemberPath('.json')).toBeUndefined();
     expect(splitMemberPath('k.')).toBeUndefined();
+  });
+});
+
+describe('sampleSpans', () => {
+  it('finds each sample; spans of any samples, concatenated, are the shard buildShard writes of them', async () => {
+    // Members of several sizes, one a multiple of 512 and one empty: padding is part of the span.
+    const samples = ['a_0000_0001', 'b_0003_0000', 'c_0000_0000', 'd_0001_0001'].map((k, i) => {
+      const s = sample(k, i);
+      s.members.push({ name: 'pad.bin', data: new Uint8Array(512 * i) });
+      return s;
+    });
+    const shard = await buildShard(samples);
+    const spans = sampleSpans(shard.bytes);
+    expect(spans.map((s) => s.key)).toEqual(samples.map((s) => s.key));
+    expect(spans[0]?.offset).toBe(0);
+    for (let i = 1; i < spans.length; i++) {
+      const prev = spans[i - 1] as { offset: number; length: number };
+      expect(spans[i]?.offset).toBe(prev.offset + prev.length);
+    }
+    const last = spans[spans.length - 1] as { offset: number; length: number };
+    expect(shard.bytes.byteLength).toBe(last.offset + last.length + TAR_END.byteLength);
+    // An oracle independent of the spans: tar-stream writes the reordered samples from scratch.
+    const order = [2, 0, 3];
+    const copied = Buffer.concat([
+      ...order.map((i) => {
+        const s = spans[i] as { offset: number; length: number };
+        return shard.bytes.subarray(s.offset, s.offset + s.length);
+      }),
+      TAR_END,
+    ]);
+    const rebuilt = await buildShard(order.map((i) => samples[i] as ShardSample));
+    expect(sha256Hex(copied)).toBe(rebuilt.sha256);
+    expect((await readShard(copied)).map((s) => s.key)).toEqual(order.map((i) => samples[i]?.key));
+  });
+
+  it('refuses a tar without end blocks and entries that are not plain files', async () => {
+    const shard = await buildShard([sample('a_0000_0000', 1)]);
+    expect(() => sampleSpans(shard.bytes.subarray(0, shard.bytes.byteLength - 1024))).toThrow(IntegrityError);
+    const pack = tar.pack();
+    pack.entry({ name: 'dir', type: 'directory' });
+    pack.finalize();
+    const chunks: Buffer[] = [];
+    for await (const c of pack) chunks.push(c as Buffer);
+    expect(() => sampleSpans(Buffer.concat(chunks))).toThrow(/not a plain file/);
   });
 });

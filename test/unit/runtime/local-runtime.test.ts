@@ -20,6 +20,7 @@ import { MemoryBlobStore } from '../../helpers/memory-blob-store.ts';
 
 const RUN = { runId: 'run-1', jobKey: 'runs/run-1/job.json' };
 const REGIONS_KEY = 'runs/run-1/regions.jsonl';
+const SHARDS_KEY = 'runs/run-1/shards.jsonl';
 const REGIONS: RegionTask[] = Array.from({ length: 7 }, (_, i) => ({
   ...RUN,
   regionId: `31tcj-${i}`,
@@ -75,7 +76,16 @@ function harness(overrides: Record<string, Override> = {}): Harness {
         bytesFetched: 1234,
       };
     },
-    [StateNames.commit]: async () => ({ manifestKey: 'manifest.json', samples: 70, rejected: 0, shards: 1 }),
+    [StateNames.planShards]: async () => {
+      const tasks = [0, 1, 2].map((index) => ({ ...RUN, split: 'train', index, planKey: `p-${index}` }));
+      await store.put(SHARDS_KEY, tasks.map((t) => `${JSON.stringify(t)}\n`).join(''));
+      return { shardsKey: SHARDS_KEY, shards: 3, samples: 70 };
+    },
+    [StateNames.writeShard]: async (event) => {
+      const n = (event as { Items: unknown[] }).Items.length;
+      return { shards: n, samples: 23 * n, bytes: 1e5 * n };
+    },
+    [StateNames.commit]: async () => ({ manifestKey: 'manifest.json', samples: 70, rejected: 0, shards: 3 }),
     [StateNames.recordFailure]: async (event) => {
       recorded.push(event);
       return { recorded: true };
@@ -135,22 +145,28 @@ describe('runLocalWorkflow with the checked-in ASL', () => {
       'PrepareLabels',
       'PlanWindows',
       'ExtractRegions',
+      'PlanShards',
+      'WriteShards',
       'Commit',
       'Succeeded',
     ]);
-    expect(h.calls.filter((c) => c !== StateNames.extractRegion)).toEqual([
+    expect(h.calls.filter((c) => c !== StateNames.extractRegion && c !== StateNames.writeShard)).toEqual([
       'Plan',
       'EnsureOnline',
       'PrepareLabels',
       'PlanWindows',
+      'PlanShards',
       'Commit',
     ]);
+    // The final shards, in batches of the synthesized ItemBatcher (4 a batch): one child of 3.
+    expect(h.calls.filter((c) => c === StateNames.writeShard)).toHaveLength(1);
     expect(output).toMatchObject({
       ...RUN,
       plan: { selectionKey: 'runs/run-1/selection.json', products: 4 },
       online: { online: 4, offline: 0, ordersKey: null },
       labels: { features: 12 },
       windows: { regionsKey: REGIONS_KEY, regions: 7 },
+      shards: { shardsKey: SHARDS_KEY, shards: 3 },
       commit: { manifestKey: 'manifest.json', samples: 70 },
     });
     expect(h.events.find((e) => e.type === 'StateEntered' && e.state === 'ExtractRegions')).toMatchObject({
@@ -170,7 +186,7 @@ describe('runLocalWorkflow with the checked-in ASL', () => {
     expect(h.maxActiveExtracts()).toBeLessThanOrEqual(3);
     expect(h.maxActiveExtracts()).toBeGreaterThan(1);
 
-    const progress = h.events.filter((e) => e.type === 'MapProgress');
+    const progress = h.events.filter((e) => e.type === 'MapProgress' && e.state === 'ExtractRegions');
     expect(progress.at(-1)).toMatchObject({
       state: 'ExtractRegions',
       batchesDone: 7,

@@ -43,6 +43,14 @@ class CountingStore implements BlobStore {
     return this.inner.put(key, body, options);
   }
 
+  getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+    return this.inner.getRange(key, offset, length);
+  }
+
+  putStream(key: string, chunks: AsyncIterable<Uint8Array>, options?: PutOptions): Promise<void> {
+    return this.inner.putStream(key, chunks, options);
+  }
+
   exists(key: string): Promise<boolean> {
     return this.inner.exists(key);
   }

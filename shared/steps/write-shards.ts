@@ -1,0 +1,127 @@
+// WriteShard: write final shards as PlanShards dealt them. Each sample's tar blocks are range-read
+// from its region shard (a work file) and streamed into the final shard, verbatim: nothing is
+// parsed or re-encoded, and memory holds a few samples, never a region shard or a whole final
+// shard. sha256 and size are computed while streaming. Shards are create-only; a shard with a
+// result record is done, and one found written without it (a crash in between) must be identical.
+import { createHash } from 'node:crypto';
+import { claimDataset } from '../dataset/claim.ts';
+import { AlreadyExistsError, IntegrityError } from '../domain/errors.ts';
+import type { ShardRecord } from '../domain/plan.ts';
+import { TAR_END } from '../domain/shard.ts';
+import type { BlobStore } from '../ports.ts';
+import { loadJob, type StepContext } from '../work/context.ts';
+import { readWork, readWorkRange, requireWork, type ShardPlan, WorkFiles, writeWork } from '../work/files.ts';
+import type { ShardTask, WriteShardsEvent, WriteShardsOutput } from '../workflow/contracts.ts';
+
+/** Range reads in flight per shard: hides store latency, bounds memory to a few samples. */
+const READ_AHEAD = 8;
+/** Chunk size when an existing shard is re-hashed. */
+const HASH_CHUNK = 8 * 1024 * 1024;
+
+export async function writeShards(event: WriteShardsEvent, ctx: StepContext): Promise<WriteShardsOutput> {
+  const out: WriteShardsOutput = { shards: 0, samples: 0, bytes: 0 };
+  for (const task of event.Items) {
+    const r = await writeShard(task, ctx);
+    out.shards++;
+    out.samples += r.samples;
+    out.bytes += r.bytes;
+  }
+  return out;
+}
+
+export async function writeShard(task: ShardTask, ctx: StepContext): Promise<ShardRecord> {
+  const resultKey = WorkFiles.shardResult.key(task.runId, task.split, task.index);
+  const done = await readWork(ctx.work, WorkFiles.shardResult, resultKey);
+  if (done) return done;
+  const job = await loadJob(ctx, task.jobKey);
+  const plan = await requireWork(ctx.work, WorkFiles.shardPlan, task.planKey);
+  const dataset = ctx.openStore(job.output.uri);
+  // Read right before the shard lands: a run that does not hold the folder writes none there.
+  await claimDataset(dataset, { runId: task.runId, job: job.name, now: ctx.clock.now() });
+
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let finished = false;
+  const body = (async function* () {
+    for await (const chunk of shardChunks(ctx, plan)) {
+      hash.update(chunk);
+      bytes += chunk.byteLength;
+      yield chunk;
+    }
+    finished = true;
+  })();
+  let existed = false;
+  try {
+    await dataset.putStream(plan.path, body, { createOnly: true, contentType: 'application/x-tar' });
+  } catch (error) {
+    if (!(error instanceof AlreadyExistsError)) throw error;
+    existed = true;
+  }
+  // The store may refuse an existing shard before reading the body: hash what it would have been.
+  if (!finished) for await (const _ of body);
+  if (!finished) throw new IntegrityError(`shard ${plan.path}: its bytes were not all produced`);
+  const sha256 = hash.digest('hex');
+  if (bytes !== plan.bytes) {
+    throw new IntegrityError(`shard ${plan.path} has ${bytes} bytes where its plan says ${plan.bytes}`, {
+      source: `${dataset.uri}/${plan.path}`,
+    });
+  }
+  if (existed) await checkExisting(dataset, plan.path, bytes, sha256);
+  const record: ShardRecord = {
+    path: plan.path,
+    split: plan.split,
+    bytes,
+    sha256,
+    samples: plan.samples.length,
+  };
+  await writeWork(ctx.work, WorkFiles.shardResult, resultKey, record);
+  ctx.log.debug('writeShard: done', { path: plan.path, bytes, samples: record.samples, existed });
+  return record;
+}
+
+/** The shard's bytes: each sample's blocks in plan order (a few reads ahead), then the end blocks. */
+async function* shardChunks(ctx: StepContext, plan: ShardPlan): AsyncGenerator<Uint8Array> {
+  const read = (i: number) => {
+    const s = plan.samples[i] as ShardPlan['samples'][number];
+    const p = readWorkRange(ctx.work, WorkFiles.regionShard, s.source, s.offset, s.length);
+    // Awaited below in order; a read left behind when the consumer stops must not go unhandled.
+    p.catch(() => undefined);
+    return p;
+  };
+  const ahead: Promise<Uint8Array>[] = [];
+  let next = 0;
+  for (let i = 0; i < plan.samples.length; i++) {
+    while (next < plan.samples.length && ahead.length < READ_AHEAD) ahead.push(read(next++));
+    const chunk = await (ahead.shift() as Promise<Uint8Array>);
+    const s = plan.samples[i] as ShardPlan['samples'][number];
+    // The span must start with the sample's first header (its name is `<key>.<member>`).
+    const name = Buffer.from(chunk.subarray(0, s.key.length + 1)).toString('latin1');
+    if (name !== `${s.key}.`) {
+      throw new IntegrityError(
+        `${ctx.work.uri}/${s.source} holds no sample ${s.key} at byte ${s.offset}; the region shard changed since it was written: rerun the job in a new output folder`,
+        { source: `${ctx.work.uri}/${s.source}` },
+      );
+    }
+    yield chunk;
+  }
+  yield TAR_END;
+}
+
+/** An existing shard (an interrupted run wrote it) must be the one this plan makes, byte for byte. */
+async function checkExisting(store: BlobStore, path: string, bytes: number, sha256: string): Promise<void> {
+  const size = await store.size(path);
+  let existingSha: string | null = null;
+  if (size === bytes) {
+    const hash = createHash('sha256');
+    for (let offset = 0; offset < size; offset += HASH_CHUNK) {
+      hash.update(await store.getRange(path, offset, Math.min(HASH_CHUNK, size - offset)));
+    }
+    existingSha = hash.digest('hex');
+  }
+  if (existingSha !== sha256) {
+    throw new IntegrityError(
+      `shard ${path} already exists with different content (${size ?? 0} bytes, sha256 ${existingSha ?? 'not computed'}; expected ${bytes} bytes, ${sha256}); delete it or the whole dataset folder and run again`,
+      { source: `${store.uri}/${path}` },
+    );
+  }
+}
