@@ -34,6 +34,8 @@ describe('final shards: the offline example resharded', () => {
     const job = JSON.parse(await readFile(path.join(repo, 'examples/offline.json'), 'utf8'));
     delete job.$schema;
     job.output = { uri: 'out', shardBytes: SHARD_BYTES, minShardsPerSplit: MIN_SHARDS };
+    // One region per COG tile (the default puts this small scene in one region): 4 regions to mix.
+    job.windows = { ...job.windows, regionTiles: 1 };
     await writeFile(path.join(dir, 'job.json'), JSON.stringify(job));
     out = path.join(dir, 'out');
     const run = cli(['run', 'job.json'], dir);
