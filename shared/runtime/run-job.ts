@@ -84,6 +84,8 @@ async function runClaimed(options: RunOptions, onExtract: () => void): Promise<R
   const pool = createWorkerPool({
     filename: new URL('./task-worker.ts', import.meta.url),
     maxThreads: threads,
+    // Every thread starts (and loads the steps) now, while the main thread plans.
+    minThreads: threads,
   });
   // The queue only sees messages when a product is offline; otherwise it stays idle and costs nothing.
   const archive = options.archive ?? archiveFromEnv();
