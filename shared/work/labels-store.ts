@@ -8,6 +8,7 @@ import { parseAoi } from '../domain/aoi.ts';
 import { type Bounds, rectToWgs84Bbox, rectToWgs84Bounds } from '../domain/crs.ts';
 import { InputRefusedError, IntegrityError, InvalidInputError } from '../domain/errors.ts';
 import type { JobSpec } from '../domain/job-spec.ts';
+import { LabelChunkWriter } from '../domain/labels/chunk.ts';
 import { buildClassTable } from '../domain/labels/classes.ts';
 import {
   decodeLabelChunk,
@@ -16,7 +17,7 @@ import {
   LabelIndex,
   reprojectFeatures,
 } from '../domain/labels/index.ts';
-import { readLabelSource } from '../domain/labels/read.ts';
+import { readLabelStream } from '../domain/labels/read.ts';
 import type { LabelFeature } from '../domain/labels/types.ts';
 import { validateLabels } from '../domain/labels/validate.ts';
 import type { BlobStore } from '../ports.ts';
@@ -43,7 +44,9 @@ export async function ingestLabels(ctx: StepContext, runId: string, job: JobSpec
   const labels = job.labels;
   if (!labels) throw new InvalidInputError('the job has no labels', { pointer: '/labels' });
   const bytes = await readSourceBytes(ctx, labels.source);
-  const raw = await readLabelSource(bytes, {
+  // Streamed: each feature is validated and stored in the chunk as it is read, so the raw features
+  // and LabelFeature objects of the whole file are never held at once (1 M parcels, bench/labels-scale.ts).
+  const raw = await readLabelStream(bytes, {
     source: labels.source,
     ...(labels.format ? { format: labels.format } : {}),
     ...(labels.crs ? { crs: labels.crs } : {}),
@@ -52,6 +55,9 @@ export async function ingestLabels(ctx: StepContext, runId: string, job: JobSpec
     typeof job.aoi === 'object'
       ? parseAoi(job.aoi, { source: 'job spec', pointer: '/aoi', repair: job.aoiRepair ?? false }).area
       : undefined;
+  const chunk = new LabelChunkWriter();
+  const classValues = new Set<string | number>();
+  const extent: Bounds = [Infinity, Infinity, -Infinity, -Infinity];
   const checked = validateLabels(raw, {
     classProperty: labels.classProperty,
     ...(labels.idProperty ? { idProperty: labels.idProperty } : {}),
@@ -60,33 +66,39 @@ export async function ingestLabels(ctx: StepContext, runId: string, job: JobSpec
     repair: labels.repair,
     ...(aoi ? { aoi } : {}),
     source: labels.source,
+    keep: (f) => {
+      chunk.add(f);
+      classValues.add(f.classValue);
+      const b = featureBounds([f]);
+      extent[0] = Math.min(extent[0], b[0]);
+      extent[1] = Math.min(extent[1], b[1]);
+      extent[2] = Math.max(extent[2], b[2]);
+      extent[3] = Math.max(extent[3], b[3]);
+    },
   });
   // Fixes (rewinding, closing rings) are routine; what was dropped is worth a line each (up to 20).
   const dropped = checked.log.filter((e) => e.action === 'dropped');
   for (const entry of dropped.slice(0, 20)) ctx.log.warn('labels: feature dropped', { ...entry });
-  if (checked.features.length === 0) {
+  if (checked.kept === 0) {
     throw new InvalidInputError(
-      `${labels.source}: none of its ${raw.features.length} features is usable (${describeCounts(checked.counts)}); see the validation log at ${ctx.work.uri}/${WorkFiles.labelsLog.key(runId)}`,
+      `${labels.source}: none of its ${checked.read} features is usable (${describeCounts(checked.counts)}); see the validation log at ${ctx.work.uri}/${WorkFiles.labelsLog.key(runId)}`,
       { source: labels.source, pointer: '/labels/source' },
     );
   }
   const logKey = WorkFiles.labelsLog.key(runId);
   await writeWorkLines(ctx.work, WorkFiles.labelsLog, logKey, checked.log);
   const featuresKey = WorkFiles.labelsFeatures.key(runId);
-  await writeWorkBytes(ctx.work, WorkFiles.labelsFeatures, featuresKey, encodeLabelChunk(checked.features));
+  await writeWorkBytes(ctx.work, WorkFiles.labelsFeatures, featuresKey, chunk.finish());
   const summary: LabelSummary = {
     source: labels.source,
     epsg: raw.epsg,
-    read: raw.features.length,
-    features: checked.features.length,
+    read: checked.read,
+    features: checked.kept,
     problems: checked.counts,
     logKey,
-    classes: buildClassTable(
-      checked.features.map((f) => f.classValue),
-      labels.background,
-    ),
+    classes: buildClassTable(classValues, labels.background),
     // RFC 7946 form: west > east when the labels cross the antimeridian.
-    extentWgs84: rectToWgs84Bbox(raw.epsg, featureBounds(checked.features), EDGE_STEPS),
+    extentWgs84: rectToWgs84Bbox(raw.epsg, extent, EDGE_STEPS),
   };
   await writeWork(ctx.work, WorkFiles.labelsSummary, key, summary);
   ctx.log.info('labels: ingested', {

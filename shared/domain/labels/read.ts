@@ -5,7 +5,7 @@ import { converterBetween, mapPositions, parseEpsg, proj4Definition } from '../c
 import { InvalidInputError, SatfactoryError } from '../errors.ts';
 import { boundedMessage, jsonSyntaxProblem, quoteSnippet, quoteValue } from '../snippet.ts';
 import { parseCsv } from './csv.ts';
-import { FgbFormatError, type FgbHeader, readFlatGeobufBytes } from './flatgeobuf.ts';
+import { FgbFormatError, type FgbHeader, iterateFlatGeobufBytes } from './flatgeobuf.ts';
 import { parseWkt, type WktResult } from './wkt.ts';
 
 export type LabelFormat = 'geojson' | 'flatgeobuf' | 'csv';
@@ -76,6 +76,26 @@ export async function readLabelSource(bytes: Uint8Array, options: ReadLabelOptio
         : readCsv(bytes, source, declared, limits);
   requireKnownEpsg(set.epsg, source);
   return set;
+}
+
+/** Raw features that may come one at a time: iterate them once. */
+export type RawLabelStream = { readonly epsg: number; readonly features: Iterable<RawFeature> };
+
+/**
+ * As readLabelSource, but FlatGeobuf features are decoded one at a time as the caller iterates, so
+ * ingestion never holds every decoded geometry at once (GeoJSON and CSV are read whole). Errors are
+ * the same; a damaged FlatGeobuf file throws when the iteration reaches the damage.
+ */
+export async function readLabelStream(bytes: Uint8Array, options: ReadLabelOptions): Promise<RawLabelStream> {
+  const { source } = options;
+  const declared =
+    options.crs === undefined ? undefined : parseEpsgOrThrow(options.crs, source, 'labels.crs');
+  const format = options.format ?? detectFormat(bytes, source);
+  if (format !== 'flatgeobuf') return readLabelSource(bytes, { ...options, format });
+  const stream = streamFlatGeobuf(bytes, source, { ...LABEL_READ_LIMITS, ...options.limits });
+  const epsg = fgbEpsg(stream.header, declared, source);
+  requireKnownEpsg(epsg, source);
+  return { epsg, features: stream.features };
 }
 
 export function detectFormat(bytes: Uint8Array, source: string): LabelFormat {
@@ -237,22 +257,20 @@ function readFlatGeobuf(
   declared: number | undefined,
   limits: LabelReadLimits,
 ): RawLabelSet {
-  let header: FgbHeader;
-  const features: RawFeature[] = [];
-  try {
-    const read = readFlatGeobufBytes(bytes, limits);
-    header = read.header;
-    for (const f of read.features) {
-      features.push({
-        index: features.length,
-        geometry: f.geometry,
-        properties: f.properties,
-        fileId: features.length,
-      });
-    }
-  } catch (error) {
-    if (!(error instanceof FgbFormatError)) throw error;
-    throw new InvalidInputError(
+  const stream = streamFlatGeobuf(bytes, source, limits);
+  // Every feature first: a damaged file says so before a missing CRS does.
+  const features = [...stream.features];
+  return { epsg: fgbEpsg(stream.header, declared, source), features };
+}
+
+/** The header read at once, then the features one by one; format errors name the file. */
+function streamFlatGeobuf(
+  bytes: Uint8Array,
+  source: string,
+  limits: LabelReadLimits,
+): { header: FgbHeader; features: Generator<RawFeature> } {
+  const fail = (error: FgbFormatError) =>
+    new InvalidInputError(
       `${source} is not a readable FlatGeobuf file (${bytes.byteLength} bytes): ${boundedMessage(error, 160)}; export it again, or set labels.format if it is another format`,
       {
         source,
@@ -262,7 +280,29 @@ function readFlatGeobuf(
       },
       { cause: error },
     );
+  let read: ReturnType<typeof iterateFlatGeobufBytes>;
+  try {
+    read = iterateFlatGeobufBytes(bytes, limits);
+  } catch (error) {
+    if (!(error instanceof FgbFormatError)) throw error;
+    throw fail(error);
   }
+  function* features(): Generator<RawFeature> {
+    let index = 0;
+    try {
+      for (const f of read.features) {
+        yield { index, geometry: f.geometry, properties: f.properties, fileId: index };
+        index++;
+      }
+    } catch (error) {
+      if (!(error instanceof FgbFormatError)) throw error;
+      throw fail(error);
+    }
+  }
+  return { header: read.header, features: features() };
+}
+
+function fgbEpsg(header: FgbHeader, declared: number | undefined, source: string): number {
   const crs = header.crs;
   const fileEpsg =
     crs && crs.code > 0 && (crs.org === null || crs.org.toUpperCase() === 'EPSG')
@@ -277,7 +317,7 @@ function readFlatGeobuf(
       { source, pointer: '/labels/crs' },
     );
   }
-  return { epsg, features };
+  return epsg;
 }
 
 // --- DeepSatData CSV -------------------------------------------------------------------------
