@@ -90,6 +90,59 @@ describe('streamed label ingestion', () => {
     );
   });
 
+  it('reads a GeoJSON FeatureCollection feature by feature: the same features, crs wherever it is', async () => {
+    const enc = (t: string) => new TextEncoder().encode(t);
+    const feature = (i: number, name: string) =>
+      `{"type":"Feature","id":${i},"properties":{"crop":${JSON.stringify(name)}},"geometry":{"type":"Polygon","coordinates":[${JSON.stringify(square(i * 10, 0, 5))}]}}`;
+    // Brackets, braces, escaped quotes and non-ASCII inside strings; the crs after the features; a BOM.
+    const names = ['ma]ize', 'wh{eat', 'a "quoted" \\ name', 'Weizen – ü', '[]{}'];
+    const text = `\uFEFF {\n "type" : "FeatureCollection",\n "features" : [ ${names.map((n, i) => feature(i, n)).join(' ,\n ')} ] ,\n "bbox": [0, 0, 1, 1], "crs": {"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::32633"}} }\n`;
+    const bytes = enc(text);
+    const whole = await readLabelSource(bytes, { source: 'p.geojson' });
+    const stream = await readLabelStream(bytes, { source: 'p.geojson' });
+    expect(Array.isArray(stream.features)).toBe(false);
+    expect(stream.epsg).toBe(32633);
+    expect(whole.epsg).toBe(32633);
+    const streamed = [...stream.features];
+    expect(streamed).toEqual(whole.features);
+    expect(streamed.map((f) => f.properties['crop'])).toEqual(names);
+    // An empty collection streams too.
+    const empty = await readLabelStream(enc('{"features": [ ], "type": "FeatureCollection"}'), {
+      source: 'e.geojson',
+    });
+    expect([...empty.features]).toEqual([]);
+  });
+
+  it('gives a GeoJSON file the whole reader refuses the same error, whether streamed or not', async () => {
+    const enc = (t: string) => new TextEncoder().encode(t);
+    const good = `{"type":"Feature","properties":{"crop":"maize"},"geometry":{"type":"Polygon","coordinates":[${JSON.stringify(square(0, 0))}]}}`;
+    const bad = [
+      `{"type":"FeatureCollection","features":[${good}],}`, // trailing comma at the top
+      `{"type":"FeatureCollection","features":[${good},${good.replace('"maize"', 'maize')}]}`, // inside a feature
+      `{"type":"FeatureCollection","features":[${good}]} x`, // garbage after the document
+      `{"type":"FeatureCollection","features":{}}`, // not an array
+    ];
+    for (const text of bad) {
+      const whole = await readLabelSource(enc(text), { source: 'b.geojson' }).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(whole, text).toBeInstanceOf(InvalidInputError);
+      let streamed: unknown;
+      try {
+        const stream = await readLabelStream(enc(text), { source: 'b.geojson' });
+        validateLabels(stream, { ...OPTIONS, source: 'b.geojson', keep: () => {} });
+      } catch (e) {
+        streamed = e;
+      }
+      expect((streamed as Error | undefined)?.message, text).toBe(whole?.message);
+    }
+    // A single Feature is read whole, as before.
+    const one = await readLabelStream(enc(good), { source: 'f.geojson' });
+    expect(Array.isArray(one.features)).toBe(true);
+    expect([...one.features]).toHaveLength(1);
+  });
+
   it('builds a chunk feature by feature that decodes to the features, past its first buffer', () => {
     const features: LabelFeature[] = Array.from({ length: 700 }, (_, i) => ({
       index: i,
