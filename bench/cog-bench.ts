@@ -125,9 +125,6 @@ export async function runCogBench(options: CogBenchOptions = {}): Promise<CogBen
     decodeAndCut(); // warm-up: JIT, zlib
     const ours = best(repeats, decodeAndCut);
 
-    // GDAL through rasterio, one thread, same files and windows.
-    const gdal = rasterioAvailable() ? gdalTimes(dir, files, windows, region, repeats) : null;
-
     // Naive: geotiff.js readRasters per window over HTTP (a sample of the windows).
     const sample = windows.slice(0, options.naiveWindows ?? 60);
     server.resetStats();
@@ -148,6 +145,10 @@ export async function runCogBench(options: CogBenchOptions = {}): Promise<CogBen
     const sampleTiles = sampleNeeded.reduce((s, n) => s + n.length, 0);
     const sampleBytes = cogs.reduce((s, cog, k) => s + tileBytes(cog, sampleNeeded[k] as number[]), 0);
     const sampleMb = (decodedMb * sampleTiles) / neededTiles;
+
+    // GDAL through rasterio, one thread, same files and windows. Last: spawnSync blocks this
+    // process, range server included, and pooled keep-alive sockets would be reset under a later fetch.
+    const gdal = rasterioAvailable() ? gdalTimes(dir, files, windows, region, repeats) : null;
 
     const rows: CogBenchRow[] = [
       {
@@ -311,6 +312,7 @@ export const COG_BENCH_SCENARIOS: Array<{ name: string; options: CogBenchOptions
 /** Runs every scenario whose fixtures are present; the main bench script calls this. */
 export async function runCogBenchSuite(
   print: (line: string) => void = console.log,
+  repeats?: number,
 ): Promise<CogBenchResult[]> {
   const results: CogBenchResult[] = [];
   for (const scenario of COG_BENCH_SCENARIOS) {
@@ -321,7 +323,9 @@ export async function runCogBenchSuite(
       continue;
     }
     print(`\n## ${scenario.name}`);
-    results.push(await runCogBench({ ...scenario.options, print }));
+    results.push(
+      await runCogBench({ ...scenario.options, print, ...(repeats !== undefined ? { repeats } : {}) }),
+    );
   }
   return results;
 }

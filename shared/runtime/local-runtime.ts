@@ -110,6 +110,10 @@ export async function runLocalWorkflow(options: RunLocalWorkflowOptions): Promis
   // asl-validator (run by StateMachine) writes into the definitions it checks: never the caller's.
   const local = prepareLocalDefinition(options.asl ? structuredClone(options.asl) : loadWorkflowAsl());
   checkHandlers(local, options.handlers);
+  // Validating the ASL compiles asl-validator's JSON schema (about a second at every start). The
+  // checked-in workflow, rewritten as here, is validated by test/unit/runtime/local-runtime.test.ts;
+  // a definition given by the caller is validated.
+  const machineOptions = options.asl ? undefined : { validationOptions: { noValidate: true } };
 
   const executionName = options.executionName ?? randomUUID();
   const emit = options.onEvent ?? (() => {});
@@ -188,7 +192,7 @@ export async function runLocalWorkflow(options: RunLocalWorkflowOptions): Promis
 
   // Each Distributed Map becomes a local Task whose handler runs the Map Run.
   for (const [name, map] of local.mapStates) {
-    const processor = new StateMachine(map.processor as unknown as StateMachineDefinition);
+    const processor = new StateMachine(map.processor as unknown as StateMachineDefinition, machineOptions);
     localHandlers[name] = wrap(async (input) =>
       runDistributedMap({
         stateName: name,
@@ -210,7 +214,7 @@ export async function runLocalWorkflow(options: RunLocalWorkflowOptions): Promis
     );
   }
 
-  const machine = new StateMachine(local.definition as unknown as StateMachineDefinition);
+  const machine = new StateMachine(local.definition as unknown as StateMachineDefinition, machineOptions);
   try {
     return await execute(machine, toJson(options.input), executionName, []);
   } catch (error) {

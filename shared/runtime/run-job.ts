@@ -86,6 +86,9 @@ async function runClaimed(options: RunOptions, onExtract: () => void): Promise<R
   const pool = createWorkerPool({
     filename: new URL('./task-worker.ts', import.meta.url),
     maxThreads: threads,
+    // Threads start (and load the steps) now, while the main thread plans; no more than the cores,
+    // so a large --threads does not start hundreds of threads for a small job.
+    minThreads: Math.min(threads, Math.max(1, os.availableParallelism())),
   });
   // The queue only sees messages when a product is offline; otherwise it stays idle and costs nothing.
   const archive = options.archive ?? archiveFromEnv();

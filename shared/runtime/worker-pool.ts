@@ -3,7 +3,7 @@
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { workerData } from 'node:worker_threads';
+import { isMainThread, workerData } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { type ErrorContext, SatfactoryError } from '../domain/errors.ts';
 
@@ -107,6 +107,14 @@ function workerExecArgv(typescript: boolean): string[] {
 }
 
 let handler: Promise<(task: unknown) => unknown> | undefined;
+
+// A worker loads its task module as soon as it starts (while the main thread still plans), not on
+// its first task: importing the steps takes seconds of module loading per thread. A failure is
+// reported by the first task that awaits it.
+if (!isMainThread && (workerData as Partial<WorkerData> | null)?.target !== undefined) {
+  handler = loadHandler(workerData as WorkerData);
+  handler.catch(() => {});
+}
 
 /** Worker side (piscina calls it by name): runs one task, encoding its error for the trip back. */
 export async function runWorkerTask(task: unknown): Promise<unknown> {

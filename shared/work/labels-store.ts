@@ -9,6 +9,7 @@ import { type Bounds, rectToWgs84Bbox, rectToWgs84Bounds } from '../domain/crs.t
 import { InputRefusedError, IntegrityError, InvalidInputError } from '../domain/errors.ts';
 import { sha256Hex } from '../domain/hashing.ts';
 import type { JobSpec } from '../domain/job-spec.ts';
+import { LabelChunkWriter } from '../domain/labels/chunk.ts';
 import {
   checkClassTableFile,
   classValueKey,
@@ -25,7 +26,7 @@ import {
   LabelIndex,
   reprojectFeatures,
 } from '../domain/labels/index.ts';
-import { readLabelSource } from '../domain/labels/read.ts';
+import { readLabelStream } from '../domain/labels/read.ts';
 import type { LabelFeature, LabelLogEntry } from '../domain/labels/types.ts';
 import { validateLabels } from '../domain/labels/validate.ts';
 import type { BlobStore } from '../ports.ts';
@@ -52,7 +53,9 @@ export async function ingestLabels(ctx: StepContext, runId: string, job: JobSpec
   const labels = job.labels;
   if (!labels) throw new InvalidInputError('the job has no labels', { pointer: '/labels' });
   const bytes = await readSourceBytes(ctx, labels.source);
-  const raw = await readLabelSource(bytes, {
+  // Streamed: each feature is validated and stored in the chunk as it is read, so the raw features
+  // and LabelFeature objects of the whole file are never held at once (1 M parcels, bench/labels-scale.ts).
+  const raw = await readLabelStream(bytes, {
     source: labels.source,
     ...(labels.format ? { format: labels.format } : {}),
     ...(labels.crs ? { crs: labels.crs } : {}),
@@ -61,6 +64,15 @@ export async function ingestLabels(ctx: StepContext, runId: string, job: JobSpec
     typeof job.aoi === 'object'
       ? parseAoi(job.aoi, { source: 'job spec', pointer: '/aoi', repair: job.aoiRepair ?? false }).area
       : undefined;
+  // A fixed class table is known before the first feature; a derived one from the values kept.
+  const fixed = labels.classes ? await fixedTableOf(ctx, labels) : undefined;
+  const known = fixed ? new Set(fixed.classes.map((c) => classValueKey(c.value))) : undefined;
+  const rejectUnknown = fixed?.coding.unknown === 'reject';
+  const unknown: LabelFeature[] = [];
+  const chunk = new LabelChunkWriter();
+  const classValues = new Set<string | number>();
+  const extent: Bounds = [Infinity, Infinity, -Infinity, -Infinity];
+  let stored = 0;
   const checked = validateLabels(raw, {
     classProperty: labels.classProperty,
     ...(labels.idProperty ? { idProperty: labels.idProperty } : {}),
@@ -69,40 +81,58 @@ export async function ingestLabels(ctx: StepContext, runId: string, job: JobSpec
     repair: labels.repair,
     ...(aoi ? { aoi } : {}),
     source: labels.source,
+    keep: (f) => {
+      if (known && !known.has(classValueKey(f.classValue))) {
+        // Only index, id and class are needed for its log line: the geometry is not held.
+        unknown.push({ ...f, polygons: [] });
+        if (rejectUnknown) return;
+      }
+      stored++;
+      chunk.add(f);
+      classValues.add(f.classValue);
+      const b = featureBounds([f]);
+      extent[0] = Math.min(extent[0], b[0]);
+      extent[1] = Math.min(extent[1], b[1]);
+      extent[2] = Math.max(extent[2], b[2]);
+      extent[3] = Math.max(extent[3], b[3]);
+    },
   });
   // Fixes (rewinding, closing rings) are routine; what was dropped is worth a line each (up to 20).
   const dropped = checked.log.filter((e) => e.action === 'dropped');
   for (const entry of dropped.slice(0, 20)) ctx.log.warn('labels: feature dropped', { ...entry });
-  if (checked.features.length === 0) {
+  if (checked.kept === 0) {
     throw new InvalidInputError(
-      `${labels.source}: none of its ${raw.features.length} features is usable (${describeCounts(checked.counts)}); see the validation log at ${ctx.work.uri}/${WorkFiles.labelsLog.key(runId)}`,
+      `${labels.source}: none of its ${checked.read} features is usable (${describeCounts(checked.counts)}); see the validation log at ${ctx.work.uri}/${WorkFiles.labelsLog.key(runId)}`,
       { source: labels.source, pointer: '/labels/source' },
     );
   }
-  const table = await classTableOf(ctx, labels, checked.features);
+  const table: RunTable = fixed ?? {
+    classes: buildClassTable(classValues, labels.background ?? 0),
+    coding: derivedCoding(labels.background ?? 0),
+  };
   // Features of a class outside a fixed table: dropped (reject) or kept as ignored, each logged.
-  const { features, log, counts } = applyClassTable(checked, table, labels);
-  if (features.length === 0) {
+  const { log, counts } = logUnknownClasses(checked, unknown, table, labels);
+  if (stored === 0) {
     throw new InvalidInputError(
-      `${labels.source}: none of its ${raw.features.length} features is usable (${describeCounts(counts)}); see the validation log at ${ctx.work.uri}/${WorkFiles.labelsLog.key(runId)}`,
+      `${labels.source}: none of its ${checked.read} features is usable (${describeCounts(counts)}); see the validation log at ${ctx.work.uri}/${WorkFiles.labelsLog.key(runId)}`,
       { source: labels.source, pointer: '/labels/source' },
     );
   }
   const logKey = WorkFiles.labelsLog.key(runId);
   await writeWorkLines(ctx.work, WorkFiles.labelsLog, logKey, log);
   const featuresKey = WorkFiles.labelsFeatures.key(runId);
-  await writeWorkBytes(ctx.work, WorkFiles.labelsFeatures, featuresKey, encodeLabelChunk(features));
+  await writeWorkBytes(ctx.work, WorkFiles.labelsFeatures, featuresKey, chunk.finish());
   const summary: LabelSummary = {
     source: labels.source,
     epsg: raw.epsg,
-    read: raw.features.length,
-    features: features.length,
+    read: checked.read,
+    features: stored,
     problems: counts,
     logKey,
     classes: table.classes,
     coding: table.coding,
     // RFC 7946 form: west > east when the labels cross the antimeridian.
-    extentWgs84: rectToWgs84Bbox(raw.epsg, featureBounds(features), EDGE_STEPS),
+    extentWgs84: rectToWgs84Bbox(raw.epsg, extent, EDGE_STEPS),
   };
   await writeWork(ctx.work, WorkFiles.labelsSummary, key, summary);
   ctx.log.info('labels: ingested', {
@@ -116,23 +146,9 @@ export async function ingestLabels(ctx: StepContext, runId: string, job: JobSpec
 type Labels = NonNullable<JobSpec['labels']>;
 type RunTable = { classes: ClassEntry[]; coding: LabelCoding };
 
-/** The run's class table: the job's fixed one (inline or read from its file), else derived. */
-async function classTableOf(
-  ctx: StepContext,
-  labels: Labels,
-  features: readonly LabelFeature[],
-): Promise<RunTable> {
-  const spec = labels.classes;
-  if (!spec) {
-    const background = labels.background ?? 0;
-    return {
-      classes: buildClassTable(
-        features.map((f) => f.classValue),
-        background,
-      ),
-      coding: derivedCoding(background),
-    };
-  }
+/** The job's fixed class table (inline or read from its file). */
+async function fixedTableOf(ctx: StepContext, labels: Labels): Promise<RunTable> {
+  const spec = labels.classes as NonNullable<Labels['classes']>;
   if (Array.isArray(spec.table)) return fixedClassTable(spec.table, spec, null);
   const source = spec.table;
   const bytes = await readSourceBytes(ctx, source, 'labels.classes.table', '/labels/classes/table');
@@ -146,24 +162,18 @@ async function classTableOf(
  * With a fixed table, a feature whose class is not in it is dropped ("reject") or kept to be burnt
  * with the ignore index ("ignore"); either way it gets a log line and a count (unknown-class).
  */
-function applyClassTable(
-  checked: { features: LabelFeature[]; log: LabelLogEntry[]; counts: Record<string, number> },
+function logUnknownClasses(
+  checked: { log: LabelLogEntry[]; counts: Record<string, number> },
+  unknown: readonly LabelFeature[],
   table: RunTable,
   labels: Labels,
-): { features: LabelFeature[]; log: LabelLogEntry[]; counts: Record<string, number> } {
+): { log: LabelLogEntry[]; counts: Record<string, number> } {
   const { coding } = table;
-  if (coding.origin === 'derived') return checked;
-  const known = new Set(table.classes.map((c) => classValueKey(c.value)));
-  const features: LabelFeature[] = [];
+  if (coding.origin === 'derived' || unknown.length === 0) return checked;
   const log = [...checked.log];
   const counts = { ...checked.counts };
-  for (const f of checked.features) {
-    if (known.has(classValueKey(f.classValue))) {
-      features.push(f);
-      continue;
-    }
+  for (const f of unknown) {
     const reject = coding.unknown === 'reject';
-    if (!reject) features.push(f);
     // A rejected feature's earlier fixes no longer matter (as for outside-aoi): its one line says
     // why it is gone, and the counts stay one per log line.
     if (reject) {
@@ -189,7 +199,7 @@ function applyClassTable(
     counts['unknown-class'] = (counts['unknown-class'] ?? 0) + 1;
   }
   log.sort((a, b) => a.index - b.index);
-  return { features, log, counts };
+  return { log, counts };
 }
 
 /** The labels' extent as an AOI in lon/lat (`aoi: "labels"`), split at the antimeridian if it crosses. */

@@ -99,7 +99,7 @@ describe('a dataset describes itself (offline labels example, local runtime)', (
       for (const f of forbidden) expect(text.includes(f), `${name} holds ${f}`).toBe(false);
     }
     // The local inputs are still named, relative to the dataset, and resolve from it.
-    expect(manifest.job.output.uri).toBe('.');
+    expect((manifest.job.output as { uri: string }).uri).toBe('.');
     const href = manifest.sources[0]?.hrefs.blue as string;
     expect(href).toMatch(/^\.\.\/\.\.\/offline-scene\/.+\/B02\.tif$/);
     expect(readFileSync(path.resolve(out, href)).byteLength).toBeGreaterThan(0);

@@ -17,26 +17,53 @@ type HeaderFeature = [
 ];
 
 export function encodeLabelChunk(features: readonly LabelFeature[]): Uint8Array {
-  let coords = 0;
-  const header: HeaderFeature[] = features.map((f) => {
-    const rings = f.polygons.map((p) => p.rings.map((r) => r.length / 2));
-    for (const p of f.polygons) for (const r of p.rings) coords += r.length;
-    return [f.index, f.id, f.classValue, rings];
-  });
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const start = align8(12 + json.length);
-  const bytes = new Uint8Array(start + coords * 8);
-  const view = new DataView(bytes.buffer);
-  view.setUint32(0, MAGIC, true);
-  view.setUint32(4, VERSION, true);
-  view.setUint32(8, json.length, true);
-  bytes.set(json, 12);
-  let offset = start;
-  for (const f of features)
+  const writer = new LabelChunkWriter();
+  for (const f of features) writer.add(f);
+  return writer.finish();
+}
+
+/**
+ * Builds a chunk feature by feature (the same bytes as encodeLabelChunk), keeping only the small
+ * header entry and the coordinates of each: ingestion adds features as they are validated.
+ */
+export class LabelChunkWriter {
+  readonly #header: HeaderFeature[] = [];
+  #coords = new Float64Array(1024);
+  #length = 0;
+
+  add(f: LabelFeature): void {
+    this.#header.push([f.index, f.id, f.classValue, f.polygons.map((p) => p.rings.map((r) => r.length / 2))]);
     for (const p of f.polygons)
-      for (const r of p.rings)
-        for (let i = 0; i < r.length; i++, offset += 8) view.setFloat64(offset, r[i] as number, true);
-  return bytes;
+      for (const r of p.rings) {
+        if (this.#length + r.length > this.#coords.length) {
+          const grown = new Float64Array(Math.max(this.#coords.length * 2, this.#length + r.length));
+          grown.set(this.#coords.subarray(0, this.#length));
+          this.#coords = grown;
+        }
+        this.#coords.set(r, this.#length);
+        this.#length += r.length;
+      }
+  }
+
+  get features(): number {
+    return this.#header.length;
+  }
+
+  finish(): Uint8Array {
+    const json = new TextEncoder().encode(JSON.stringify(this.#header));
+    const start = align8(12 + json.length);
+    const bytes = new Uint8Array(start + this.#length * 8);
+    const view = new DataView(bytes.buffer);
+    view.setUint32(0, MAGIC, true);
+    view.setUint32(4, VERSION, true);
+    view.setUint32(8, json.length, true);
+    bytes.set(json, 12);
+    // Little-endian doubles, bit for bit (a Float64Array copy would use the host's byte order).
+    const coords = this.#coords;
+    for (let i = 0, offset = start; i < this.#length; i++, offset += 8)
+      view.setFloat64(offset, coords[i] as number, true);
+    return bytes;
+  }
 }
 
 export function decodeLabelChunk(bytes: Uint8Array): LabelFeature[] {

@@ -203,6 +203,19 @@ export function readFlatGeobufBytes(
   bytes: Uint8Array,
   limits: FgbLimits,
 ): { header: FgbHeader; features: FgbFeature[] } {
+  const { header, features } = iterateFlatGeobufBytes(bytes, limits);
+  return { header, features: [...features] };
+}
+
+/**
+ * The header at once (its checks throw here), then the features one at a time: a reader that
+ * validates and stores each feature as it comes never holds every decoded geometry at once. The
+ * file's structure is checked as the iteration goes (a truncated file throws at its end).
+ */
+export function iterateFlatGeobufBytes(
+  bytes: Uint8Array,
+  limits: FgbLimits,
+): { header: FgbHeader; features: Generator<FgbFeature> } {
   const size = bytes.byteLength;
   if (size < 12 || !MAGIC.every((m, i) => bytes[i] === m)) {
     const seen = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
@@ -236,9 +249,21 @@ export function readFlatGeobufBytes(
     );
   }
   offset += index;
-  const features: FgbFeature[] = [];
+  return { header, features: featuresOf(bytes, file, header, offset, limits) };
+}
+
+function* featuresOf(
+  bytes: Uint8Array,
+  file: Bounded,
+  header: FgbHeader,
+  first: number,
+  limits: FgbLimits,
+): Generator<FgbFeature> {
+  const size = bytes.byteLength;
+  const count = header.featuresCount;
+  let offset = first;
+  let n = 0;
   while (offset < size) {
-    const n = features.length;
     if (count > 0 && n >= count) {
       throw new FgbFormatError(
         `${size - offset} bytes follow the ${count} features its header announces: the file is damaged`,
@@ -276,17 +301,17 @@ export function readFlatGeobufBytes(
       `feature ${n} (bytes ${start}..${start + length})`,
       n,
     );
-    features.push(readFeature(feature, header));
+    yield readFeature(feature, header);
+    n++;
     offset = start + length;
   }
-  if (count > 0 && features.length !== count) {
+  if (count > 0 && n !== count) {
     throw new FgbFormatError(
-      `ends after ${features.length} of the ${count} features its header announces: the file is truncated`,
+      `ends after ${n} of the ${count} features its header announces: the file is truncated`,
       size,
-      features.length,
+      n,
     );
   }
-  return { header, features };
 }
 
 function readHeader(b: Bounded): FgbHeader {

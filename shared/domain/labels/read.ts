@@ -5,7 +5,7 @@ import { converterBetween, mapPositions, parseEpsg, proj4Definition } from '../c
 import { InvalidInputError, SatfactoryError } from '../errors.ts';
 import { boundedMessage, jsonSyntaxProblem, quoteSnippet, quoteValue } from '../snippet.ts';
 import { parseCsv } from './csv.ts';
-import { FgbFormatError, type FgbHeader, readFlatGeobufBytes } from './flatgeobuf.ts';
+import { FgbFormatError, type FgbHeader, iterateFlatGeobufBytes } from './flatgeobuf.ts';
 import { parseWkt, type WktResult } from './wkt.ts';
 
 export type LabelFormat = 'geojson' | 'flatgeobuf' | 'csv';
@@ -78,6 +78,34 @@ export async function readLabelSource(bytes: Uint8Array, options: ReadLabelOptio
   return set;
 }
 
+/** Raw features that may come one at a time: iterate them once. */
+export type RawLabelStream = { readonly epsg: number; readonly features: Iterable<RawFeature> };
+
+/**
+ * As readLabelSource, but FlatGeobuf features are decoded one at a time as the caller iterates, so
+ * ingestion never holds every decoded geometry at once (GeoJSON and CSV are read whole). Errors are
+ * the same; a damaged FlatGeobuf file throws when the iteration reaches the damage.
+ */
+export async function readLabelStream(bytes: Uint8Array, options: ReadLabelOptions): Promise<RawLabelStream> {
+  const { source } = options;
+  const declared =
+    options.crs === undefined ? undefined : parseEpsgOrThrow(options.crs, source, 'labels.crs');
+  const format = options.format ?? detectFormat(bytes, source);
+  const limits = { ...LABEL_READ_LIMITS, ...options.limits };
+  if (format === 'geojson' && bytes.byteLength <= limits.maxTextBytes) {
+    const stream = streamGeoJson(bytes, source, declared, limits);
+    if (stream) {
+      requireKnownEpsg(stream.epsg, source);
+      return stream;
+    }
+  }
+  if (format !== 'flatgeobuf') return readLabelSource(bytes, { ...options, format });
+  const stream = streamFlatGeobuf(bytes, source, limits);
+  const epsg = fgbEpsg(stream.header, declared, source);
+  requireKnownEpsg(epsg, source);
+  return { epsg, features: stream.features };
+}
+
 export function detectFormat(bytes: Uint8Array, source: string): LabelFormat {
   const name = source.toLowerCase().replace(/[?#].*$/, '');
   if (/\.(geo)?json$/.test(name)) return 'geojson';
@@ -147,37 +175,189 @@ function readGeoJson(
   else
     throw notGeoJson(source, `"type" is ${quoteValue(doc['type'])}, expected FeatureCollection or Feature`);
   tooManyFeatures(items.length, limits, source, 'features');
-  const features = items.map((item, index): RawFeature => {
-    if (!isObject(item)) {
-      return {
-        index,
-        geometry: null,
-        properties: {},
-        readProblem: {
-          problem: 'invalid-feature',
-          detail: `/features/${index} is not a GeoJSON Feature object`,
-        },
-      };
+  const features = items.map((item, index) => rawGeoJsonFeature(item, index, limits));
+  return { epsg, features };
+}
+
+/**
+ * A FeatureCollection read feature by feature: a first pass over the bytes finds the top-level
+ * members (type, crs, wherever they are) and counts the features without parsing them, then each
+ * feature's bytes are parsed as it is iterated. Anything else (a Feature, a geometry, a document
+ * the first pass finds malformed) returns undefined: the caller reads the file whole, with its
+ * messages. A feature that does not parse throws what the whole-file reader says about the file.
+ */
+function streamGeoJson(
+  bytes: Uint8Array,
+  source: string,
+  declared: number | undefined,
+  limits: LabelReadLimits,
+): RawLabelStream | undefined {
+  const scan = scanFeatureCollection(bytes);
+  if (!scan) return undefined;
+  tooManyFeatures(scan.count, limits, source, 'features');
+  const members = { type: 'FeatureCollection', ...(scan.crs === undefined ? {} : { crs: scan.crs }) };
+  const epsg = declared ?? geoJsonCrs(members, source) ?? 4326;
+  const decoder = new TextDecoder();
+  function* features(): Generator<RawFeature> {
+    let index = 0;
+    for (const [start, end] of elements(bytes, scan!.features)) {
+      let item: unknown;
+      try {
+        item = JSON.parse(decoder.decode(bytes.subarray(start, end)));
+      } catch (error) {
+        // The whole-file reader names the syntax error and where it is (it throws here).
+        readGeoJson(bytes, source, declared, limits);
+        throw error;
+      }
+      yield rawGeoJsonFeature(item, index++, limits);
     }
-    const id = item['id'];
-    const geometry = item['geometry'];
-    const depth = isObject(geometry) ? collectionDepth(geometry, limits.maxGeometryDepth) : 0;
+  }
+  return { epsg, features: features() };
+}
+
+const WS = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+function skipWs(b: Uint8Array, i: number): number {
+  while (i < b.length && WS(b[i])) i++;
+  return i;
+}
+
+/** End (exclusive) of the JSON string starting at b[i] === '"', or -1. */
+function skipString(b: Uint8Array, i: number): number {
+  for (i++; i < b.length; i++) {
+    const c = b[i];
+    if (c === 0x5c) i++;
+    else if (c === 0x22) return i + 1;
+  }
+  return -1;
+}
+
+/** End (exclusive) of the JSON value starting at b[i], by its brackets and strings, or -1. */
+function skipValue(b: Uint8Array, i: number): number {
+  const c = b[i];
+  if (c === 0x22) return skipString(b, i);
+  if (c === 0x7b || c === 0x5b) {
+    let depth = 0;
+    while (i < b.length) {
+      const d = b[i];
+      if (d === 0x22) {
+        i = skipString(b, i);
+        if (i < 0) return -1;
+        continue;
+      }
+      if (d === 0x7b || d === 0x5b) depth++;
+      else if (d === 0x7d || d === 0x5d) {
+        depth--;
+        if (depth === 0) return i + 1;
+      }
+      i++;
+    }
+    return -1;
+  }
+  const start = i;
+  while (i < b.length && b[i] !== 0x2c && b[i] !== 0x7d && b[i] !== 0x5d && !WS(b[i])) i++;
+  return i > start ? i : -1;
+}
+
+/** The [start, end) spans of the elements of the array opening at b[open] === '['; throws if malformed. */
+function* elements(b: Uint8Array, open: number): Generator<[number, number]> {
+  let i = skipWs(b, open + 1);
+  if (b[i] === 0x5d) return;
+  for (;;) {
+    const end = skipValue(b, i);
+    if (end < 0) throw new Error('malformed array');
+    yield [i, end];
+    i = skipWs(b, end);
+    if (b[i] === 0x5d) return;
+    if (b[i] !== 0x2c) throw new Error('malformed array');
+    i = skipWs(b, i + 1);
+  }
+}
+
+/** Top-level members of a FeatureCollection document (its features only located and counted). */
+function scanFeatureCollection(
+  b: Uint8Array,
+): { features: number; count: number; crs?: unknown } | undefined {
+  const decoder = new TextDecoder();
+  const parse = (start: number, end: number): unknown => JSON.parse(decoder.decode(b.subarray(start, end)));
+  try {
+    let i = b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0;
+    i = skipWs(b, i);
+    if (b[i] !== 0x7b) return undefined;
+    i = skipWs(b, i + 1);
+    let type: unknown;
+    let crs: unknown;
+    let features = -1;
+    let count = 0;
+    while (b[i] !== 0x7d) {
+      if (b[i] !== 0x22) return undefined;
+      const keyEnd = skipString(b, i);
+      if (keyEnd < 0) return undefined;
+      const key = parse(i, keyEnd);
+      i = skipWs(b, keyEnd);
+      if (b[i] !== 0x3a) return undefined;
+      i = skipWs(b, i + 1);
+      let end: number;
+      if (key === 'features') {
+        // A second "features" member would win in JSON.parse: leave such a file to the whole reader.
+        if (features >= 0 || b[i] !== 0x5b) return undefined;
+        features = i;
+        end = i + 1;
+        for (const [, e] of elements(b, i)) {
+          count++;
+          end = e;
+        }
+        end = skipWs(b, count ? end : i + 1) + 1; // past the closing ']'
+      } else {
+        end = skipValue(b, i);
+        if (end < 0) return undefined;
+        if (key === 'type') type = parse(i, end);
+        else if (key === 'crs') crs = parse(i, end);
+      }
+      i = skipWs(b, end);
+      if (b[i] === 0x2c) {
+        i = skipWs(b, i + 1);
+        if (b[i] !== 0x22) return undefined; // a trailing comma is not JSON
+      } else if (b[i] !== 0x7d) return undefined;
+    }
+    if (skipWs(b, i + 1) !== b.length) return undefined;
+    if (type !== 'FeatureCollection' || features < 0) return undefined;
+    return { features, count, ...(crs === undefined ? {} : { crs }) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** One element of a FeatureCollection's `features` as a raw feature (a problem noted, never thrown). */
+function rawGeoJsonFeature(item: unknown, index: number, limits: LabelReadLimits): RawFeature {
+  if (!isObject(item)) {
     return {
       index,
-      geometry: isObject(geometry) ? (geometry as unknown as GeoJSON.Geometry) : null,
-      properties: isObject(item['properties']) ? item['properties'] : {},
-      ...(typeof id === 'string' || typeof id === 'number' ? { fileId: id } : {}),
-      ...(depth > limits.maxGeometryDepth
-        ? {
-            readProblem: {
-              problem: 'invalid-geometry',
-              detail: `/features/${index}/geometry nests GeometryCollections deeper than ${limits.maxGeometryDepth} levels`,
-            },
-          }
-        : {}),
+      geometry: null,
+      properties: {},
+      readProblem: {
+        problem: 'invalid-feature',
+        detail: `/features/${index} is not a GeoJSON Feature object`,
+      },
     };
-  });
-  return { epsg, features };
+  }
+  const id = item['id'];
+  const geometry = item['geometry'];
+  const depth = isObject(geometry) ? collectionDepth(geometry, limits.maxGeometryDepth) : 0;
+  return {
+    index,
+    geometry: isObject(geometry) ? (geometry as unknown as GeoJSON.Geometry) : null,
+    properties: isObject(item['properties']) ? item['properties'] : {},
+    ...(typeof id === 'string' || typeof id === 'number' ? { fileId: id } : {}),
+    ...(depth > limits.maxGeometryDepth
+      ? {
+          readProblem: {
+            problem: 'invalid-geometry',
+            detail: `/features/${index}/geometry nests GeometryCollections deeper than ${limits.maxGeometryDepth} levels`,
+          },
+        }
+      : {}),
+  };
 }
 
 /** The legacy (2008) `crs` member: {"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::28992"}}. */
@@ -237,22 +417,20 @@ function readFlatGeobuf(
   declared: number | undefined,
   limits: LabelReadLimits,
 ): RawLabelSet {
-  let header: FgbHeader;
-  const features: RawFeature[] = [];
-  try {
-    const read = readFlatGeobufBytes(bytes, limits);
-    header = read.header;
-    for (const f of read.features) {
-      features.push({
-        index: features.length,
-        geometry: f.geometry,
-        properties: f.properties,
-        fileId: features.length,
-      });
-    }
-  } catch (error) {
-    if (!(error instanceof FgbFormatError)) throw error;
-    throw new InvalidInputError(
+  const stream = streamFlatGeobuf(bytes, source, limits);
+  // Every feature first: a damaged file says so before a missing CRS does.
+  const features = [...stream.features];
+  return { epsg: fgbEpsg(stream.header, declared, source), features };
+}
+
+/** The header read at once, then the features one by one; format errors name the file. */
+function streamFlatGeobuf(
+  bytes: Uint8Array,
+  source: string,
+  limits: LabelReadLimits,
+): { header: FgbHeader; features: Generator<RawFeature> } {
+  const fail = (error: FgbFormatError) =>
+    new InvalidInputError(
       `${source} is not a readable FlatGeobuf file (${bytes.byteLength} bytes): ${boundedMessage(error, 160)}; export it again, or set labels.format if it is another format`,
       {
         source,
@@ -262,7 +440,29 @@ function readFlatGeobuf(
       },
       { cause: error },
     );
+  let read: ReturnType<typeof iterateFlatGeobufBytes>;
+  try {
+    read = iterateFlatGeobufBytes(bytes, limits);
+  } catch (error) {
+    if (!(error instanceof FgbFormatError)) throw error;
+    throw fail(error);
   }
+  function* features(): Generator<RawFeature> {
+    let index = 0;
+    try {
+      for (const f of read.features) {
+        yield { index, geometry: f.geometry, properties: f.properties, fileId: index };
+        index++;
+      }
+    } catch (error) {
+      if (!(error instanceof FgbFormatError)) throw error;
+      throw fail(error);
+    }
+  }
+  return { header: read.header, features: features() };
+}
+
+function fgbEpsg(header: FgbHeader, declared: number | undefined, source: string): number {
   const crs = header.crs;
   const fileEpsg =
     crs && crs.code > 0 && (crs.org === null || crs.org.toUpperCase() === 'EPSG')
@@ -277,7 +477,7 @@ function readFlatGeobuf(
       { source, pointer: '/labels/crs' },
     );
   }
-  return { epsg, features };
+  return epsg;
 }
 
 // --- DeepSatData CSV -------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import { booleanIntersects } from '@turf/turf';
 import { type Bounds, boundsOf, projectPolygon } from '../crs.ts';
 import { InvalidInputError } from '../errors.ts';
 import { quoteValue } from '../snippet.ts';
-import type { RawFeature, RawLabelSet } from './read.ts';
+import type { RawFeature, RawLabelStream } from './read.ts';
 import { repairPolygon } from './repair.ts';
 import {
   closedPositions,
@@ -30,10 +30,18 @@ export type ValidateOptions = {
   /** Area of interest in EPSG:4326: features that do not touch it are dropped. */
   readonly aoi?: GeoJSON.Polygon | GeoJSON.MultiPolygon;
   readonly source: string;
+  /**
+   * Takes each kept feature as it is validated instead of collecting them in `features` (left
+   * empty): with a streamed input, no more than one raw feature is held at a time.
+   */
+  readonly keep?: (feature: LabelFeature) => void;
 };
 
 export type ValidationResult = {
   readonly features: LabelFeature[];
+  /** Raw features read, kept ones. */
+  readonly read: number;
+  readonly kept: number;
   readonly log: LabelLogEntry[];
   /** Problem code → number of log entries. */
   readonly counts: Record<string, number>;
@@ -49,39 +57,55 @@ class Drop {
   }
 }
 
-export function validateLabels(raw: RawLabelSet, options: ValidateOptions): ValidationResult {
+export function validateLabels(raw: RawLabelStream, options: ValidateOptions): ValidationResult {
   const yearProperty = options.yearProperty ?? 'year';
-  if (options.year !== undefined && raw.features.length > 0) {
-    const any = raw.features.some((f) => f.properties[yearProperty] !== undefined);
-    if (!any) {
-      throw new InvalidInputError(
-        `${options.source}: labels.year is ${options.year} but no feature has a "${yearProperty}" property; ` +
-          'set labels.yearProperty to the field that holds the year, or remove labels.year',
-        { source: options.source, pointer: '/labels/yearProperty' },
-      );
-    }
-  }
+  // A whole set is checked before anything else; a stream, once read (same error, nothing kept).
+  if (Array.isArray(raw.features)) checkYearProperty(raw.features, options, yearProperty);
   const aoi = options.aoi ? prepareAoi(options.aoi, raw.epsg) : undefined;
   const features: LabelFeature[] = [];
   const log: LabelLogEntry[] = [];
   const counts: Record<string, number> = {};
+  let read = 0;
+  let kept = 0;
+  let withYear = false;
   for (const f of raw.features) {
+    read++;
+    if (!withYear && f.properties[yearProperty] !== undefined) withYear = true;
     const id = featureId(f, options.idProperty);
     const found: Problem[] = [];
-    let kept: LabelFeature | undefined;
+    let feature: LabelFeature | undefined;
     try {
-      kept = checkFeature(f, id, raw.epsg, options, yearProperty, aoi, found);
+      feature = checkFeature(f, id, raw.epsg, options, yearProperty, aoi, found);
     } catch (error) {
       if (!(error instanceof Drop)) throw error;
       found.push(error.problem);
     }
-    if (kept) features.push(kept);
+    if (feature) {
+      kept++;
+      if (options.keep) options.keep(feature);
+      else features.push(feature);
+    }
     for (const p of found) {
       log.push({ index: f.index, id, ...p });
       counts[p.problem] = (counts[p.problem] ?? 0) + 1;
     }
   }
-  return { features, log, counts };
+  if (options.year !== undefined && read > 0 && !withYear) throw noYearProperty(options, yearProperty);
+  return { features, read, kept, log, counts };
+}
+
+function checkYearProperty(features: readonly RawFeature[], options: ValidateOptions, yearProperty: string) {
+  if (options.year === undefined || features.length === 0) return;
+  if (!features.some((f) => f.properties[yearProperty] !== undefined))
+    throw noYearProperty(options, yearProperty);
+}
+
+function noYearProperty(options: ValidateOptions, yearProperty: string): InvalidInputError {
+  return new InvalidInputError(
+    `${options.source}: labels.year is ${options.year} but no feature has a "${yearProperty}" property; ` +
+      'set labels.yearProperty to the field that holds the year, or remove labels.year',
+    { source: options.source, pointer: '/labels/yearProperty' },
+  );
 }
 
 function featureId(f: RawFeature, idProperty: string | undefined): string | number | null {

@@ -1,5 +1,6 @@
 // The local runtime runs the REAL checked-in ASL: every Task through its handler in order, the
 // Distributed Map emulated (items, batches, concurrency cap, results), Retry and Catch as on AWS.
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError, TransientError } from '../../../shared/domain/errors.ts';
 import type { Json } from '../../../shared/runtime/distributed-map.ts';
@@ -7,6 +8,7 @@ import {
   type Asl,
   type LocalWorkflowEvent,
   loadWorkflowAsl,
+  prepareLocalDefinition,
   runLocalWorkflow,
   type TaskHandler,
 } from '../../../shared/runtime/local-runtime.ts';
@@ -132,7 +134,25 @@ function aslWith(changes: {
   return asl;
 }
 
+// asl-validator ships no types: describe the one call we make.
+const aslValidator = createRequire(import.meta.url)('asl-validator') as (
+  definition: unknown,
+  options: { checkArn: boolean; checkPaths: boolean },
+) => { isValid: boolean; errorsText: (separator?: string) => string };
+
 describe('runLocalWorkflow with the checked-in ASL', () => {
+  it('runs definitions asl-validator accepts (the runtime skips validating them at start)', () => {
+    const local = prepareLocalDefinition(loadWorkflowAsl());
+    const definitions = [local.definition, ...[...local.mapStates.values()].map((m) => m.processor)];
+    expect(definitions.length).toBeGreaterThan(1);
+    for (const definition of definitions) {
+      // As aws-local-stepfunctions would check them (it writes into what it checks: a copy).
+      const result = aslValidator(structuredClone(definition), { checkArn: true, checkPaths: true });
+      expect(result.errorsText('\n')).toBe('');
+      expect(result.isValid).toBe(true);
+    }
+  });
+
   it('runs every state in order and keeps each result under its own path', async () => {
     const h = harness();
     const output = (await run(h, { maxConcurrency: 3 })) as Record<string, unknown>;
