@@ -29,6 +29,7 @@ import {
   WorkFiles,
 } from '../work/files.ts';
 import { loadLabelSummary } from '../work/labels-store.ts';
+import { loadRegionResults } from '../work/region-results.ts';
 import { restoreSelectionReport } from '../work/selection-report.ts';
 import type { CommitOutput, ExecutionInput } from '../workflow/contracts.ts';
 import { writeDatasetDescriptions } from './describe-dataset.ts';
@@ -57,23 +58,7 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
   const selection = await requireWork(ctx.work, WorkFiles.selection, WorkFiles.selection.key(input.runId));
   const tasks = await requireWorkLines(ctx.work, WorkFiles.regions, summary.regionsKey);
 
-  const results: RegionResult[] = [];
-  const missing: string[] = [];
-  for (const t of tasks) {
-    const r = await readWork(
-      ctx.work,
-      WorkFiles.regionResult,
-      WorkFiles.regionResult.key(input.runId, t.regionId),
-    );
-    if (r) results.push(r);
-    else missing.push(t.regionId);
-  }
-  if (missing.length > 0) {
-    throw new IntegrityError(
-      `${missing.length} of ${tasks.length} regions have no result (${missing.slice(0, 5).join(', ')}); rerun the job to resume them`,
-      { source: ctx.work.uri },
-    );
-  }
+  const results = await loadRegionResults(ctx, input.runId, tasks);
 
   // The run's report as PlanWindows completed it (probe verdicts), whatever the dataset holds now.
   await restoreSelectionReport(ctx, dataset, input.runId, true);

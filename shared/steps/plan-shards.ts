@@ -2,19 +2,11 @@
 // (shared/domain/reshard.ts): one plan work file per final shard, and the shards JSONL that the
 // WriteShards Distributed Map fans out over. Deterministic: a rerun writes the same plans.
 import { datasetKeys } from '../domain/dataset-layout.ts';
-import { IntegrityError } from '../domain/errors.ts';
-import type { RegionResult } from '../domain/plan.ts';
 import { planSplitShards } from '../domain/reshard.ts';
 import { SPLITS } from '../domain/splits.ts';
 import { loadJob, type StepContext } from '../work/context.ts';
-import {
-  readWork,
-  requireWork,
-  requireWorkLines,
-  WorkFiles,
-  writeWork,
-  writeWorkLines,
-} from '../work/files.ts';
+import { requireWork, requireWorkLines, WorkFiles, writeWork, writeWorkLines } from '../work/files.ts';
+import { loadRegionResults } from '../work/region-results.ts';
 import type { ExecutionInput, PlanShardsOutput, ShardTask } from '../workflow/contracts.ts';
 
 export async function planShards(input: ExecutionInput, ctx: StepContext): Promise<PlanShardsOutput> {
@@ -25,23 +17,7 @@ export async function planShards(input: ExecutionInput, ctx: StepContext): Promi
     WorkFiles.windowsSummary.key(input.runId),
   );
   const regions = await requireWorkLines(ctx.work, WorkFiles.regions, summary.regionsKey);
-  const results: RegionResult[] = [];
-  const missing: string[] = [];
-  for (const t of regions) {
-    const r = await readWork(
-      ctx.work,
-      WorkFiles.regionResult,
-      WorkFiles.regionResult.key(input.runId, t.regionId),
-    );
-    if (r) results.push(r);
-    else missing.push(t.regionId);
-  }
-  if (missing.length > 0) {
-    throw new IntegrityError(
-      `${missing.length} of ${regions.length} regions have no result (${missing.slice(0, 5).join(', ')}); rerun the job to resume them`,
-      { source: ctx.work.uri },
-    );
-  }
+  const results = await loadRegionResults(ctx, input.runId, regions);
   const regionShards = results.flatMap((r) => r.shards);
   const tasks: ShardTask[] = [];
   let samples = 0;
