@@ -1,20 +1,11 @@
 // A small valid manifest for unit tests of the builders that read one (STAC, dataset card).
+import { createHistogram, summarizeHistogram } from '../../shared/domain/band-stats.ts';
 import { jobSha256Of, type Manifest, ManifestSchema } from '../../shared/domain/manifest.ts';
 
 const sha = (c: string) => c.repeat(64);
 const job = { name: 'crops', period: { start: '2023-05-01', end: '2023-07-31' } };
-const emptyStats = {
-  count: 0,
-  mean: null,
-  std: null,
-  min: null,
-  max: null,
-  p1: null,
-  p2: null,
-  p50: null,
-  p98: null,
-  p99: null,
-};
+// A band with no pixel counted, as band-stats.ts summarizes it.
+const emptyStats = summarizeHistogram(createHistogram());
 
 // Band metadata as a source without eo:bands and without a Sentinel-2 band id gives it.
 const UNKNOWN_BAND = {

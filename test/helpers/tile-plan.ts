@@ -7,7 +7,7 @@ import { metadataRadiometry } from '../../shared/domain/radiometry.ts';
 export function cogOf(res: number, fields: Partial<CogInfo> = {}): CogInfo {
   const size = Math.round(600 / res);
   return {
-    href: `file:///tmp/b${res}.tif`,
+    href: `file:///data/b${res}.tif`,
     width: size,
     height: size,
     tileWidth: size,

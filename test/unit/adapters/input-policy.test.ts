@@ -86,7 +86,7 @@ describe('the local CLI', () => {
   it('reads what its user names: local files, plain http, any address', () => {
     for (const uri of [
       '/proc/self/environ',
-      'file:///tmp/x',
+      'file:///srv/x',
       'http://127.0.0.1:8080/x',
       'https://10.0.0.1/x',
     ]) {
