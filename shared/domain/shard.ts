@@ -160,6 +160,26 @@ const BLOCK = 512;
  */
 export function sampleSpans(bytes: Uint8Array): SampleSpan[] {
   const spans: SampleSpan[] = [];
+  for (const entry of tarEntries(bytes)) {
+    const last = spans[spans.length - 1];
+    if (last !== undefined && last.key === entry.key) last.length += entry.length;
+    else spans.push({ key: entry.key, offset: entry.offset, length: entry.length });
+  }
+  return spans;
+}
+
+/** One plain-file entry of a tar that buildShard wrote: its sample key, member name and where it lies. */
+type TarEntry = {
+  key: string;
+  name: string;
+  offset: number;
+  length: number;
+  dataOffset: number;
+  size: number;
+};
+
+/** The entries of a tar that buildShard wrote (or a sample span of one: it may end without end blocks). */
+function* tarEntries(bytes: Uint8Array, requireEnd = true): Generator<TarEntry> {
   const text = (from: number, length: number) => {
     const raw = bytes.subarray(from, from + length);
     const nul = raw.indexOf(0);
@@ -167,23 +187,32 @@ export function sampleSpans(bytes: Uint8Array): SampleSpan[] {
   };
   let offset = 0;
   while (offset + BLOCK <= bytes.byteLength) {
-    if (bytes.subarray(offset, offset + BLOCK).every((b) => b === 0)) return spans;
+    if (bytes.subarray(offset, offset + BLOCK).every((b) => b === 0)) return;
     const type = bytes[offset + 156];
     if (type !== 0x30 && type !== 0) {
       throw new IntegrityError(`tar entry at byte ${offset} is not a plain file (type ${type})`);
     }
     const prefix = text(offset + 345, 155);
-    const name = prefix ? `${prefix}/${text(offset, 100)}` : text(offset, 100);
+    const path = prefix ? `${prefix}/${text(offset, 100)}` : text(offset, 100);
     const size = Number.parseInt(text(offset + 124, 12).trim() || '0', 8);
-    const parts = splitMemberPath(name);
+    const parts = splitMemberPath(path);
     if (parts === undefined || !Number.isFinite(size)) {
-      throw new IntegrityError(`tar entry "${name}" at byte ${offset} has no <key>.<name> form or size`);
+      throw new IntegrityError(`tar entry "${path}" at byte ${offset} has no <key>.<name> form or size`);
     }
     const length = BLOCK + Math.ceil(size / BLOCK) * BLOCK;
-    const last = spans[spans.length - 1];
-    if (last !== undefined && last.key === parts.key) last.length += length;
-    else spans.push({ key: parts.key, offset, length });
+    yield { key: parts.key, name: parts.name, offset, length, dataOffset: offset + BLOCK, size };
     offset += length;
   }
-  throw new IntegrityError('tar ends without its end blocks');
+  if (requireEnd) throw new IntegrityError('tar ends without its end blocks');
+}
+
+/**
+ * The data of member `name` in one sample's span (its headers and data, as sampleSpans cuts them),
+ * or undefined when the sample has no such member.
+ */
+export function spanMember(span: Uint8Array, name: string): Uint8Array | undefined {
+  for (const entry of tarEntries(span, false)) {
+    if (entry.name === name) return span.subarray(entry.dataOffset, entry.dataOffset + entry.size);
+  }
+  return undefined;
 }

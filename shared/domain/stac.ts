@@ -3,6 +3,7 @@
 // (items.ndjson). Pure builders over the manifest and the samples' `.json`: they read fields
 // tolerantly, so a manifest with more fields (band wavelengths, class names and colours) only adds
 // to the output. Every href is relative to the dataset root, where both files live.
+import { z } from 'zod';
 import { type Bounds, toWgs84, type XY } from './crs.ts';
 import { datasetKeys } from './dataset-layout.ts';
 import type { Manifest } from './manifest.ts';
@@ -60,6 +61,30 @@ export type SampleRecord = {
 };
 
 type Json = Record<string, unknown>;
+
+/** The fields of a sample's `.json` that its index entry (sampleItem) reads. */
+export const SAMPLE_INDEX_FIELDS = [
+  'boundsWgs84',
+  'bounds',
+  'epsg',
+  'dates',
+  'tile',
+  'transform',
+  'items',
+] as const;
+
+/** One sample of a final shard as the sample index needs it (WriteShard writes these). */
+export const SampleIndexEntrySchema = z
+  .object({ key: z.string().min(1), json: z.record(z.string(), z.unknown()) })
+  .strict();
+export type SampleIndexEntry = z.infer<typeof SampleIndexEntrySchema>;
+
+/** A sample's index entry from its `.json` (the fields sampleItem reads, nothing else). */
+export function sampleIndexEntry(key: string, json: Record<string, unknown>): SampleIndexEntry {
+  const picked: Record<string, unknown> = {};
+  for (const f of SAMPLE_INDEX_FIELDS) if (json[f] !== undefined) picked[f] = json[f];
+  return { key, json: picked };
+}
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);

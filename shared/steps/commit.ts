@@ -89,7 +89,7 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
       await requireWork(ctx.work, WorkFiles.tilePlan, WorkFiles.tilePlan.key(input.runId, tile)),
     );
   }
-  const shards = await finalShards(ctx, input.runId);
+  const { shards, indexKeys } = await finalShards(ctx, input.runId);
   const written = results.reduce((n, r) => n + r.written, 0);
   const rejected = results.reduce((n, r) => n + r.rejected, 0);
   const planned = summary.windows;
@@ -199,7 +199,11 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
     radiometry: radiometrySummary(job, tilePlans),
   });
   checkManifestTotals(manifest);
-  await writeDatasetDescriptions(dataset, manifest);
+  await writeDatasetDescriptions(dataset, manifest, async (shard) => {
+    const key = indexKeys.get(shard.path) as string;
+    const entries = await requireWorkLines(ctx.work, WorkFiles.shardIndex, key);
+    return entries.map((e) => ({ key: e.key, shard: shard.path, split: shard.split, json: e.json }));
+  });
   try {
     await dataset.put(datasetKeys.manifest, `${JSON.stringify(manifest, null, 1)}\n`, {
       createOnly: true,
@@ -214,10 +218,17 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
   return output(manifest);
 }
 
-/** The final shards WriteShards wrote (each has its result record), sorted by path. */
-async function finalShards(ctx: StepContext, runId: string): Promise<ShardRecord[]> {
+/**
+ * The final shards WriteShards wrote (each has its result record), sorted by path, and the work
+ * key of each one's sample index.
+ */
+async function finalShards(
+  ctx: StepContext,
+  runId: string,
+): Promise<{ shards: ShardRecord[]; indexKeys: Map<string, string> }> {
   const tasks = await requireWorkLines(ctx.work, WorkFiles.shardTasks, WorkFiles.shardTasks.key(runId));
   const shards: ShardRecord[] = [];
+  const indexKeys = new Map<string, string>();
   const missing: string[] = [];
   for (const t of tasks) {
     const r = await readWork(
@@ -225,8 +236,10 @@ async function finalShards(ctx: StepContext, runId: string): Promise<ShardRecord
       WorkFiles.shardResult,
       WorkFiles.shardResult.key(runId, t.split, t.index),
     );
-    if (r) shards.push(r);
-    else missing.push(`${t.split} ${t.index}`);
+    if (r) {
+      shards.push(r);
+      indexKeys.set(r.path, WorkFiles.shardIndex.key(runId, t.split, t.index));
+    } else missing.push(`${t.split} ${t.index}`);
   }
   if (missing.length > 0) {
     throw new IntegrityError(
@@ -234,7 +247,7 @@ async function finalShards(ctx: StepContext, runId: string): Promise<ShardRecord
       { source: ctx.work.uri },
     );
   }
-  return shards.sort((a, b) => a.path.localeCompare(b.path));
+  return { shards: shards.sort((a, b) => a.path.localeCompare(b.path)), indexKeys };
 }
 
 /** The class table with frequencies, and the validation log copied next to the manifest. */

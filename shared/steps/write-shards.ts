@@ -1,16 +1,26 @@
 // WriteShard: write final shards as PlanShards dealt them. Each sample's tar blocks are range-read
 // from its region shard (a work file) and streamed into the final shard, verbatim: nothing is
 // parsed or re-encoded, and memory holds a few samples, never a region shard or a whole final
-// shard. sha256 and size are computed while streaming. Shards are create-only; a shard with a
+// shard. sha256, size and the samples' index entries (for items.ndjson) are computed while
+// streaming. Shards are create-only; a shard with a
 // result record is done, and one found written without it (a crash in between) must be identical.
 import { createHash } from 'node:crypto';
 import { claimDataset } from '../dataset/claim.ts';
 import { AlreadyExistsError, IntegrityError } from '../domain/errors.ts';
 import type { ShardRecord } from '../domain/plan.ts';
-import { TAR_END } from '../domain/shard.ts';
+import { spanMember, TAR_END } from '../domain/shard.ts';
+import { type SampleIndexEntry, sampleIndexEntry } from '../domain/stac.ts';
 import type { BlobStore } from '../ports.ts';
 import { loadJob, type StepContext } from '../work/context.ts';
-import { readWork, readWorkRange, requireWork, type ShardPlan, WorkFiles, writeWork } from '../work/files.ts';
+import {
+  readWork,
+  readWorkRange,
+  requireWork,
+  type ShardPlan,
+  WorkFiles,
+  writeWork,
+  writeWorkLines,
+} from '../work/files.ts';
 import type { ShardTask, WriteShardsEvent, WriteShardsOutput } from '../workflow/contracts.ts';
 
 /** Range reads in flight per shard: hides store latency, bounds memory to a few samples. */
@@ -42,8 +52,9 @@ export async function writeShard(task: ShardTask, ctx: StepContext): Promise<Sha
   const hash = createHash('sha256');
   let bytes = 0;
   let finished = false;
+  const index: SampleIndexEntry[] = [];
   const body = (async function* () {
-    for await (const chunk of shardChunks(ctx, plan)) {
+    for await (const chunk of shardChunks(ctx, plan, index)) {
       hash.update(chunk);
       bytes += chunk.byteLength;
       yield chunk;
@@ -74,13 +85,27 @@ export async function writeShard(task: ShardTask, ctx: StepContext): Promise<Sha
     sha256,
     samples: plan.samples.length,
   };
+  // The index before the result: a shard with a result record has its index.
+  await writeWorkLines(
+    ctx.work,
+    WorkFiles.shardIndex,
+    WorkFiles.shardIndex.key(task.runId, task.split, task.index),
+    index,
+  );
   await writeWork(ctx.work, WorkFiles.shardResult, resultKey, record);
   ctx.log.debug('writeShard: done', { path: plan.path, bytes, samples: record.samples, existed });
   return record;
 }
 
-/** The shard's bytes: each sample's blocks in plan order (a few reads ahead), then the end blocks. */
-async function* shardChunks(ctx: StepContext, plan: ShardPlan): AsyncGenerator<Uint8Array> {
+/**
+ * The shard's bytes: each sample's blocks in plan order (a few reads ahead), then the end blocks.
+ * Each sample's index entry (from its `.json` member) is pushed to `index` on the way.
+ */
+async function* shardChunks(
+  ctx: StepContext,
+  plan: ShardPlan,
+  index: SampleIndexEntry[],
+): AsyncGenerator<Uint8Array> {
   const read = (i: number) => {
     const s = plan.samples[i] as ShardPlan['samples'][number];
     const p = readWorkRange(ctx.work, WorkFiles.regionShard, s.source, s.offset, s.length);
@@ -102,6 +127,13 @@ async function* shardChunks(ctx: StepContext, plan: ShardPlan): AsyncGenerator<U
         { source: `${ctx.work.uri}/${s.source}` },
       );
     }
+    const json = spanMember(chunk, 'json');
+    index.push(
+      sampleIndexEntry(
+        s.key,
+        json ? (JSON.parse(Buffer.from(json).toString('utf8')) as Record<string, unknown>) : {},
+      ),
+    );
     yield chunk;
   }
   yield TAR_END;

@@ -29,12 +29,13 @@ import {
   TilePlanSchema,
 } from '../domain/plan.ts';
 import { PlannedSampleSchema } from '../domain/reshard.ts';
+import { SampleIndexEntrySchema } from '../domain/stac.ts';
 import { WindowRejectSchema } from '../domain/window-verdict.ts';
 import type { BlobStore } from '../ports.ts';
 import { RegionTaskSchema, ShardTaskSchema } from '../workflow/contracts.ts';
 
 /** Bump whenever a schema below changes shape: runs of an older version are then not resumed. */
-export const WORK_FORMAT_VERSION = 4;
+export const WORK_FORMAT_VERSION = 5;
 
 const count = z.int().min(0);
 
@@ -275,6 +276,16 @@ export const WorkFiles = {
     'runs/*/shard-results/*.json',
     (run: string, split: string, index: number) => `runs/${run}/shard-results/${split}-${pad(index, 6)}.json`,
     ShardRecordSchema,
+  ),
+  /**
+   * What the sample index (items.ndjson) needs of each sample of one final shard, in shard order
+   * (WriteShard, while streaming it): Commit reads these instead of the shards.
+   */
+  shardIndex: jsonl(
+    'shard sample index',
+    'runs/*/shard-index/*.jsonl',
+    (run: string, split: string, index: number) => `runs/${run}/shard-index/${split}-${pad(index, 6)}.jsonl`,
+    SampleIndexEntrySchema,
   ),
   regionRejects: jsonl(
     'region rejects',

@@ -242,7 +242,7 @@ export const Tasks = {
     run: writeShards,
     access: {
       reads: [W.shardResult, W.job, W.shardPlan, W.regionShard],
-      writes: [W.shardResult],
+      writes: [W.shardIndex, W.shardResult],
       // Create-only shards: an existing one (an interrupted run) is read back and compared.
       dataset: {
         reads: [...ownership, DatasetFiles.shards],
@@ -268,6 +268,7 @@ export const Tasks = {
         W.regionRejects,
         W.shardTasks,
         W.shardResult,
+        W.shardIndex,
         W.tilePlan,
         W.labelsSummary,
         W.labelsLog,

@@ -10,6 +10,7 @@ import {
   readShard,
   type ShardSample,
   sampleSpans,
+  spanMember,
   splitMemberPath,
   TAR_END,
 } from '../../../shared/domain/shard.ts';
@@ -185,5 +186,25 @@ describe('sampleSpans', () => {
     const chunks: Buffer[] = [];
     for await (const c of pack) chunks.push(c as Buffer);
     expect(() => sampleSpans(Buffer.concat(chunks))).toThrow(/not a plain file/);
+  });
+});
+
+describe('spanMember', () => {
+  it("returns each member's bytes from one sample's span, as tar-stream reads them", async () => {
+    const samples = ['a_0000_0001', 'b_0003_0000'].map((k, i) => {
+      const s = sample(k, i);
+      s.members.push({ name: 'pad.bin', data: new Uint8Array(512 * (i + 1)).fill(7) });
+      return s;
+    });
+    const shard = await buildShard(samples);
+    const read = await readShard(shard.bytes);
+    for (const span of sampleSpans(shard.bytes)) {
+      const bytes = shard.bytes.subarray(span.offset, span.offset + span.length);
+      const oracle = read.find((s) => s.key === span.key) as ShardSample;
+      for (const m of oracle.members) {
+        expect(Buffer.from(spanMember(bytes, m.name) as Uint8Array).equals(Buffer.from(m.data))).toBe(true);
+      }
+      expect(spanMember(bytes, 'nothing.here')).toBeUndefined();
+    }
   });
 });

@@ -38,6 +38,7 @@ const samples: Record<keyof typeof WorkFiles, string> = {
   shardPlan: WorkFiles.shardPlan.key('r-1', 'validation', 3),
   shardTasks: WorkFiles.shardTasks.key('r-1'),
   shardResult: WorkFiles.shardResult.key('r-1', 'validation', 3),
+  shardIndex: WorkFiles.shardIndex.key('r-1', 'validation', 3),
   failure: WorkFiles.failure.key('r-1'),
   ltaSlot: WorkFiles.ltaSlot.key(7),
   ltaSlotDone: WorkFiles.ltaSlotDone.key(7),
