@@ -15,7 +15,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { cpus, homedir, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FileRangeReader } from '../shared/adapters/local/file-range-reader.ts';
@@ -460,11 +460,34 @@ export async function runFullTileBench(print: (line: string) => void = console.l
     writeFileSync(file, JSON.stringify(sceneJob(scene, server.urlFor('items.json'), path.join(tmp, 'out'))));
     const run = await runSatfactory(file, 1);
     const refetch = await refetchFromLog(dir, server.log);
-    const result = { ...run, samplesPerSecondPerCore: run.samples / run.seconds, refetch };
+    // Per CPU second of every thread: on an idle machine with one worker this is samples per
+    // second per core; on a busy one it stays true where wall time does not.
+    const result = { ...run, samplesPerSecondPerCore: run.samples / run.cpuSeconds, refetch };
+    writeMeasured({
+      bench: 'full-tile',
+      at: new Date().toISOString(),
+      machine: { cpus: cpus().length, loadAverage1m: Number(loadavg()[0]?.toFixed(2)) },
+      scene: {
+        side10m: scene.size10,
+        dates: scene.dates,
+        bands: scene.bands.length,
+        scl: true,
+        windowSize: 24,
+      },
+      samples: run.samples,
+      sampleBytes: run.samples * sceneWindowBytes(scene),
+      wallSeconds: Number(run.seconds.toFixed(1)),
+      cpuSeconds: run.cpuSeconds,
+      peakRssMb: Math.round(run.maxRssMb),
+      tileBytesFetched: refetch.fetched,
+      tileBytesDistinct: refetch.distinct,
+      tileRequests: refetch.requests,
+    });
     print(
       [
         `full tile, ${scene.size10}² px at 10 m, ${scene.dates} dates, ${scene.bands.length} bands + SCL, over the range server, --threads 1:`,
-        `  ${run.samples} samples in ${run.seconds.toFixed(1)} s (${run.cpuSeconds.toFixed(1)} CPU s) -> ${result.samplesPerSecondPerCore.toFixed(0)} samples/s per core; peak RSS ${run.maxRssMb.toFixed(0)} MB`,
+        `  ${run.samples} samples in ${run.seconds.toFixed(1)} s wall, ${run.cpuSeconds.toFixed(1)} CPU s -> ${result.samplesPerSecondPerCore.toFixed(0)} samples per CPU second; peak RSS ${run.maxRssMb.toFixed(0)} MB`,
+        `  written to ${MEASURED_FILE} (scripts/cost-table.ts prices the README's cost table from it)`,
         `  ${refetch.requests} tile requests, ${(refetch.fetched / 1e9).toFixed(2)} GB tile bytes fetched, ${(refetch.distinct / 1e9).toFixed(2)} GB distinct -> refetch ${refetch.ratio.toFixed(3)}`,
       ].join('\n'),
     );
@@ -473,4 +496,20 @@ export async function runFullTileBench(print: (line: string) => void = console.l
     await server.close();
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** Where the bench records its full-tile figures; the cost table reads them (scripts/cost-table.ts). */
+export const MEASURED_FILE = 'bench/measured/full-tile.json';
+
+function writeMeasured(figures: Record<string, unknown>): void {
+  const file = path.join(repo, MEASURED_FILE);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(figures, null, 2)}\n`);
+}
+
+/** Bytes of one window's arrays (every band at its resolution, SCL at 20 m, all dates) of a bench scene. */
+export function sceneWindowBytes(scene: SceneSpec, windowSize = 24): number {
+  const side = (res: number) => (windowSize * 10) / res;
+  const bands = scene.bands.reduce((n, b) => n + side(b.res) ** 2 * 2, 0);
+  return (bands + side(20) ** 2) * scene.dates;
 }

@@ -2,12 +2,26 @@
 // the pipeline's own grid and COG range code (buildTileGrid, regionOf, windowRectInBand,
 // tilesForRect, planTileRanges) over COG headers shaped like Earth Search's, priced by shared/domain/cost.ts.
 // Run: npx tsx scripts/cost-table.ts
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { planTileRanges, tileBytes, tilesForRect } from '../shared/domain/cog-tiles.ts';
 import type { CogInfo } from '../shared/domain/cog-types.ts';
 import { type CostPlan, DEFAULT_ASSUMPTIONS, estimateCost, PRICES } from '../shared/domain/cost.ts';
 import { buildTileGrid, regionOf, windowRectInBand } from '../shared/domain/grid.ts';
+
+/** The full-tile bench's figures (npm run bench -- full writes them; see bench/e2e-bench.ts). */
+export const MEASURED_FILE = 'bench/measured/full-tile.json';
+export type MeasuredFullTile = {
+  at: string;
+  machine: { cpus: number; loadAverage1m: number };
+  samples: number;
+  sampleBytes: number;
+  cpuSeconds: number;
+  peakRssMb: number;
+};
+export const measured = JSON.parse(
+  readFileSync(fileURLToPath(new URL(`../${MEASURED_FILE}`, import.meta.url)), 'utf8'),
+) as MeasuredFullTile;
 
 /** Earth Search L2A layout (docs FACTS.md): pixel size, internal tile size, bytes per pixel. */
 const ASSETS: Array<{ name: string; res: number; tile: number; bytes: 1 | 2 }> = [
@@ -154,8 +168,11 @@ export function costTable(s: Scenario = ONE_TILE_YEAR): string {
     `| **total, one run** | | **${usd(estimate.totalUsd)}** |`,
     `| dataset in S3 Standard (${fmt(plan.bytesWritten / 1e9, 1)} GB), per month | | ${usd(estimate.storageUsdPerMonth)} |`,
     '',
-    `Prices: ${PRICES.asOf}. Assumptions: decode ${a.decodeMBps} MB/s and S3 reads ${a.fetchMBps} MB/s per ` +
-      `function, one after the other; ${a.extractMemoryMb} MB ExtractRegion, ${a.regionsPerBatch} region per batch; ` +
+    `Prices: ${PRICES.asOf}. Measured: ${a.processMBps} MB of sample arrays per CPU second ` +
+      `(${MEASURED_FILE}: ${fmt(measured.sampleBytes / 1e6)} MB in ${fmt(measured.cpuSeconds, 1)} CPU s, ` +
+      `${measured.at.slice(0, 10)}, ${measured.machine.cpus} cores, load ${measured.machine.loadAverage1m}). ` +
+      `Assumed: S3 reads ${a.fetchMBps} MB/s per ` +
+      `function, after the processing, not overlapped; ${a.extractMemoryMb} MB ExtractRegion, ${a.regionsPerBatch} region per batch; ` +
       `the other steps ${fmt(a.otherLambdaGbSeconds)} GB-s together; ` +
       `COG tiles stored at ${s.compression} of their decoded size; stack in us-west-2 with the COGs.`,
     '',

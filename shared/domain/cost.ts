@@ -47,8 +47,12 @@ export type CostPlan = {
 };
 
 export type CostAssumptions = {
-  /** DEFLATE+predictor decode and cut, MB of decoded pixels per second on one core (README bench: 351-441). */
-  decodeMBps: number;
+  /**
+   * Everything ExtractRegion, WriteShard and Commit do per byte of sample arrays written (range
+   * reads served locally, decode, cut, statistics, .npy and tar, resharding), MB per CPU second:
+   * measured by the full-tile bench (bench/measured/full-tile.json), not assumed.
+   */
+  processMBps: number;
   /** S3 range-read throughput of one Lambda, MB/s; reading and decoding are counted one after the other. */
   fetchMBps: number;
   /** Fixed cost of a region: read its plan, write shards and result. */
@@ -66,8 +70,11 @@ export type CostAssumptions = {
   sameRegionAsCogs: boolean;
 };
 
+/** bench/measured/full-tile.json: 8,194 MB of sample arrays in 473.6 CPU s (a unit test keeps them equal). */
+export const MEASURED_PROCESS_MBPS = 17.3;
+
 export const DEFAULT_ASSUMPTIONS: CostAssumptions = {
-  decodeMBps: 350,
+  processMBps: MEASURED_PROCESS_MBPS,
   fetchMBps: 100,
   regionOverheadSeconds: 0.5,
   extractMemoryMb: 3_008,
@@ -101,7 +108,7 @@ export function estimateCost(
   const a = assumptions;
   const batches = Math.ceil(plan.regions / a.regionsPerBatch);
   const extractSeconds =
-    plan.bytesDecoded / (a.decodeMBps * MB) +
+    plan.bytesWritten / (a.processMBps * MB) +
     plan.bytesFetched / (a.fetchMBps * MB) +
     plan.regions * a.regionOverheadSeconds;
   const extractGbSeconds = (a.extractMemoryMb / 1024) * extractSeconds;

@@ -2,7 +2,8 @@
 polygons, shapely intersects each with every pixel box, and the class of a pixel is the class of the
 polygon with the largest covered area (background where none). Reads a JSON request file, prints
 JSON: per window the class map, the winning coverage and the winning feature's index in the request
-(-1 where none), row-major (unless the request says "pixels": false), and per class the share of the
+(-1 where none) and the double mask (1 = 2+ polygons claim the pixel, 2 = and one covers it fully),
+row-major (unless the request says "pixels": false), and per class the share of the
 window covered by the union of the class's polygons (shapely unary_union) and by the sum of their
 areas ("union", "sum")."""
 import json
@@ -25,7 +26,7 @@ def main(path):
     out = {}
     for w in req["windows"]:
         px, n, x0, y1 = w["px"], w["size"], w["x0"], w["y1"]
-        labels, coverage, winners = [], [], []
+        labels, coverage, winners, doubles = [], [], [], []
         window = box(x0, y1 - n * px, x0 + n * px, y1)
         area = window.area
         union = {str(c): u.intersection(window).area / area for c, u in unions.items() if u.intersects(window)}
@@ -43,14 +44,20 @@ def main(path):
             for c in range(n):
                 b = box(x0 + c * px, y1 - (r + 1) * px, x0 + (c + 1) * px, y1 - r * px)
                 best, best_cls, winner = 0.0, req["background"], -1
+                claims, full = 0, False
                 for i in near:
                     a = polys[i].intersection(b).area / (px * px)
+                    if a > 1e-12:
+                        claims += 1
+                        full = full or a >= 1 - 1e-9
                     if a > best + 1e-12:
                         best, best_cls, winner = a, classes[i], i
                 labels.append(best_cls)
                 coverage.append(best)
                 winners.append(winner)
-        out[w["key"]].update(labels=labels, coverage=coverage, winners=winners)
+                # DeepSatData's double mask: 1 = claimed by 2+ polygons, 2 = and fully inside one.
+                doubles.append(0 if claims < 2 else (2 if full else 1))
+        out[w["key"]].update(labels=labels, coverage=coverage, winners=winners, double=doubles)
     json.dump(out, sys.stdout)
 
 

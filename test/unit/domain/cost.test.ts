@@ -1,7 +1,7 @@
 // The cost model: units (MB/s, MB → GB, per-million prices), lines that add up to the total, and
 // the one-tile-year plan counted with the real grid code.
 import { describe, expect, it } from 'vitest';
-import { costTable, ONE_TILE_YEAR, tilePlan } from '../../../scripts/cost-table.ts';
+import { costTable, MEASURED_FILE, measured, ONE_TILE_YEAR, tilePlan } from '../../../scripts/cost-table.ts';
 import { type CostPlan, DEFAULT_ASSUMPTIONS, estimateCost, PRICES } from '../../../shared/domain/cost.ts';
 
 const plan: CostPlan = {
@@ -21,13 +21,13 @@ describe('estimateCost', () => {
   it('turns bytes and throughput into GB-seconds of the configured memory', () => {
     const a = {
       ...DEFAULT_ASSUMPTIONS,
-      decodeMBps: 350,
+      processMBps: 200,
       fetchMBps: 70,
       regionOverheadSeconds: 1,
       extractMemoryMb: 2048,
     };
     const e = estimateCost(plan, a);
-    // 3500 MB / 350 MB/s + 700 MB / 70 MB/s + 10 regions x 1 s = 30 s, at 2 GB.
+    // 2000 MB written / 200 MB/s + 700 MB / 70 MB/s + 10 regions x 1 s = 30 s, at 2 GB.
     expect(e.extractSeconds).toBeCloseTo(30, 9);
     const extract = e.lines.find((l) => l.item.startsWith('Lambda ExtractRegion'));
     expect(extract).toMatchObject({ quantity: 60, unit: 'GB-s' });
@@ -59,6 +59,14 @@ describe('estimateCost', () => {
     });
     expect(e.lines.find((l) => l.unit === 'transitions')?.quantity).toBe(10 + 3 * 2);
     expect(PRICES.sfnTransition).toBeCloseTo(0.000_025, 12);
+  });
+});
+
+describe('the measured processing speed', () => {
+  it(`is the one ${MEASURED_FILE} records: sample bytes over CPU seconds`, () => {
+    expect(measured.samples).toBeGreaterThan(0);
+    expect(DEFAULT_ASSUMPTIONS.processMBps).toBeCloseTo(measured.sampleBytes / 1e6 / measured.cpuSeconds, 1);
+    expect(costTable()).toContain(MEASURED_FILE);
   });
 });
 
