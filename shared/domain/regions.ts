@@ -8,8 +8,9 @@ import type { CogInfo } from './cog-types.ts';
 
 /**
  * Bytes of window arrays (all dates, bands, SCL, labels) one region may hold. A region worker
- * holds them, then the built samples, then one shard's tar: about three times this at its peak
- * (about 2 GB), which fits the 3008 MB ExtractRegion Lambda with room for decoded tiles.
+ * holds them; each window's arrays are dropped once its sample is built, and each split's tar is
+ * streamed to the work store, so its peak is about this plus the decoded tiles of one band and
+ * date (the 3008 MB ExtractRegion Lambda has room to spare).
  */
 export const REGION_BUDGET_BYTES = 640 * 1024 * 1024;
 

@@ -1,5 +1,6 @@
 // WebDataset shards: one tar per shard, each sample a run of members `<key>.<name>`. The writer is
 // deterministic (fixed mtime/owner/mode, given order), so a rerun writes byte-identical shards.
+import { createHash } from 'node:crypto';
 import tar from 'tar-stream';
 import { IntegrityError, InvalidInputError } from './errors.ts';
 import { sha256Hex } from './hashing.ts';
@@ -69,19 +70,10 @@ export async function buildShard(samples: readonly ShardSample[]): Promise<Built
   try {
     for (const sample of samples) {
       for (const member of sample.members) {
-        const header = {
-          name: `${sample.key}.${member.name}`,
-          size: member.data.byteLength,
-          mode: 0o644,
-          mtime: EPOCH,
-          uid: 0,
-          gid: 0,
-          uname: '',
-          gname: '',
-          type: 'file' as const,
-        };
         await new Promise<void>((resolve, reject) => {
-          pack.entry(header, toBuffer(member.data), (error) => (error ? reject(error) : resolve()));
+          pack.entry(entryHeader(sample.key, member), toBuffer(member.data), (error) =>
+            error ? reject(error) : resolve(),
+          );
         });
       }
     }
@@ -94,6 +86,105 @@ export async function buildShard(samples: readonly ShardSample[]): Promise<Built
   const buffer = await collected;
   const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   return { bytes, sha256: sha256Hex(bytes), samples: samples.length };
+}
+
+/** Bytes handed to the store at a time by streamShard. */
+const STREAM_CHUNK = 4 * 1024 * 1024;
+
+/** A shard written as a stream: its size, sha256 and each sample's span, as buildShard's would be. */
+export type StreamedShard = { bytes: number; sha256: string; spans: SampleSpan[] };
+
+/**
+ * The bytes buildShard writes for these samples, as a stream (never the whole tar in memory), and
+ * once it is consumed, its size, sha256 and sample spans. Spans follow from the members' sizes
+ * (one 512-byte header per member, data padded to 512): the total is checked against the stream.
+ */
+export function streamShard(samples: readonly ShardSample[]): {
+  chunks: AsyncGenerator<Uint8Array>;
+  result: () => StreamedShard;
+} {
+  checkSamples(samples);
+  const spans: SampleSpan[] = [];
+  let offset = 0;
+  for (const sample of samples) {
+    const length = sample.members.reduce(
+      (n, m) => n + BLOCK + Math.ceil(m.data.byteLength / BLOCK) * BLOCK,
+      0,
+    );
+    spans.push({ key: sample.key, offset, length });
+    offset += length;
+  }
+  const expected = offset + TAR_END.byteLength;
+  let streamed: StreamedShard | undefined;
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    const pack = tar.pack();
+    // Entries are fed while the pack is drained: it applies backpressure to entry() otherwise.
+    const fed = (async () => {
+      for (const sample of samples) {
+        for (const member of sample.members) {
+          await new Promise<void>((resolve, reject) => {
+            pack.entry(entryHeader(sample.key, member), toBuffer(member.data), (error) =>
+              error ? reject(error) : resolve(),
+            );
+          });
+        }
+      }
+      pack.finalize();
+    })();
+    fed.catch((error: unknown) => pack.destroy(error as Error));
+    const hash = createHash('sha256');
+    let bytes = 0;
+    // The pack emits a chunk per header and per member: handing the store one write each costs
+    // more than the tar itself, so chunks go out in runs of about STREAM_CHUNK bytes.
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const flush = () => {
+      const out = Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+      return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    };
+    try {
+      for await (const chunk of pack) {
+        const c = chunk as Buffer;
+        hash.update(c);
+        bytes += c.byteLength;
+        pending.push(c);
+        pendingBytes += c.byteLength;
+        if (pendingBytes >= STREAM_CHUNK) yield flush();
+      }
+      await fed;
+      if (pendingBytes > 0) yield flush();
+    } finally {
+      // A consumer that stops early: end the pack so the feeder does not wait on it forever.
+      if (streamed === undefined) pack.destroy();
+    }
+    if (bytes !== expected) {
+      throw new IntegrityError(`the shard streamed ${bytes} bytes where its entries make ${expected}`);
+    }
+    streamed = { bytes, sha256: hash.digest('hex'), spans };
+  }
+  return {
+    chunks: chunks(),
+    result: () => {
+      if (streamed === undefined) throw new IntegrityError('the shard was not streamed to its end');
+      return streamed;
+    },
+  };
+}
+
+function entryHeader(key: string, member: ShardMember) {
+  return {
+    name: `${key}.${member.name}`,
+    size: member.data.byteLength,
+    mode: 0o644,
+    mtime: EPOCH,
+    uid: 0,
+    gid: 0,
+    uname: '',
+    gname: '',
+    type: 'file' as const,
+  };
 }
 
 /** WebDataset's split of a member path: key = up to the first dot of the basename. */

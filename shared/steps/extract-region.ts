@@ -22,7 +22,7 @@ import { labelWindow, type RegionLabels, regionLabels } from '../domain/labels/w
 import type { RegionResult, TilePlan } from '../domain/plan.ts';
 import { addToTile } from '../domain/radiometry.ts';
 import { buildSample } from '../domain/sample.ts';
-import { buildShard, type ShardSample, sampleSpans } from '../domain/shard.ts';
+import { type ShardSample, streamShard } from '../domain/shard.ts';
 import type { Split } from '../domain/splits.ts';
 import { allocateWindowArrays, bandSide, type WindowArrays } from '../domain/window-arrays.ts';
 import { addClassFrequencies, addWindowStats, createBandHistograms } from '../domain/window-stats.ts';
@@ -40,12 +40,14 @@ import {
   requireWork,
   WorkFiles,
   writeWork,
-  writeWorkBytes,
   writeWorkLines,
+  writeWorkStream,
 } from '../work/files.ts';
 import { loadLabelSummary, loadRegionLabels } from '../work/labels-store.ts';
 import type { ExtractBatchEvent, ExtractBatchOutput, RegionTask } from '../workflow/contracts.ts';
 
+/** What a window's slot holds once its sample is built: nothing (see extractRegion). */
+const RELEASED: WindowArrays = { groups: new Map(), scl: null };
 export async function extractBatch(event: ExtractBatchEvent, ctx: StepContext): Promise<ExtractBatchOutput> {
   const out: ExtractBatchOutput = { regions: 0, written: 0, rejected: 0, bytesFetched: 0 };
   for (const task of event.Items) {
@@ -134,6 +136,8 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
   };
   region.windows.forEach((w, k) => {
     const wa = arrays[k] as WindowArrays;
+    // Out of the region's list: the window's arrays are garbage once its sample is built.
+    arrays[k] = RELEASED;
     const bounds = windowBounds(tp.grid, w);
     if (!read[k]) {
       const verdict = w.planReject
@@ -168,17 +172,15 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
 
   // Region shards are work files: WriteShard copies their samples' tar blocks into the final shards.
   const shards: RegionResult['shards'] = [];
-  for (const [split, samples] of [...bySplit].sort(([a], [b]) => a.localeCompare(b))) {
+  // Streamed, one split at a time, each split's samples dropped once written: the region never holds
+  // a tar beside its samples.
+  for (const split of [...bySplit.keys()].sort()) {
     const key = WorkFiles.regionShard.key(task.runId, task.regionId, split);
-    const shard = await buildShard(samples);
-    await writeWorkBytes(ctx.work, WorkFiles.regionShard, key, shard.bytes);
-    shards.push({
-      key,
-      split,
-      bytes: shard.bytes.byteLength,
-      sha256: shard.sha256,
-      samples: sampleSpans(shard.bytes),
-    });
+    const shard = streamShard(bySplit.get(split) as ShardSample[]);
+    bySplit.delete(split);
+    await writeWorkStream(ctx.work, WorkFiles.regionShard, key, shard.chunks);
+    const { bytes, sha256, spans } = shard.result();
+    shards.push({ key, split, bytes, sha256, samples: spans });
   }
   await writeWorkLines(
     ctx.work,

@@ -482,6 +482,17 @@ export async function writeWorkBytes(
   await store.put(key, bytes, { contentType: 'application/octet-stream' });
 }
 
+/** A binary work file written from a stream (the store makes it visible only once complete). */
+export async function writeWorkStream(
+  store: BlobStore,
+  file: WorkFileSpec<Uint8Array>,
+  key: string,
+  chunks: AsyncIterable<Uint8Array>,
+): Promise<void> {
+  checkKey(file, key);
+  await store.putStream(key, chunks, { contentType: 'application/octet-stream' });
+}
+
 function missing(store: BlobStore, file: AnyWorkFile, key: string): IntegrityError {
   return new IntegrityError(
     `the ${file.title} is missing at ${store.uri}/${key}; the step that writes it has not run (or its ` +

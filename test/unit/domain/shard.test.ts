@@ -12,6 +12,7 @@ import {
   sampleSpans,
   spanMember,
   splitMemberPath,
+  streamShard,
   TAR_END,
 } from '../../../shared/domain/shard.ts';
 
@@ -206,5 +207,33 @@ describe('spanMember', () => {
       }
       expect(spanMember(bytes, 'nothing.here')).toBeUndefined();
     }
+  });
+});
+
+describe('streamShard', () => {
+  it("streams buildShard's bytes, with its sha256 and the spans sampleSpans finds in them", async () => {
+    const samples = ['a_0000_0001', 'b_0003_0000', 'c_0000_0000'].map((k, i) => {
+      const s = sample(k, i);
+      s.members.push({ name: 'pad.bin', data: new Uint8Array(511 + 513 * i).fill(i + 1) });
+      return s;
+    });
+    const built = await buildShard(samples);
+    const streamed = streamShard(samples);
+    const chunks: Uint8Array[] = [];
+    for await (const c of streamed.chunks) chunks.push(c);
+    const bytes = Buffer.concat(chunks);
+    expect(bytes.equals(Buffer.from(built.bytes))).toBe(true);
+    const result = streamed.result();
+    expect(result.sha256).toBe(built.sha256);
+    expect(result.bytes).toBe(built.bytes.byteLength);
+    expect(result.spans).toEqual(sampleSpans(built.bytes));
+  });
+
+  it('has no result until streamed to its end, and a consumer may stop early', async () => {
+    const samples = [sample('a_0000_0000', 1), sample('b_0000_0000', 2)];
+    const streamed = streamShard(samples);
+    expect(() => streamed.result()).toThrow(/not streamed to its end/);
+    for await (const _ of streamed.chunks) break;
+    expect(() => streamed.result()).toThrow(/not streamed to its end/);
   });
 });
