@@ -3,7 +3,8 @@ with every pixel box (exact areas) and with the window. Reads a JSON request (fe
 geometry in the windows' CRS, a numeric "value" and a class "cls"; windows with key, x0, y1 (upper
 left), px, size), prints JSON per window: "value" (sum(v_i a_i) / sum(a_i) over the features
 meeting each pixel, null where none) and "coverage" (sum(a_i) / pixel area), row-major, and
-"union": per class the area of the union of its features inside the window, in pixels."""
+"union": per class the area of the union of its features inside the window, in pixels. With
+"src_crs" and "dst_crs", GDAL/PROJ (rasterio.warp) first reprojects the geometries."""
 import json
 import sys
 
@@ -13,7 +14,12 @@ from shapely.ops import unary_union
 
 def main(path):
     req = json.load(open(path))
-    polys = [shape(f["geometry"]) for f in req["features"]]
+    if req.get("src_crs"):
+        from rasterio.warp import transform_geom
+
+        polys = [shape(transform_geom(req["src_crs"], req["dst_crs"], f["geometry"])) for f in req["features"]]
+    else:
+        polys = [shape(f["geometry"]) for f in req["features"]]
     values = [f.get("value") for f in req["features"]]
     classes = [f.get("cls") for f in req["features"]]
     bounds = [p.bounds for p in polys]
