@@ -29,7 +29,7 @@ const PARCELS_FILE = 'labels/parcels_hr_arkod_2024_sample_EPSG3765.geojson';
 const BEN = 'bigearthnet/bigearthnet_v1_nomenclature_43_to_19.json';
 const ORACLE = path.resolve(import.meta.dirname, '../interop/target_oracle.py');
 const ASSETS: Record<string, string> = { red: 'B04', nir: 'B08', scl: 'SCL' };
-const ready = requireFixture(FIXTURE, PARCELS_FILE, BEN) && requirePython(['rasterio', 'shapely']);
+const ready = requireFixture(FIXTURE, PARCELS_FILE, BEN) && requirePython(['numpy', 'rasterio', 'shapely']);
 /** The CLC code this test derives from the ARKOD land use (not a published correspondence). */
 const CLC_OF_LAND_USE: Record<number, number> = {
   200: 211,
@@ -91,7 +91,24 @@ async function runJob(dir: string, name: string, labels: Record<string, unknown>
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as { index: number; problem: string; action: string });
-  return { manifest, samples, log };
+  return { manifest, samples, log, root: prepared.job.output.uri };
+}
+
+/** The Python loader's suite for these targets (python/tests/test_targets.py) on a written dataset. */
+function pythonLoader(test: string, env: Record<string, string>): void {
+  const run = spawnSync(PYTHON, ['-m', 'unittest', '-v', test], {
+    cwd: path.resolve(import.meta.dirname, '../../python/tests'),
+    env: {
+      ...process.env,
+      PYTHONPATH: path.resolve(import.meta.dirname, '../../python'),
+      PYTHONDONTWRITEBYTECODE: '1',
+      ...env,
+    },
+    encoding: 'utf8',
+  });
+  expect(run.status, run.stderr).toBe(0);
+  expect(run.stderr).toMatch(/Ran [1-9]\d* tests?/);
+  expect(run.stderr).not.toMatch(/skipped/);
 }
 
 function oracle(
@@ -149,7 +166,7 @@ describe.skipIf(!ready)('label targets end to end (real parcels over the real Cr
     const features = [...parcels.features, ...copies];
     const source = path.join(dir, 'slope.geojson');
     await writeFile(source, JSON.stringify({ ...parcels, features }));
-    const { manifest, samples } = await runJob(dir, 'targets-regression', {
+    const { manifest, samples, root } = await runJob(dir, 'targets-regression', {
       source,
       classProperty: 'land_use_id',
       target: 'regression',
@@ -226,6 +243,7 @@ describe.skipIf(!ready)('label targets end to end (real parcels over the real Cr
         ...summary(bySplit[split] as number[]),
       });
     }
+    pythonLoader('test_targets.RegressionDatasetTest', { SATFACTORY_TEST_REGRESSION: root });
     console.info(
       `regression: ${samples.length} samples, ${all.length} pixels with a value, ${mixed} weighted over 2+ values; ${JSON.stringify(reg.values.all)}`,
     );
@@ -244,7 +262,7 @@ describe.skipIf(!ready)('label targets end to end (real parcels over the real Cr
     });
     const source = path.join(dir, 'clc.geojson');
     await writeFile(source, JSON.stringify({ ...parcels, features }));
-    const { manifest, samples, log } = await runJob(dir, 'targets-ben19', {
+    const { manifest, samples, log, root } = await runJob(dir, 'targets-ben19', {
       source,
       classProperty: 'clc',
       nomenclature: 'bigearthnet-19',
@@ -315,5 +333,6 @@ describe.skipIf(!ready)('label targets end to end (real parcels over the real Cr
       `bigearthnet-19: ${samples.length} samples, ${withCls} with a .cls, ${withoutCls} covered by no kept class`,
     );
     expect(withCls).toBeGreaterThan(10);
+    pythonLoader('test_targets.ClsDatasetTest', { SATFACTORY_TEST_CLS: root });
   });
 });
