@@ -1,6 +1,7 @@
 // The label members of one window: the region's polygons (its own chunk, loaded once per region by
 // work/labels-store.ts) rasterized on the window's label grid, in the styles the job asks for.
 import type { Bounds } from '../crs.ts';
+import type { labelMembers } from '../dataset-layout.ts';
 import { IntegrityError } from '../errors.ts';
 import type { JobSpec, LabelOutput } from '../job-spec.ts';
 import { encodeNpy } from '../npy.ts';
@@ -119,7 +120,10 @@ export function labelWindow(rl: RegionLabels, bounds: Bounds): WindowLabels {
       )
     : null;
   if (reg && rl.outputs.has('regression'))
-    members.push({ name: 'regression.npy', data: encodeNpy(reg.value, shape) });
+    members.push({
+      name: 'regression.npy' satisfies keyof typeof labelMembers,
+      data: encodeNpy(reg.value, shape),
+    });
   if (rl.outputs.has('coverage'))
     members.push({ name: 'coverage.npy', data: encodeNpy(reg ? reg.coverage : dense.coverage, shape) });
   if (rl.outputs.has('double')) members.push({ name: 'double.npy', data: encodeNpy(dense.double, shape) });
@@ -142,7 +146,10 @@ export function labelWindow(rl: RegionLabels, bounds: Bounds): WindowLabels {
   const top = reg ? null : windowClass(dense.classArea, rl.classIds);
   const cls = top ? rl.trainingIds.indexOf(top.id) : null;
   if (cls !== null && rl.outputs.has('cls'))
-    members.push({ name: 'cls', data: new TextEncoder().encode(String(cls)) });
+    members.push({
+      name: 'cls' satisfies keyof typeof labelMembers,
+      data: new TextEncoder().encode(String(cls)),
+    });
 
   // One pass over the pixels: label pixels per class, the instances that own a pixel, and the
   // labelled share (the winning polygons' coverage: overlaps do not count twice).
