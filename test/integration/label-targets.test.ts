@@ -91,7 +91,9 @@ async function runJob(dir: string, name: string, labels: Record<string, unknown>
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as { index: number; problem: string; action: string });
-  return { manifest, samples, log, root: prepared.job.output.uri };
+  const text = async (key: string) => Buffer.from((await store.get(key)) as Uint8Array).toString();
+  const collection = JSON.parse(await text('collection.json')) as Record<string, unknown>;
+  return { manifest, samples, log, root: prepared.job.output.uri, collection, card: await text('README.md') };
 }
 
 /** The Python loader's suite for these targets (python/tests/test_targets.py) on a written dataset. */
@@ -166,7 +168,7 @@ describe.skipIf(!ready)('label targets end to end (real parcels over the real Cr
     const features = [...parcels.features, ...copies];
     const source = path.join(dir, 'slope.geojson');
     await writeFile(source, JSON.stringify({ ...parcels, features }));
-    const { manifest, samples, root } = await runJob(dir, 'targets-regression', {
+    const { manifest, samples, root, collection, card } = await runJob(dir, 'targets-regression', {
       source,
       classProperty: 'land_use_id',
       target: 'regression',
@@ -185,6 +187,13 @@ describe.skipIf(!ready)('label targets end to end (real parcels over the real Cr
       size: 16,
     });
     expect(reg.validation?.accounting?.kept).toBe(200);
+    // The STAC collection and the dataset card describe a regression target, no classes.
+    expect(collection['summaries']).toMatchObject({
+      'label:tasks': ['regression'],
+      'label:properties': ['slope'],
+    });
+    expect((collection['summaries'] as Record<string, unknown>)['classification:classes']).toBeUndefined();
+    expect(card).toMatch(/A regression target, no classes: .*`slope` \(percent\)/);
 
     const want = oracle(
       dir,
