@@ -187,6 +187,9 @@ describe.skipIf(!ready)('label targets end to end (real parcels over the real Cr
       size: 16,
     });
     expect(reg.validation?.accounting?.kept).toBe(200);
+    // Every feature meeting a written window is in its regression mean: none is "no-label-pixel".
+    expect(reg.validation?.accounting?.unsampled['no-label-pixel']).toBeUndefined();
+    console.info(`regression accounting: ${JSON.stringify(reg.validation?.accounting)}`);
     // The STAC collection and the dataset card describe a regression target, no classes.
     expect(collection['summaries']).toMatchObject({
       'label:tasks': ['regression'],

@@ -16,6 +16,8 @@ export type RegressionRaster = {
    * overlap (parcels) it is the covered share, at most 1; overlapping features each count.
    */
   readonly coverage: Float32Array;
+  /** Per feature (in the order given), whether it covers a positive area of some pixel: its value is in the raster. */
+  readonly met: readonly boolean[];
 };
 
 export function rasterizeRegression(
@@ -26,7 +28,8 @@ export function rasterizeRegression(
   // Sums in float64: only the results are rounded to float32.
   const weighted = new Float64Array(n);
   const area = new Float64Array(n);
-  for (const f of features) {
+  const met = features.map(() => false);
+  for (const [k, f] of features.entries()) {
     const block = polygonCoverage(f.polygons, grid);
     if (block === null) continue;
     const { col0, row0, width, height, fractions } = block;
@@ -37,6 +40,7 @@ export function rasterizeRegression(
         const p = (row0 + r) * grid.width + col0 + c;
         weighted[p] = (weighted[p] as number) + f.value * a;
         area[p] = (area[p] as number) + a;
+        met[k] = true;
       }
     }
   }
@@ -47,7 +51,7 @@ export function rasterizeRegression(
     value[p] = a > 0 ? (weighted[p] as number) / a : Number.NaN;
     coverage[p] = a;
   }
-  return { value, coverage };
+  return { value, coverage, met };
 }
 
 /** The values of some pixels, to be merged across windows, regions and splits. */

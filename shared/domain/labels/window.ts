@@ -170,7 +170,11 @@ export function labelWindow(rl: RegionLabels, bounds: Bounds): WindowLabels {
     members,
     labelledFraction,
     near: near.map((f) => f.index),
-    inSample: near.filter((f) => present.has(f.index + 1)).map((f) => f.index),
+    // A regression feature is in the sample wherever its value enters the mean (some pixel's
+    // area), even where another feature owns every pixel it meets.
+    inSample: reg
+      ? near.filter((_, k) => reg.met[k]).map((f) => f.index)
+      : near.filter((f) => present.has(f.index + 1)).map((f) => f.index),
   };
   if (reg) {
     return {
