@@ -59,12 +59,19 @@ def load_npy(raw: bytes) -> np.ndarray:
 
 
 def decode_sample(key: str, members: Dict[str, bytes]) -> Dict[str, Any]:
-    """One sample dict: `json` parsed, each `<name>.npy` loaded (allow_pickle=False) under `<name>`,
-    other members as bytes under their name; `__key__` is the sample key."""
+    """One sample dict: `json` parsed, each `<name>.npy` loaded (allow_pickle=False) under `<name>`
+    (so `<key>.regression.npy`, float32 with NaN where no feature is, under "regression"), `cls`
+    (the WebDataset class member: a decimal training index in ASCII) as an int, other members as
+    bytes under their name; `__key__` is the sample key."""
     sample: Dict[str, Any] = {"__key__": key}
     for name, raw in members.items():
         if name == "json":
             sample["json"] = json.loads(raw.decode("utf-8"))
+        elif name == "cls":
+            text = raw.decode("ascii").strip()
+            if not text.isdigit():
+                raise ShardIntegrityError("sample %s: member cls is %r, not a decimal class index" % (key, raw[:20]))
+            sample["cls"] = int(text)
         elif name.endswith(".npy"):
             sample[name[: -len(".npy")]] = load_npy(raw)
         else:
@@ -143,6 +150,13 @@ class Dataset:
         if not classes:
             return None
         return sorted(classes["table"], key=lambda c: c["index"])
+
+    @property
+    def regression(self) -> Optional[Dict[str, Any]]:
+        """The regression target (manifest regression) of a regression job: its `property`, `unit`,
+        and `values` (samples, pixels, min, max, mean over all splits and per split). None for a
+        dataset with classes or without labels (a regression dataset has no class table)."""
+        return self.manifest.get("regression")
 
     @property
     def ignore_index(self) -> Optional[int]:

@@ -13,7 +13,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 import numpy as np
 
 # Members laid out on the window's grid ([..., H, W]) besides the band groups and the SCL.
-SPATIAL_MEMBERS = ("labels", "instances", "coverage", "double", "buildings", "distance", "valid")
+SPATIAL_MEMBERS = ("labels", "instances", "coverage", "double", "buildings", "distance", "valid", "regression")
 
 
 def _per_date(value: Any, T: int, default: float, where: str) -> np.ndarray:
@@ -149,12 +149,13 @@ def resample(
     """A copy of the sample with every band group, the SCL and the label members on one grid of
     `resolution` metres (default: the finest band group's).
 
-    Band groups (raw or after to_float32) and float members (coverage, distance) use `method`;
+    Band groups (raw or after to_float32) and float members (coverage, distance, regression: a NaN
+    pixel makes the pixels interpolated from it NaN) use `method`;
     integer members (SCL, class ids, instances, masks) use `label_method` ("nearest" or "mode"),
     since averaging class ids makes no sense. Raw uint16 groups come out float32 unless `method` is
     "nearest". `keys` overrides which members are resampled (default:
     the groups of the `.json`, "scl" and SPATIAL_MEMBERS that are present). Non-spatial members
-    (multilabel) are left alone."""
+    (multilabel, cls) are left alone."""
     meta = sample["json"]
     extent = _extent(meta, sample)
     if resolution is None:

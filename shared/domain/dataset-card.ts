@@ -43,7 +43,11 @@ export function cardFrontMatter(manifest: Manifest): string {
     `license_name: ${yamlString('copernicus-sentinel-data-and-label-source-terms')}`,
     `pretty_name: ${yamlString(manifest.name)}`,
     'task_categories:',
-    ...(manifest.classes ? ['- image-segmentation'] : ['- image-feature-extraction']),
+    ...(manifest.classes
+      ? ['- image-segmentation']
+      : manifest.regression
+        ? ['- image-to-image']
+        : ['- image-feature-extraction']),
     'tags:',
     ...[
       'satellite-imagery',
@@ -69,12 +73,21 @@ export function cardFrontMatter(manifest: Manifest): string {
 
 function classTable(manifest: Manifest): string[] {
   const classes = manifest.classes;
+  const regression = manifest.regression;
+  if (regression) {
+    const v = regression.values.all;
+    return [
+      `A regression target, no classes: \`<key>.regression.npy\` (float32) holds per label pixel the coverage-weighted mean of the label property \`${regression.property}\`${regression.unit ? ` (${regression.unit})` : ''} over the features meeting it, NaN where none; \`<key>.coverage.npy\` the share of the pixel it is taken over.`,
+      '',
+      `Over the ${v.samples} samples: ${v.pixels} pixels with a value, from ${cell(v.min)} to ${cell(v.max)}, mean ${cell(v.mean)}.`,
+    ];
+  }
   if (!classes) return ['This dataset has no labels.'];
   const rows = classes.table.map((c) => {
     return `| ${cell(c.id)} | ${cell(c.index)} | ${cell(JSON.stringify(c.value))} | ${cell(c.name)} | ${cell(c.color)} | ${cell(c.pixels)} | ${cell(c.samples)} |`;
   });
   return [
-    `Class ids as written in \`<key>.labels.npy\` (uint16), from the label property \`${classes.property}\`; the background is id ${classes.background}.`,
+    `Class ids as written in \`<key>.labels.npy\` (uint16), from the label property \`${classes.property}\`${classes.nomenclature ? ` through the built-in nomenclature \`${classes.nomenclature}\`` : ''}; the background is id ${classes.background}.`,
     '',
     '| id | training index | value in the label data | name | colour | pixels | samples |',
     '|---|---|---|---|---|---|---|',

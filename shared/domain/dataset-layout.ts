@@ -22,6 +22,24 @@ export const datasetKeys = {
     `${split}/${name}-${split}-${String(index).padStart(6, '0')}.tar`,
 } as const;
 
+/**
+ * The label members a sample may carry (`<key>.<name>` in its shard), each written only when
+ * labels.outputs asks for it: name → what it holds. [HL, WL] is the window in label pixels.
+ */
+export const labelMembers = {
+  'labels.npy': '[HL, WL] uint16 class ids (background: classes.background)',
+  'instances.npy': '[HL, WL] uint32 feature position + 1 (0 = none)',
+  'coverage.npy':
+    "[HL, WL] float32: the winning feature's share of the pixel; in a regression job the summed share of the features the mean is taken over",
+  'double.npy': '[HL, WL] uint8: 1 partly claimed by 2+ features, 2 fully inside one and claimed by another',
+  'buildings.npy': '[3, HL, WL] uint8 footprint, boundary, contact',
+  'distance.npy': '[HL, WL] float32 signed distance to the nearest outline, metres',
+  'multilabel.npy': '[K] uint8 multi-hot over the class table (training order)',
+  cls: 'the class covering most of the window: its training index as ASCII decimal (WebDataset .cls); absent when no class covers the window',
+  'regression.npy':
+    '[HL, WL] float32 coverage-weighted mean of the value property over the features meeting each pixel (normalized by the covered area); NaN where none',
+} as const;
+
 /** The folder of a local run's work files inside its dataset (unless output.work moves them): not data. */
 export const WORK_FOLDER = '.satfactory';
 

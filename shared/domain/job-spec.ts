@@ -2,6 +2,7 @@
 // Schema shipped in schema/job.schema.json is generated from this file (npm run generate).
 import { z } from 'zod';
 import { JobSpecError } from './errors.ts';
+import { BIGEARTHNET19_LABELS } from './labels/bigearthnet.ts';
 import { ClassTableSpecSchema, classTableProblems } from './labels/class-table.ts';
 
 /** Whether the YYYY-MM-DD of an ISO date names a day that exists (Date.parse takes 2023-02-30 as 2 March). */
@@ -125,72 +126,217 @@ export const LABEL_OUTPUTS = [
   'double',
   'buildings',
   'multilabel',
+  'cls',
+  'regression',
 ] as const;
 export type LabelOutput = (typeof LABEL_OUTPUTS)[number];
 
-export const LabelsSchema = z
-  .object({
-    source: z.string().min(1).describe('GeoJSON, FlatGeobuf (.fgb) or DeepSatData CSV: a path or URI'),
-    format: z.enum(['geojson', 'flatgeobuf', 'csv']).optional().describe('Default: from the file extension'),
-    classProperty: z.string().min(1),
-    idProperty: z.string().min(1).optional(),
-    year: z.int().optional().describe('Keep only features whose year property equals this'),
-    yearProperty: z.string().min(1).default('year'),
-    resolution: z
-      .number()
-      .positive()
-      .optional()
-      .describe('Label pixel size in metres: the finest band pixel (default) or 1/k of it'),
-    background: z
-      .int()
-      .min(0)
-      .max(65535)
-      .optional()
-      .describe(
-        'Without labels.classes: the id of pixels no polygon covers (default 0). With labels.classes, declare labels.classes.background instead',
+/** The members that need a class per feature: not written by a regression job. */
+const CLASS_OUTPUTS: readonly LabelOutput[] = ['labels', 'multilabel', 'cls'];
+
+/** Built-in class tables with their mapping from the label data's values (labels.nomenclature). */
+export const NOMENCLATURES = ['bigearthnet-19'] as const;
+
+/**
+ * A regression job writes the value and, beside it, the coverage it was averaged over: without
+ * labels.outputs it gets both, and "coverage" is added to outputs that name "regression".
+ */
+function regressionOutputs(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const labels = value as Record<string, unknown>;
+  if (labels['target'] === 'regression' && labels['outputs'] === undefined)
+    return { ...labels, outputs: ['regression', 'coverage'] };
+  const outputs = labels['outputs'];
+  if (Array.isArray(outputs) && outputs.includes('regression') && !outputs.includes('coverage'))
+    return { ...labels, outputs: [...outputs, 'coverage'] };
+  return value;
+}
+
+export const LabelsSchema = z.preprocess(
+  regressionOutputs,
+  z
+    .object({
+      source: z.string().min(1).describe('GeoJSON, FlatGeobuf (.fgb) or DeepSatData CSV: a path or URI'),
+      format: z
+        .enum(['geojson', 'flatgeobuf', 'csv'])
+        .optional()
+        .describe('Default: from the file extension'),
+      classProperty: z
+        .string()
+        .min(1)
+        .describe(
+          'The property holding each feature\'s class (and, for target "regression" without valueProperty, its value)',
+        ),
+      target: z
+        .enum(['classes', 'regression'])
+        .default('classes')
+        .describe(
+          '"classes" (default): a class per feature, a class table; "regression": a number per feature, written as regression.npy (the coverage-weighted mean of the features meeting each pixel), no class table',
+        ),
+      valueProperty: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('target "regression": the numeric property (default: classProperty)'),
+      unit: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('target "regression": the unit of the value, e.g. "degrees", recorded in the manifest'),
+      nomenclature: z
+        .enum(NOMENCLATURES)
+        .optional()
+        .describe(
+          'A built-in class table: "bigearthnet-19" (the 19 BigEarthNet classes in official order, ids 0..18; the class property holds CORINE Land Cover level-3 codes such as 211 or "211")',
+        ),
+      mapping: z
+        .record(z.string(), z.union([z.string().min(1), z.int().min(0).max(65_535)]))
+        .optional()
+        .describe(
+          'Value in the label data → class: with labels.classes or labels.nomenclature a class name or id (bigearthnet-19: its index 0..18), else the class value the derived table is built from. A value not in the mapping is dropped (problem unmapped-value)',
+        ),
+      idProperty: z.string().min(1).optional(),
+      year: z.int().optional().describe('Keep only features whose year property equals this'),
+      yearProperty: z.string().min(1).default('year'),
+      resolution: z
+        .number()
+        .positive()
+        .optional()
+        .describe('Label pixel size in metres: the finest band pixel (default) or 1/k of it'),
+      background: z
+        .int()
+        .min(0)
+        .max(65535)
+        .optional()
+        .describe(
+          'Without labels.classes: the id of pixels no polygon covers (default 0). With labels.classes, declare labels.classes.background instead',
+        ),
+      classes: ClassTableSpecSchema.optional().describe(
+        'A fixed class table (value → id, name, colour). Without it the table is derived from the classes found in the AOI',
       ),
-    classes: ClassTableSpecSchema.optional().describe(
-      'A fixed class table (value → id, name, colour). Without it the table is derived from the classes found in the AOI',
-    ),
-    crs: z
-      .string()
-      .optional()
-      .describe('e.g. "EPSG:31287": the CRS of the coordinates, overriding what the file declares'),
-    repair: z.boolean().default(false).describe('Repair self-intersecting polygons instead of dropping them'),
-    outputs: z
-      .array(z.enum(LABEL_OUTPUTS))
-      .min(1)
-      .default(['labels'])
-      .refine((o) => new Set(o).size === o.length, { message: 'outputs must be unique' }),
-    buildings: z
-      .object({
-        boundaryWidth: z.number().positive().default(2).describe('Metres'),
-        contactDistance: z.number().positive().default(2).describe('Metres'),
-      })
-      .strict()
-      .default({ boundaryWidth: 2, contactDistance: 2 }),
-    multilabel: z
-      .object({ minFraction: z.number().min(0).max(1).default(0.01) })
-      .strict()
-      .default({ minFraction: 0.01 }),
-  })
-  .strict()
-  .superRefine((labels, ctx) => {
-    if (labels.classes && labels.background !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['background'],
-        message:
-          'with labels.classes, declare the background as labels.classes.background ({"class": id} or "ignore"), not labels.background',
-      });
-    }
-    const table = labels.classes?.table;
-    if (labels.classes && Array.isArray(table)) {
-      for (const p of classTableProblems(table, labels.classes)) {
-        ctx.addIssue({ code: 'custom', path: ['classes', ...p.path], message: p.message });
+      crs: z
+        .string()
+        .optional()
+        .describe('e.g. "EPSG:31287": the CRS of the coordinates, overriding what the file declares'),
+      repair: z
+        .boolean()
+        .default(false)
+        .describe('Repair self-intersecting polygons instead of dropping them'),
+      outputs: z
+        .array(z.enum(LABEL_OUTPUTS))
+        .min(1)
+        .default(['labels'])
+        .refine((o) => new Set(o).size === o.length, { message: 'outputs must be unique' }),
+      buildings: z
+        .object({
+          boundaryWidth: z.number().positive().default(2).describe('Metres'),
+          contactDistance: z.number().positive().default(2).describe('Metres'),
+        })
+        .strict()
+        .default({ boundaryWidth: 2, contactDistance: 2 }),
+      multilabel: z
+        .object({ minFraction: z.number().min(0).max(1).default(0.01) })
+        .strict()
+        .default({ minFraction: 0.01 }),
+    })
+    .strict()
+    .superRefine((labels, ctx) => {
+      targetProblems(labels, ctx);
+      if (labels.classes && labels.background !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['background'],
+          message:
+            'with labels.classes, declare the background as labels.classes.background ({"class": id} or "ignore"), not labels.background',
+        });
       }
+      const table = labels.classes?.table;
+      if (labels.classes && Array.isArray(table)) {
+        for (const p of classTableProblems(table, labels.classes)) {
+          ctx.addIssue({ code: 'custom', path: ['classes', ...p.path], message: p.message });
+        }
+      }
+    }),
+);
+
+type LabelsShape = {
+  target: 'classes' | 'regression';
+  outputs: readonly LabelOutput[];
+  valueProperty?: string | undefined;
+  unit?: string | undefined;
+  nomenclature?: (typeof NOMENCLATURES)[number] | undefined;
+  mapping?: Record<string, string | number> | undefined;
+  background?: number | undefined;
+  classes?: { table: unknown } | undefined;
+};
+
+/** What labels.target, nomenclature and mapping may be combined with. */
+function targetProblems(labels: LabelsShape, ctx: z.RefinementCtx): void {
+  const issue = (path: (string | number)[], message: string) =>
+    ctx.addIssue({ code: 'custom', path, message });
+  if (labels.target === 'regression') {
+    for (const field of ['classes', 'nomenclature', 'mapping', 'background'] as const) {
+      if (labels[field] !== undefined)
+        issue(
+          [field],
+          `a regression job (labels.target "regression") has no classes: remove labels.${field}`,
+        );
     }
+    labels.outputs.forEach((o, i) => {
+      if (CLASS_OUTPUTS.includes(o))
+        issue(
+          ['outputs', i],
+          `"${o}" needs classes; a regression job writes "regression" (with "coverage"), "instances", "double", "buildings"`,
+        );
+    });
+    if (!labels.outputs.includes('regression'))
+      issue(['outputs'], 'a regression job must write "regression"');
+    return;
+  }
+  for (const field of ['valueProperty', 'unit'] as const) {
+    if (labels[field] !== undefined)
+      issue([field], `labels.${field} is for labels.target "regression"; remove it or set the target`);
+  }
+  labels.outputs.forEach((o, i) => {
+    if (o === 'regression')
+      issue(['outputs', i], '"regression" needs labels.target "regression" and a numeric property');
   });
+  if (labels.nomenclature !== undefined) {
+    if (labels.classes !== undefined)
+      issue(
+        ['nomenclature'],
+        'labels.nomenclature is a class table: remove labels.classes, or the nomenclature',
+      );
+    if (labels.background !== undefined)
+      issue(
+        ['background'],
+        `labels.nomenclature "${labels.nomenclature}" has no background class: uncovered pixels get the ignore index 65535; remove labels.background`,
+      );
+  }
+  const mapping = labels.mapping ?? {};
+  const table =
+    labels.classes && Array.isArray(labels.classes.table)
+      ? (labels.classes.table as { id: number; name: string }[])
+      : undefined;
+  for (const [value, to] of Object.entries(mapping)) {
+    if (labels.nomenclature === 'bigearthnet-19') {
+      const ok =
+        typeof to === 'number' ? to < BIGEARTHNET19_LABELS.length : BIGEARTHNET19_LABELS.includes(to);
+      if (!ok)
+        issue(
+          ['mapping', value],
+          `${JSON.stringify(to)} is no bigearthnet-19 class: give its index 0..18 or its official name, e.g. "Arable land"`,
+        );
+    } else if (table) {
+      const ok = table.some((c) => (typeof to === 'number' ? c.id === to : c.name === to));
+      if (!ok)
+        issue(
+          ['mapping', value],
+          `${JSON.stringify(to)} is no class of labels.classes: give a class ${typeof to === 'number' ? 'id' : 'name'} of the table`,
+        );
+    }
+  }
+}
 
 export const CloudsSchema = z
   .object({

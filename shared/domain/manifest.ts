@@ -185,13 +185,50 @@ const classFrequency = z
   .strict()
   .describe('Frequency of one id in one split');
 
+/** The validation of the label file, and where its kept features went. */
+const labelValidation = z
+  .object({
+    source: z
+      .string()
+      .describe('The label file: a remote URI as given, a local file relative to the dataset'),
+    read: count.describe('Features read'),
+    kept: count.describe('Features kept after validation'),
+    problems: z.record(z.string(), count).describe('Problem code → features with it'),
+    log: relativePath.describe('The labels log (JSONL): every problem of every feature and what was done'),
+    /**
+     * Where the kept features went: kept = inSamples + the unsampled counts (reason → features;
+     * each has a line in the log with action "unsampled").
+     */
+    accounting: z
+      .object({
+        kept: count.describe('Features kept'),
+        inSamples: count.describe('Kept features in at least one sample'),
+        unsampled: z.record(z.string(), count).describe('Reason → kept features in no sample'),
+      })
+      .strict()
+      .refine(
+        (a) => a.kept === a.inSamples + Object.values(a.unsampled).reduce((n, k) => n + k, 0),
+        'kept must equal inSamples + the unsampled counts',
+      )
+      .optional()
+      .describe('Where the kept features went: kept = inSamples + the unsampled counts'),
+  })
+  .strict()
+  .optional();
+
 export const ManifestClassesSchema = z
   .object({
     property: z.string().describe('The label property holding the class value (labels.classProperty)'),
     origin: z
-      .enum(['job', 'file', 'derived'])
+      .enum(['job', 'file', 'nomenclature', 'derived'])
       .describe(
-        'Where the table comes from: "job" (labels.classes inline), "file" (labels.classes.table names a file), "derived" (the classes found in the AOI: another AOI may give other ids)',
+        'Where the table comes from: "job" (labels.classes inline), "file" (labels.classes.table names a file), "nomenclature" (a built-in table, labels.nomenclature, named in `nomenclature`), "derived" (the classes found in the AOI: another AOI may give other ids)',
+      ),
+    nomenclature: z
+      .literal('bigearthnet-19')
+      .optional()
+      .describe(
+        'The built-in table (origin "nomenclature"): "bigearthnet-19", the 19 BigEarthNet classes in official order (id = index = official index), mapped from CORINE Land Cover level-3 codes',
       ),
     file: z
       .object({
@@ -268,41 +305,64 @@ export const ManifestClassesSchema = z
       .optional()
       .describe('Suggested loss weights from the train split (class-weights.ts)'),
     /** The validation of the label file: counts per problem, and the log with every entry. */
-    validation: z
-      .object({
-        source: z
-          .string()
-          .describe('The label file: a remote URI as given, a local file relative to the dataset'),
-        read: count.describe('Features read'),
-        kept: count.describe('Features kept after validation'),
-        problems: z.record(z.string(), count).describe('Problem code → features with it'),
-        log: relativePath.describe(
-          'The labels log (JSONL): every problem of every feature and what was done',
-        ),
-        /**
-         * Where the kept features went: kept = inSamples + the unsampled counts (reason → features;
-         * each has a line in the log with action "unsampled").
-         */
-        accounting: z
-          .object({
-            kept: count.describe('Features kept'),
-            inSamples: count.describe('Kept features in at least one sample'),
-            unsampled: z.record(z.string(), count).describe('Reason → kept features in no sample'),
-          })
-          .strict()
-          .refine(
-            (a) => a.kept === a.inSamples + Object.values(a.unsampled).reduce((n, k) => n + k, 0),
-            'kept must equal inSamples + the unsampled counts',
-          )
-          .optional()
-          .describe('Where the kept features went: kept = inSamples + the unsampled counts'),
-      })
-      .strict()
-      .optional()
-      .describe('The validation of the label file: counts per problem, and the log with every entry'),
+    validation: labelValidation.describe(
+      'The validation of the label file: counts per problem, and the log with every entry',
+    ),
   })
   .strict()
-  .describe('The labels: class table, frequencies, weights and validation; null without labels');
+  .describe(
+    'The labels: class table, frequencies, weights and validation; null without labels and for a regression job (see regression)',
+  );
+
+/** The values of regression.npy over the written samples of a split (or all). */
+const regressionValues = z
+  .object({
+    samples: count.describe('Written samples'),
+    pixels: count.describe('Label pixels with a value (not NaN)'),
+    min: z.number().nullable().describe('Least value of those pixels as written (float32); null when none'),
+    max: z
+      .number()
+      .nullable()
+      .describe('Greatest value of those pixels as written (float32); null when none'),
+    mean: z.number().nullable().describe('Mean of those pixels; null when none'),
+  })
+  .strict()
+  .describe('The values of regression.npy over the written samples');
+
+export const ManifestRegressionSchema = z
+  .object({
+    property: z
+      .string()
+      .describe('The numeric label property (labels.valueProperty, else labels.classProperty)'),
+    unit: z.string().nullable().describe('Its unit (labels.unit); null when the job gives none'),
+    member: z
+      .literal('regression.npy')
+      .describe(
+        '`<key>.regression.npy` [HL, WL] float32: per pixel the coverage-weighted mean sum(v_i a_i) / sum(a_i) of the values v_i of the features meeting it (a_i: exact area inside the pixel), normalized by the covered area, not the pixel area; NaN where no feature meets the pixel',
+      ),
+    coverage: z
+      .literal('coverage.npy')
+      .describe(
+        '`<key>.coverage.npy` [HL, WL] float32: sum(a_i) / pixel area, the share of the pixel the mean is taken over (the covered share where features do not overlap); 0 where the value is NaN',
+      ),
+    resolution: z.number().positive().optional().describe('Label pixel size, metres'),
+    size: z.int().min(1).optional().describe('Window side in label pixels (HL = WL)'),
+    outputs: z.array(z.string()).describe('The label members each sample carries'),
+    values: z
+      .object({
+        all: regressionValues,
+        train: regressionValues,
+        validation: regressionValues,
+        test: regressionValues,
+      })
+      .strict()
+      .describe('The values written, over all splits and per split, from the pixels themselves'),
+    validation: labelValidation.describe(
+      'The validation of the label file: counts per problem, and the log with every entry',
+    ),
+  })
+  .strict()
+  .describe('A regression target (labels.target "regression"): no class table; absent for class jobs');
 
 export const ManifestShardSchema = z
   .object({
@@ -402,6 +462,7 @@ export const ManifestSchema = z
       .strict()
       .describe('The window grid'),
     classes: ManifestClassesSchema.nullable(),
+    regression: ManifestRegressionSchema.optional(),
     splits: z
       .object({
         train: splitCount.describe('The train split'),

@@ -7,6 +7,7 @@ import { CogInfoSchema } from './cog-types.ts';
 import { FetchedRangesSchema } from './fetched-ranges.ts';
 import { TileGridSchema } from './grid.ts';
 import { RegionFeatureAccountSchema } from './labels/accounting.ts';
+import { RegressionSummarySchema } from './labels/regression.ts';
 import { ItemRadiometrySchema } from './radiometry.ts';
 import { RegionShardSchema } from './reshard.ts';
 import { SPLITS } from './splits.ts';
@@ -112,6 +113,8 @@ export const RegionResultSchema = z.strictObject({
   fetched: FetchedRangesSchema,
   /** Split → class id → label pixels and samples containing the class (jobs with labels only). */
   classes: z.partialRecord(SplitSchema, z.record(z.string(), ClassFrequencySchema)).optional(),
+  /** Split → the values of the region's regression.npy pixels (regression jobs only). */
+  regression: z.partialRecord(SplitSchema, RegressionSummarySchema).optional(),
   /** Where the region's label features went (jobs with labels only). */
   labelFeatures: RegionFeatureAccountSchema.optional(),
 });

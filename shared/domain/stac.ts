@@ -311,7 +311,16 @@ export function datasetCollection(
           : {}),
         'classification:classes': classificationClasses(classes),
       }
-    : {};
+    : manifest.regression
+      ? {
+          'label:type': ['raster'],
+          'label:properties': [manifest.regression.property],
+          'label:tasks': ['regression'],
+          'label:description': [
+            `Regression target from the vector property "${manifest.regression.property}"${manifest.regression.unit ? ` (${manifest.regression.unit})` : ''}: .regression.npy holds per pixel the coverage-weighted mean of the features meeting it, NaN where none.`,
+          ],
+        }
+      : {};
   const shardsOf = (s: Split) => manifest.shards.filter((x) => x.split === s);
   return {
     type: 'Collection',
@@ -320,7 +329,11 @@ export function datasetCollection(
       STAC_EXTENSIONS.eo,
       STAC_EXTENSIONS.raster,
       STAC_EXTENSIONS.file,
-      ...(classes ? [STAC_EXTENSIONS.label, STAC_EXTENSIONS.classification] : []),
+      ...(classes
+        ? [STAC_EXTENSIONS.label, STAC_EXTENSIONS.classification]
+        : manifest.regression
+          ? [STAC_EXTENSIONS.label]
+          : []),
     ],
     id: manifest.name,
     title: `${manifest.name} (satfactory dataset)`,

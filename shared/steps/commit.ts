@@ -12,6 +12,7 @@ import { canonicalJson, sha256Hex } from '../domain/hashing.ts';
 import type { JobSpec } from '../domain/job-spec.ts';
 import { mergeFeatureAccounts } from '../domain/labels/accounting.ts';
 import { trainingIds } from '../domain/labels/class-table.ts';
+import { mergeRegressionSummaries } from '../domain/labels/regression.ts';
 import { checkManifestTotals, MANIFEST_VERSION, type Manifest, ManifestSchema } from '../domain/manifest.ts';
 import type { RegionResult, ShardRecord, TilePlan } from '../domain/plan.ts';
 import { type PortablePaths, portablePathsOfJob } from '../domain/portable-paths.ts';
@@ -166,7 +167,7 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
         dates: tp.products.map((p) => p.datetime),
       })),
     },
-    classes: await classesOf(ctx, input.runId, job, dataset, tilePlans[0]?.labels ?? null, results, paths),
+    ...(await labelsOf(ctx, input.runId, job, dataset, tilePlans[0]?.labels ?? null, results, paths)),
     splits: Object.fromEntries(
       SPLITS.map((s) => [
         s,
@@ -250,8 +251,11 @@ async function finalShards(
   return { shards: shards.sort((a, b) => a.path.localeCompare(b.path)), indexKeys };
 }
 
-/** The class table with frequencies, and the validation log copied next to the manifest. */
-async function classesOf(
+/**
+ * The class table with frequencies (class jobs) or the regression target with its values
+ * (regression jobs), and the validation log copied next to the manifest.
+ */
+async function labelsOf(
   ctx: StepContext,
   runId: string,
   job: JobSpec,
@@ -259,8 +263,8 @@ async function classesOf(
   grid: TilePlan['labels'],
   results: RegionResult[],
   paths: PortablePaths,
-): Promise<Manifest['classes']> {
-  if (!job.labels) return null;
+): Promise<Pick<Manifest, 'classes' | 'regression'>> {
+  if (!job.labels) return { classes: null };
   const summary = await loadLabelSummary(ctx, runId);
   // Every kept feature is in a sample or, with why, in the log: the books must balance.
   const unplaced =
@@ -286,6 +290,54 @@ async function classesOf(
     ctx.log.warn('commit: kept label features in no sample (see the labels log)', {
       unsampled: accounting.unsampled,
     });
+  }
+  const validation = {
+    source: summary.source,
+    read: summary.read,
+    kept: summary.features,
+    problems: summary.problems,
+    log: datasetKeys.labelsLog,
+    accounting: {
+      kept: accounting.kept,
+      inSamples: accounting.inSamples,
+      unsampled: accounting.unsampled,
+    },
+  };
+  if (job.labels.target === 'regression') {
+    const values = (split?: Split) => {
+      const s = mergeRegressionSummaries(
+        results.flatMap((r) =>
+          Object.entries(r.regression ?? {}).flatMap(([k, v]) =>
+            split === undefined || k === split ? [v] : [],
+          ),
+        ),
+      );
+      return {
+        samples: s.samples,
+        pixels: s.pixels,
+        min: s.min,
+        max: s.max,
+        mean: s.pixels > 0 ? s.sum / s.pixels : null,
+      };
+    };
+    return {
+      classes: null,
+      regression: {
+        property: job.labels.valueProperty ?? job.labels.classProperty,
+        unit: job.labels.unit ?? null,
+        member: 'regression.npy',
+        coverage: 'coverage.npy',
+        ...(grid ? { resolution: grid.resolution, size: grid.size } : {}),
+        outputs: job.labels.outputs,
+        values: {
+          all: values(),
+          train: values('train'),
+          validation: values('validation'),
+          test: values('test'),
+        },
+        validation,
+      },
+    };
   }
   // Training index i is id training[i]: the table's classes (and a background that is a class),
   // ascending. Every id .labels.npy may hold: those and the ignore index.
@@ -316,9 +368,10 @@ async function classesOf(
     SPLITS.reduce((n, s) => n + (counts[s].get(id)?.[field] ?? 0), 0);
   // Weights for the training indices only: the loss ignores the ignore index.
   const trainCounts = splits.train.filter((c) => c.id !== coding.ignoreIndex);
-  return {
+  const classes: Manifest['classes'] = {
     property: job.labels.classProperty,
     origin: coding.origin,
+    ...(job.labels.nomenclature ? { nomenclature: job.labels.nomenclature } : {}),
     ...(coding.file ? { file: coding.file } : {}),
     background: coding.background,
     backgroundIs: coding.backgroundIs,
@@ -340,19 +393,9 @@ async function classesOf(
     ...(grid
       ? { weights: { split: 'train' as const, ...classWeights(trainCounts, grid.size * grid.size) } }
       : {}),
-    validation: {
-      source: summary.source,
-      read: summary.read,
-      kept: summary.features,
-      problems: summary.problems,
-      log: datasetKeys.labelsLog,
-      accounting: {
-        kept: accounting.kept,
-        inSamples: accounting.inSamples,
-        unsampled: accounting.unsampled,
-      },
-    },
+    validation,
   };
+  return { classes };
 }
 
 /**

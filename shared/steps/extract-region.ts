@@ -18,6 +18,11 @@ import {
   windowRectInBand,
 } from '../domain/grid.ts';
 import { type AccountWindow, accountRegionFeatures } from '../domain/labels/accounting.ts';
+import {
+  addRegressionSample,
+  emptyRegressionSummary,
+  type RegressionSummary,
+} from '../domain/labels/regression.ts';
 import { labelWindow, type RegionLabels, regionLabels } from '../domain/labels/window.ts';
 import type { RegionResult, TilePlan } from '../domain/plan.ts';
 import { addToTile } from '../domain/radiometry.ts';
@@ -122,6 +127,7 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
   const labels = await regionLabelsOf(ctx, job, tp, region.labelsKey);
   const clouds = job.clouds ?? null;
   const classes: NonNullable<RegionResult['classes']> = {};
+  const regression: Partial<Record<Split, RegressionSummary>> = {};
   // Statistics describe the train split only (validation and test must not leak into normalization).
   const histograms = createBandHistograms(tp);
   const excludedScl = tp.scl ? (clouds?.cloudyClasses ?? []) : [];
@@ -160,7 +166,11 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
     const valid = pad ? insideMask(tp.grid, w) : null;
     if (w.split === 'train')
       addWindowStats(tp, wa, histograms, excludedScl, valid && isEdgeWindow(tp.grid, w) ? valid : null);
-    if (window) {
+    if (window?.regression) {
+      const summary = regression[w.split] ?? emptyRegressionSummary();
+      regression[w.split] = summary;
+      addRegressionSample(summary, window.regression);
+    } else if (window) {
       const perClass = classes[w.split] ?? {};
       classes[w.split] = perClass;
       addClassFrequencies(perClass, window.classPixels);
@@ -213,7 +223,7 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
     tilesNeeded,
     bytesNeeded,
     fetched: reader.ranges(),
-    ...(labels ? { classes } : {}),
+    ...(labels ? (labels.values ? { regression } : { classes }) : {}),
     ...(labelFeatures ? { labelFeatures } : {}),
   };
   await writeWork(ctx.work, WorkFiles.regionResult, resultKey, result);

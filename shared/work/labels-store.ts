@@ -27,6 +27,7 @@ import {
   reprojectFeatures,
 } from '../domain/labels/index.ts';
 import { readLabelStream } from '../domain/labels/read.ts';
+import { bigEarthNet19Table, classRecoder } from '../domain/labels/recode.ts';
 import type { LabelFeature, LabelLogEntry } from '../domain/labels/types.ts';
 import { validateLabels } from '../domain/labels/validate.ts';
 import type { BlobStore } from '../ports.ts';
@@ -64,32 +65,62 @@ export async function ingestLabels(ctx: StepContext, runId: string, job: JobSpec
     typeof job.aoi === 'object'
       ? parseAoi(job.aoi, { source: 'job spec', pointer: '/aoi', repair: job.aoiRepair ?? false }).area
       : undefined;
-  // A fixed class table is known before the first feature; a derived one from the values kept.
-  const fixed = labels.classes ? await fixedTableOf(ctx, labels) : undefined;
+  // A fixed class table is known before the first feature; a derived one from the values kept. A
+  // regression job has none: its features carry a number (the value property), not a class.
+  const regression = labels.target === 'regression';
+  const fixed = regression ? undefined : await fixedTableOf(ctx, labels);
   const known = fixed ? new Set(fixed.classes.map((c) => classValueKey(c.value))) : undefined;
   const rejectUnknown = fixed?.coding.unknown === 'reject';
-  const unknown: LabelFeature[] = [];
+  const recode = regression ? null : classRecoder(labels, fixed?.classes);
+  const rejected: Rejected[] = [];
   const chunk = new LabelChunkWriter();
   const classValues = new Set<string | number>();
   const extent: Bounds = [Infinity, Infinity, -Infinity, -Infinity];
   let stored = 0;
   const checked = validateLabels(raw, {
-    classProperty: labels.classProperty,
+    classProperty: regression ? (labels.valueProperty ?? labels.classProperty) : labels.classProperty,
+    numeric: regression,
     ...(labels.idProperty ? { idProperty: labels.idProperty } : {}),
     ...(labels.year !== undefined ? { year: labels.year } : {}),
     yearProperty: labels.yearProperty,
     repair: labels.repair,
     ...(aoi ? { aoi } : {}),
     source: labels.source,
-    keep: (f) => {
+    keep: (kept) => {
+      let f = kept;
+      if (recode) {
+        const to = recode(f.classValue);
+        if ('problem' in to) {
+          // Only index and id are needed for its log line: the geometry is not held.
+          rejected.push({
+            index: f.index,
+            id: f.id,
+            problem: to.problem,
+            detail: to.detail,
+            action: 'dropped',
+          });
+          return;
+        }
+        f = { ...f, classValue: to.value };
+      }
       if (known && !known.has(classValueKey(f.classValue))) {
-        // Only index, id and class are needed for its log line: the geometry is not held.
-        unknown.push({ ...f, polygons: [] });
-        if (rejectUnknown) return;
+        const reject = rejectUnknown;
+        rejected.push({
+          index: f.index,
+          id: f.id,
+          problem: 'unknown-class',
+          detail: `class ${JSON.stringify(kept.classValue)} (property "${labels.classProperty}") is not in the class table (labels.classes); ${
+            reject
+              ? 'dropped, as labels.classes.unknown is "reject"'
+              : `kept, its pixels get the ignore index ${fixed?.coding.ignoreIndex} (labels.classes.unknown "ignore")`
+          }`,
+          action: reject ? 'dropped' : 'kept',
+        });
+        if (reject) return;
       }
       stored++;
       chunk.add(f);
-      classValues.add(f.classValue);
+      if (!regression) classValues.add(f.classValue);
       const b = featureBounds([f]);
       extent[0] = Math.min(extent[0], b[0]);
       extent[1] = Math.min(extent[1], b[1]);
@@ -107,11 +138,12 @@ export async function ingestLabels(ctx: StepContext, runId: string, job: JobSpec
     );
   }
   const table: RunTable = fixed ?? {
-    classes: buildClassTable(classValues, labels.background ?? 0),
+    // A regression job's table stays empty: no class is claimed (its burn id is never written).
+    classes: regression ? [] : buildClassTable(classValues, labels.background ?? 0),
     coding: derivedCoding(labels.background ?? 0),
   };
-  // Features of a class outside a fixed table: dropped (reject) or kept as ignored, each logged.
-  const { log, counts } = logUnknownClasses(checked, unknown, table, labels);
+  // Features without a class (unmapped, outside a fixed table): dropped or kept as ignored, each logged.
+  const { log, counts } = logRejected(checked, rejected);
   if (stored === 0) {
     throw new InvalidInputError(
       `${labels.source}: none of its ${checked.read} features is usable (${describeCounts(counts)}); see the validation log at ${ctx.work.uri}/${WorkFiles.labelsLog.key(runId)}`,
@@ -146,9 +178,11 @@ export async function ingestLabels(ctx: StepContext, runId: string, job: JobSpec
 type Labels = NonNullable<JobSpec['labels']>;
 type RunTable = { classes: ClassEntry[]; coding: LabelCoding };
 
-/** The job's fixed class table (inline or read from its file). */
-async function fixedTableOf(ctx: StepContext, labels: Labels): Promise<RunTable> {
-  const spec = labels.classes as NonNullable<Labels['classes']>;
+/** The job's fixed class table (a nomenclature, inline or read from its file); undefined when derived. */
+async function fixedTableOf(ctx: StepContext, labels: Labels): Promise<RunTable | undefined> {
+  if (labels.nomenclature === 'bigearthnet-19') return bigEarthNet19Table();
+  const spec = labels.classes;
+  if (!spec) return undefined;
   if (Array.isArray(spec.table)) return fixedClassTable(spec.table, spec, null);
   const source = spec.table;
   const bytes = await readSourceBytes(ctx, source, 'labels.classes.table', '/labels/classes/table');
@@ -158,45 +192,35 @@ async function fixedTableOf(ctx: StepContext, labels: Labels): Promise<RunTable>
   return fixedClassTable(table, spec, { name, sha256: sha256Hex(bytes) });
 }
 
+/** A kept feature that gets no class of its own: unmapped, or outside a fixed table. */
+type Rejected = LabelLogEntry & { action: 'dropped' | 'kept' };
+
 /**
- * With a fixed table, a feature whose class is not in it is dropped ("reject") or kept to be burnt
- * with the ignore index ("ignore"); either way it gets a log line and a count (unknown-class).
+ * Adds a line per feature that has no class: dropped (unmapped-value, not-clc-code,
+ * no-bigearthnet19-class, unknown-class with "reject") or kept as ignored (unknown-class with
+ * "ignore"); each counted under its problem.
  */
-function logUnknownClasses(
+function logRejected(
   checked: { log: LabelLogEntry[]; counts: Record<string, number> },
-  unknown: readonly LabelFeature[],
-  table: RunTable,
-  labels: Labels,
+  rejected: readonly Rejected[],
 ): { log: LabelLogEntry[]; counts: Record<string, number> } {
-  const { coding } = table;
-  if (coding.origin === 'derived' || unknown.length === 0) return checked;
+  if (rejected.length === 0) return checked;
   const log = [...checked.log];
   const counts = { ...checked.counts };
-  for (const f of unknown) {
-    const reject = coding.unknown === 'reject';
-    // A rejected feature's earlier fixes no longer matter (as for outside-aoi): its one line says
+  for (const r of rejected) {
+    // A dropped feature's earlier fixes no longer matter (as for outside-aoi): its one line says
     // why it is gone, and the counts stay one per log line.
-    if (reject) {
+    if (r.action === 'dropped') {
       for (let i = log.length - 1; i >= 0; i--) {
         const e = log[i] as LabelLogEntry;
-        if (e.index !== f.index) continue;
+        if (e.index !== r.index) continue;
         log.splice(i, 1);
         counts[e.problem] = (counts[e.problem] ?? 1) - 1;
         if (counts[e.problem] === 0) delete counts[e.problem];
       }
     }
-    log.push({
-      index: f.index,
-      id: f.id,
-      problem: 'unknown-class',
-      detail: `class ${JSON.stringify(f.classValue)} (property "${labels.classProperty}") is not in the class table (labels.classes); ${
-        reject
-          ? 'dropped, as labels.classes.unknown is "reject"'
-          : `kept, its pixels get the ignore index ${coding.ignoreIndex} (labels.classes.unknown "ignore")`
-      }`,
-      action: reject ? 'dropped' : 'kept',
-    });
-    counts['unknown-class'] = (counts['unknown-class'] ?? 0) + 1;
+    log.push(r);
+    counts[r.problem] = (counts[r.problem] ?? 0) + 1;
   }
   log.sort((a, b) => a.index - b.index);
   return { log, counts };

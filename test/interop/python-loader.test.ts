@@ -86,6 +86,7 @@ describe('satfactory_data (Python) on shards our writer wrote', () => {
           'test_assign',
           'test_transforms',
           'test_classes',
+          'test_targets.DecodeTest',
           'test_dataset.LocalDatasetTest',
           'test_dataset.TorchDataLoaderTest',
           'test_dataset.RemoteTest.test_http',

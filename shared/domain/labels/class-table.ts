@@ -290,8 +290,11 @@ export function checkClassTableFile(
 
 /** How label values become pixel ids in a run: the table and what background and strangers get. */
 export const LabelCodingSchema = z.strictObject({
-  /** "job": labels.classes inline; "file": from labels.classes.table; "derived": the classes found in the AOI. */
-  origin: z.enum(['job', 'file', 'derived']),
+  /**
+   * "job": labels.classes inline; "file": from labels.classes.table; "nomenclature": a built-in
+   * table (labels.nomenclature); "derived": the classes found in the AOI.
+   */
+  origin: z.enum(['job', 'file', 'nomenclature', 'derived']),
   /** The table file's name (no folder: datasets hold no local path) and sha256. */
   file: z.strictObject({ name: z.string(), sha256: z.string() }).nullable(),
   /** The id written for pixels no polygon covers. */

@@ -21,6 +21,11 @@ import type { LabelFeature, LabelLogEntry, PolygonRings, Ring } from './types.ts
 
 export type ValidateOptions = {
   readonly classProperty: string;
+  /**
+   * A regression job: the property holds a number (or a numeric string, as CSV cells may); any
+   * other value is an error naming the feature, not a dropped feature. Missing ones are dropped.
+   */
+  readonly numeric?: boolean;
   readonly idProperty?: string;
   /** Keep only features whose `yearProperty` is this year (a number, or a string/date starting with it). */
   readonly year?: number;
@@ -124,13 +129,14 @@ function checkFeature(
   found: Problem[],
 ): LabelFeature | undefined {
   if (f.readProblem) throw new Drop(f.readProblem.problem, f.readProblem.detail);
-  const classValue = f.properties[options.classProperty];
-  if (classValue === undefined || classValue === null || classValue === '') {
+  const raw = f.properties[options.classProperty];
+  if (raw === undefined || raw === null || raw === '') {
     throw new Drop(
-      'missing-class',
-      `property "${options.classProperty}" (labels.classProperty) is ${classValue === '' ? 'empty' : 'missing'}`,
+      options.numeric ? 'missing-value' : 'missing-class',
+      `property "${options.classProperty}" (${options.numeric ? 'the regression value' : 'labels.classProperty'}) is ${raw === '' ? 'empty' : 'missing'}`,
     );
   }
+  const classValue = options.numeric ? numericValue(raw, f, id, options) : raw;
   if (typeof classValue !== 'string' && !(typeof classValue === 'number' && Number.isFinite(classValue))) {
     throw new Drop(
       'missing-class',
@@ -172,6 +178,22 @@ function checkFeature(
     throw new Drop('outside-aoi', 'the feature does not intersect the area of interest (job spec /aoi)');
   }
   return { index: f.index, id, classValue, polygons };
+}
+
+/** A regression value: a finite number, or a string that is one ("6.6"); anything else is an error. */
+function numericValue(
+  value: unknown,
+  f: RawFeature,
+  id: string | number | null,
+  options: ValidateOptions,
+): number {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (typeof value === 'string' && /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(value))
+    return Number(value);
+  throw new InvalidInputError(
+    `${options.source}: feature ${f.index}${id !== null ? ` (id ${JSON.stringify(id)})` : ''} has property "${options.classProperty}" = ${quoteValue(value)}, which is not a number; a regression job (labels.target "regression") needs a finite number in every feature: fix the value or choose another labels.valueProperty`,
+    { source: options.source, pointer: '/labels/valueProperty' },
+  );
 }
 
 function checkYear(value: unknown, year: number, yearProperty: string): void {

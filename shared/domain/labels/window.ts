@@ -1,24 +1,31 @@
 // The label members of one window: the region's polygons (its own chunk, loaded once per region by
 // work/labels-store.ts) rasterized on the window's label grid, in the styles the job asks for.
 import type { Bounds } from '../crs.ts';
+import type { labelMembers } from '../dataset-layout.ts';
 import { IntegrityError } from '../errors.ts';
 import type { JobSpec, LabelOutput } from '../job-spec.ts';
 import { encodeNpy } from '../npy.ts';
 import type { ShardSample } from '../shard.ts';
 import { buildingMasks } from './buildings.ts';
-import { fixedClassLookup, type LabelCoding } from './class-table.ts';
+import { fixedClassLookup, type LabelCoding, trainingIds } from './class-table.ts';
 import type { ClassEntry } from './classes.ts';
 import { classIdLookup } from './classes.ts';
 import { rasterizeDense } from './dense.ts';
 import type { LabelIndex } from './index.ts';
 import { multiLabel } from './multilabel.ts';
+import { rasterizeRegression } from './regression.ts';
 import type { BurnFeature, PixelGrid } from './types.ts';
+import { windowClass } from './window-class.ts';
 
 export type RegionLabels = {
   readonly index: LabelIndex;
   /** Feature position → the feature ready to burn (class id from the table, instance id). */
   readonly burn: ReadonlyMap<number, BurnFeature>;
   readonly classIds: readonly number[];
+  /** Training index i is the id trainingIds[i] (the index a `.cls` member holds). */
+  readonly trainingIds: readonly number[];
+  /** Regression jobs: feature position → its value; null for class jobs. */
+  readonly values: ReadonlyMap<number, number> | null;
   readonly background: number;
   /** The id of ignored pixels (fixed class tables), null otherwise. */
   readonly ignoreIndex: number | null;
@@ -38,6 +45,8 @@ export type WindowLabels = {
   /** Feature indices whose bounding box meets the window, and those that own a label pixel in it. */
   readonly near: readonly number[];
   readonly inSample: readonly number[];
+  /** Regression jobs: the window's regression.npy values (NaN where none), for the statistics. */
+  readonly regression: Float32Array | null;
 };
 
 /**
@@ -51,9 +60,18 @@ export function regionLabels(
   grid: { resolution: number; size: number },
 ): RegionLabels {
   const { classes, coding } = table;
-  const lookup = coding.origin === 'derived' ? classIdLookup(classes) : fixedClassLookup(classes, coding);
+  const regression = job.target === 'regression';
+  // A regression job has no classes: every feature is burnt with one id (never written), which
+  // decides which feature owns a pixel for the instances and the accounting only.
+  const lookup = regression
+    ? () => coding.background + 1
+    : coding.origin === 'derived'
+      ? classIdLookup(classes)
+      : fixedClassLookup(classes, coding);
   const burn = new Map<number, BurnFeature>();
+  const values = regression ? new Map<number, number>() : null;
   for (const f of index.search([-Infinity, -Infinity, Infinity, Infinity])) {
+    values?.set(f.index, f.classValue as number);
     const classId = lookup(f.classValue);
     if (classId === undefined) {
       throw new IntegrityError(
@@ -67,6 +85,8 @@ export function regionLabels(
     index,
     burn,
     classIds: classes.map((c) => c.id),
+    trainingIds: trainingIds(classes, coding),
+    values,
     background: coding.background,
     ignoreIndex: coding.ignoreIndex,
     outputs: new Set(job.outputs),
@@ -92,8 +112,20 @@ export function labelWindow(rl: RegionLabels, bounds: Bounds): WindowLabels {
   if (rl.outputs.has('labels')) members.push({ name: 'labels.npy', data: encodeNpy(dense.labels, shape) });
   if (rl.outputs.has('instances'))
     members.push({ name: 'instances.npy', data: encodeNpy(dense.instances, shape) });
+  // Regression: the weighted mean, and beside it the share of each pixel it was taken over.
+  const reg = rl.values
+    ? rasterizeRegression(
+        near.map((f) => ({ value: rl.values?.get(f.index) as number, polygons: f.polygons })),
+        grid,
+      )
+    : null;
+  if (reg && rl.outputs.has('regression'))
+    members.push({
+      name: 'regression.npy' satisfies keyof typeof labelMembers,
+      data: encodeNpy(reg.value, shape),
+    });
   if (rl.outputs.has('coverage'))
-    members.push({ name: 'coverage.npy', data: encodeNpy(dense.coverage, shape) });
+    members.push({ name: 'coverage.npy', data: encodeNpy(reg ? reg.coverage : dense.coverage, shape) });
   if (rl.outputs.has('double')) members.push({ name: 'double.npy', data: encodeNpy(dense.double, shape) });
   if (rl.outputs.has('buildings')) {
     const masks = buildingMasks(features, grid, rl.job.buildings);
@@ -109,6 +141,15 @@ export function labelWindow(rl: RegionLabels, bounds: Bounds): WindowLabels {
   const multi = multiLabel(dense.classArea, pixels, rl.classIds, rl.job.multilabel.minFraction);
   if (rl.outputs.has('multilabel'))
     members.push({ name: 'multilabel.npy', data: encodeNpy(multi.multiHot, [rl.classIds.length]) });
+  // The class covering most of the window (WebDataset .cls: its training index as ASCII decimal);
+  // no member when no class covers any of it.
+  const top = reg ? null : windowClass(dense.classArea, rl.classIds);
+  const cls = top ? rl.trainingIds.indexOf(top.id) : null;
+  if (cls !== null && rl.outputs.has('cls'))
+    members.push({
+      name: 'cls' satisfies keyof typeof labelMembers,
+      data: new TextEncoder().encode(String(cls)),
+    });
 
   // One pass over the pixels: label pixels per class, the instances that own a pixel, and the
   // labelled share (the winning polygons' coverage: overlaps do not count twice).
@@ -125,12 +166,35 @@ export function labelWindow(rl: RegionLabels, bounds: Bounds): WindowLabels {
   const instances: Record<string, string | number | null> = {};
   for (const f of near) if (present.has(f.index + 1)) instances[String(f.index + 1)] = f.id;
   const labelledFraction = covered / pixels;
-  return {
+  const common = {
     members,
     labelledFraction,
-    classPixels,
     near: near.map((f) => f.index),
-    inSample: near.filter((f) => present.has(f.index + 1)).map((f) => f.index),
+    // A regression feature is in the sample wherever its value enters the mean (some pixel's
+    // area), even where another feature owns every pixel it meets.
+    inSample: reg
+      ? near.filter((_, k) => reg.met[k]).map((f) => f.index)
+      : near.filter((f) => present.has(f.index + 1)).map((f) => f.index),
+  };
+  if (reg) {
+    return {
+      ...common,
+      classPixels: new Map(),
+      regression: reg.value,
+      meta: {
+        resolution: rl.resolution,
+        size: rl.size,
+        labelledFraction: Math.round(labelledFraction * 1e6) / 1e6,
+        regression: regressionMeta(reg.value),
+        instances,
+        doublyAssigned: countNonZero(dense.double),
+      },
+    };
+  }
+  return {
+    ...common,
+    classPixels,
+    regression: null,
     meta: {
       resolution: rl.resolution,
       size: rl.size,
@@ -142,6 +206,7 @@ export function labelWindow(rl: RegionLabels, bounds: Bounds): WindowLabels {
         .filter((id) => id !== rl.background && id !== rl.ignoreIndex)
         .sort((a, b) => a - b),
       multilabel: multi.present,
+      ...(rl.outputs.has('cls') ? { cls, clsId: top?.id ?? null } : {}),
       instances,
       doublyAssigned: countNonZero(dense.double),
     },
@@ -152,4 +217,22 @@ function countNonZero(a: Uint8Array): number {
   let n = 0;
   for (const v of a) if (v !== 0) n++;
   return n;
+}
+
+/** The sample's regression values in its .json: pixels with a value, their least, greatest and mean. */
+function regressionMeta(value: Float32Array): Record<string, number | null> {
+  let pixels = 0;
+  let sum = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of value) {
+    if (Number.isNaN(v)) continue;
+    pixels++;
+    sum += v;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return pixels === 0
+    ? { pixels, min: null, max: null, mean: null }
+    : { pixels, min, max, mean: sum / pixels };
 }
