@@ -6,8 +6,15 @@
 import { createHash } from 'node:crypto';
 import { claimDataset } from '../dataset/claim.ts';
 import { AlreadyExistsError, IntegrityError } from '../domain/errors.ts';
+import { decodeNpy } from '../domain/npy.ts';
 import type { ShardRecord } from '../domain/plan.ts';
-import { TAR_END } from '../domain/shard.ts';
+import {
+  encodeRgbPng,
+  type QuicklookSource,
+  type QuicklookStretch,
+  quicklookImage,
+} from '../domain/quicklook.ts';
+import { buildShard, readShard, TAR_END } from '../domain/shard.ts';
 import type { BlobStore } from '../ports.ts';
 import { loadJob, type StepContext } from '../work/context.ts';
 import { readWork, readWorkRange, requireWork, type ShardPlan, WorkFiles, writeWork } from '../work/files.ts';
@@ -42,8 +49,10 @@ export async function writeShard(task: ShardTask, ctx: StepContext): Promise<Sha
   const hash = createHash('sha256');
   let bytes = 0;
   let finished = false;
+  // Quicklook members WriteShard adds to the copied samples (their bytes are not in the plan).
+  const added = { bytes: 0 };
   const body = (async function* () {
-    for await (const chunk of shardChunks(ctx, plan)) {
+    for await (const chunk of shardChunks(ctx, plan, added)) {
       hash.update(chunk);
       bytes += chunk.byteLength;
       yield chunk;
@@ -61,10 +70,13 @@ export async function writeShard(task: ShardTask, ctx: StepContext): Promise<Sha
   if (!finished) for await (const _ of body);
   if (!finished) throw new IntegrityError(`shard ${plan.path}: its bytes were not all produced`);
   const sha256 = hash.digest('hex');
-  if (bytes !== plan.bytes) {
-    throw new IntegrityError(`shard ${plan.path} has ${bytes} bytes where its plan says ${plan.bytes}`, {
-      source: `${dataset.uri}/${plan.path}`,
-    });
+  if (bytes !== plan.bytes + added.bytes) {
+    throw new IntegrityError(
+      `shard ${plan.path} has ${bytes} bytes where its plan says ${plan.bytes} (+ ${added.bytes} of quicklooks)`,
+      {
+        source: `${dataset.uri}/${plan.path}`,
+      },
+    );
   }
   if (existed) await checkExisting(dataset, plan.path, bytes, sha256);
   const record: ShardRecord = {
@@ -79,8 +91,15 @@ export async function writeShard(task: ShardTask, ctx: StepContext): Promise<Sha
   return record;
 }
 
-/** The shard's bytes: each sample's blocks in plan order (a few reads ahead), then the end blocks. */
-async function* shardChunks(ctx: StepContext, plan: ShardPlan): AsyncGenerator<Uint8Array> {
+/**
+ * The shard's bytes: each sample's blocks in plan order (a few reads ahead), then, with quicklooks,
+ * its `<key>.png` entry drawn from those blocks' arrays; then the end blocks.
+ */
+async function* shardChunks(
+  ctx: StepContext,
+  plan: ShardPlan,
+  added: { bytes: number },
+): AsyncGenerator<Uint8Array> {
   const read = (i: number) => {
     const s = plan.samples[i] as ShardPlan['samples'][number];
     const p = readWorkRange(ctx.work, WorkFiles.regionShard, s.source, s.offset, s.length);
@@ -103,8 +122,50 @@ async function* shardChunks(ctx: StepContext, plan: ShardPlan): AsyncGenerator<U
       );
     }
     yield chunk;
+    if (plan.quicklooks) {
+      const entry = await quicklookEntry(s.key, chunk, plan.quicklooks);
+      added.bytes += entry.byteLength;
+      yield entry;
+    }
   }
   yield TAR_END;
+}
+
+/** The tar entry of a sample's quicklook (`<key>.png`), from its copied blocks' `.json` and arrays. */
+async function quicklookEntry(
+  key: string,
+  blocks: Uint8Array,
+  stretch: QuicklookStretch,
+): Promise<Uint8Array> {
+  const withEnd = new Uint8Array(blocks.byteLength + TAR_END.byteLength);
+  withEnd.set(blocks);
+  const [sample] = await readShard(withEnd);
+  const members = new Map((sample?.members ?? []).map((m) => [m.name, m.data]));
+  const json = members.get('json');
+  if (!sample || sample.key !== key || !json) {
+    throw new IntegrityError(`sample ${key}: its blocks hold no .json to draw a quicklook from`);
+  }
+  const meta = JSON.parse(Buffer.from(json).toString('utf8')) as {
+    groups: Record<string, { bands: string[] }>;
+    bands: Record<string, { nodata: number | null }>;
+  };
+  const arrays: Record<string, QuicklookSource['arrays'][string]> = {};
+  for (const [name, data] of members) {
+    if (name.endsWith('.npy')) arrays[name.slice(0, -'.npy'.length)] = decodeNpy(data);
+  }
+  const png = encodeRgbPng(
+    quicklookImage(
+      {
+        arrays,
+        groups: meta.groups,
+        nodata: Object.fromEntries(Object.entries(meta.bands).map(([b, v]) => [b, v.nodata])),
+      },
+      stretch,
+      key,
+    ),
+  );
+  const tar = await buildShard([{ key, members: [{ name: 'png', data: png }] }]);
+  return tar.bytes.subarray(0, tar.bytes.byteLength - TAR_END.byteLength);
 }
 
 /** An existing shard (an interrupted run wrote it) must be the one this plan makes, byte for byte. */
