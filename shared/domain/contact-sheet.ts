@@ -6,7 +6,7 @@
 //          widest cell or caption, every row as high as the highest; GAP px around every cell.
 import type { RgbImage } from './quicklook.ts';
 
-export const GAP = 4;
+export const GAP = 8;
 export const TEXT_SCALE = 2;
 /** Glyphs are 3 x 5 cells, one cell between letters. */
 export const GLYPH_W = 3;

@@ -4,7 +4,8 @@
 // percentiles (manifest stats.bands.<band>.p2 / p98): 8-bit value round(255 * (v - p2) / (p98 - p2)),
 // clipped to 0..255. A pixel where any of the three bands holds its nodata is black. With labels,
 // the outline of the label map (labels.npy, else instances.npy) is drawn in yellow over every
-// frame: a frame pixel is on it when a label pixel under it differs from its right or lower neighbour.
+// frame: a frame pixel is on it when its label (the label pixel at its centre) differs from its
+// right or lower neighbour's.
 import { encode } from 'fast-png';
 import { z } from 'zod';
 import type { BandSummary } from './band-stats.ts';
@@ -109,8 +110,10 @@ export function quicklookImage(src: QuicklookSource, stretch: QuicklookStretch, 
 }
 
 /**
- * [S, S] with 1 where a frame pixel lies on the label outline: some label pixel under it differs
- * from its right or lower neighbour (label grid HL = k·S, each frame pixel over k x k of them).
+ * [S, S] with 1 where a frame pixel lies on the label outline: its label differs from that of its
+ * right or lower neighbour. A frame pixel's label is the label pixel at its centre (label grid
+ * HL = k·S: the one at row y·k + floor(k/2), column x·k + floor(k/2)), so outlines stay one frame
+ * pixel wide when labels are finer than the bands.
  */
 export function outlineMask(
   label: { shape: readonly number[]; data: ArrayLike<number> } | undefined,
@@ -119,13 +122,15 @@ export function outlineMask(
   if (label === undefined) return null;
   if (label.shape.length !== 2) return null;
   const [H, W] = label.shape as [number, number];
-  const d = label.data;
+  const at = (y: number, x: number) =>
+    label.data[
+      (Math.floor((y * H) / S) + Math.floor(H / S / 2)) * W + Math.floor((x * W) / S) + Math.floor(W / S / 2)
+    ];
   const out = new Uint8Array(S * S);
-  for (let r = 0; r < H; r++) {
-    for (let c = 0; c < W; c++) {
-      const v = d[r * W + c];
-      const edge = (c + 1 < W && d[r * W + c + 1] !== v) || (r + 1 < H && d[(r + 1) * W + c] !== v);
-      if (edge) out[Math.floor((r * S) / H) * S + Math.floor((c * S) / W)] = 1;
+  for (let y = 0; y < S; y++) {
+    for (let x = 0; x < S; x++) {
+      const v = at(y, x);
+      if ((x + 1 < S && at(y, x + 1) !== v) || (y + 1 < S && at(y + 1, x) !== v)) out[y * S + x] = 1;
     }
   }
   return out;
