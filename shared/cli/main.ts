@@ -246,6 +246,9 @@ async function planClaimed(
         ]
       : []),
     `windows    ${windows.windows} in ${windows.regions} region(s)`,
+    ...(prepared.job.samples === 'per-date' && summary
+      ? [`samples    per-date: ${await perDateSamples(ctx, input.runId, summary.tiles)} planned (windows x dates)`]
+      : []),
     `to fetch   ${mb(windows.bytesToFetch)} (COG tiles the windows need)`,
     ...(summary
       ? [
@@ -259,6 +262,20 @@ async function planClaimed(
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
+}
+
+/** Per-date samples a plan makes: each tile's windows times its dates. */
+async function perDateSamples(
+  ctx: ReturnType<typeof createLocalContext>,
+  runId: string,
+  tiles: Record<string, { windows: number }>,
+): Promise<number> {
+  let n = 0;
+  for (const [tile, s] of Object.entries(tiles)) {
+    const tp = await readWork(ctx.work, WorkFiles.tilePlan, WorkFiles.tilePlan.key(runId, tile));
+    n += s.windows * (tp?.products.length ?? 0);
+  }
+  return n;
 }
 
 async function runCommand(

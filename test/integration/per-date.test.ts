@@ -22,6 +22,7 @@ import { createLocalContext } from '../../shared/runtime/local-context.ts';
 import { runJobLocally } from '../../shared/runtime/run-job.ts';
 import { type RangeServer, startRangeServer, writeFixtureItems } from '../helpers/range-server.ts';
 import { fixturesRoot, PYTHON, requireFixture, requirePython } from '../helpers/requirements.ts';
+import { cliInProcess } from '../helpers/run-cli.ts';
 
 const CROATIA = 'sentinel2/earthsearch_v1_timeseries_T33TWL_2023-08_croatia_120m';
 const PARCELS_FILE = 'labels/parcels_hr_arkod_2024_sample_EPSG3765.geojson';
@@ -241,7 +242,7 @@ describe.skipIf(!ready)('per-date samples and quicklooks (Croatia, 5 dates, parc
   it('rejects a date covered by snow like one covered by cloud (SCL 11 counted, by numpy too)', async () => {
     // Where the scene's snow pixels lie: three (window, date) pairs whose cloud + shadow share is
     // at most 20 % but whose cloud + shadow + snow share is above it.
-    const snow = await runJob(dir, {
+    const snowJob = {
       name: 'per-date-snow',
       catalog: { kind: 'static', source: 'items.json' },
       aoi: {
@@ -264,8 +265,17 @@ describe.skipIf(!ready)('per-date samples and quicklooks (Croatia, 5 dates, parc
       clouds: { mask: 'scl', maxCloudyFraction: MAX_CLOUDY },
       splits: { method: 'random', train: 0.6, validation: 0.2, test: 0.2, seed: 5 },
       output: { uri: 'out/per-date-snow' },
-    });
+    };
+    const snow = await runJob(dir, snowJob);
     const want = oracleCheck(snow.root, snow.samples);
+    // The dry run announces as many per-date samples as the run planned.
+    const planFile = path.join(dir, 'per-date-plan.json');
+    await writeFile(planFile, JSON.stringify({ ...snowJob, output: { uri: 'out/per-date-plan' } }));
+    const plan = await cliInProcess(['plan', planFile]);
+    expect(plan.code, plan.err).toBe(0);
+    expect(plan.out).toContain(
+      `samples    per-date: ${snow.manifest.totals.planned} planned (windows x dates)`,
+    );
     expect(want.snowDecided.length).toBeGreaterThanOrEqual(3);
     for (const key of want.snowDecided) expect(want.rejected[key]).toBe('too-cloudy');
     expect(snow.manifest.totals.rejectedByReason?.['too-cloudy']).toBe(
@@ -314,6 +324,10 @@ describe.skipIf(!ready)('per-date samples and quicklooks (Croatia, 5 dates, parc
     const classSamples = (manifest.classes?.splits?.train ?? []).reduce((n, c) => Math.max(n, c.samples), 0);
     expect(classSamples).toBeLessThanOrEqual(manifest.splits.train.samples);
     expect((await verifyDataset(store)).problems).toEqual([]);
+    const card = readFileSyncOf(root, 'README.md').toString();
+    expect(card).toContain('Single-date Sentinel-2 patches');
+    expect(card).toContain('[1, C, H, W]');
+    expect(card).toContain('`<key>.png` (true-colour quicklook)');
   });
 
   it('train statistics over the per-date samples equal numpy, cloud, shadow and snow pixels left out', () => {
