@@ -328,6 +328,14 @@ describe.skipIf(!ready)('per-date samples and quicklooks (Croatia, 5 dates, parc
     expect(card).toContain('Single-date Sentinel-2 patches');
     expect(card).toContain('[1, C, H, W]');
     expect(card).toContain('`<key>.png` (true-colour quicklook)');
+    // Python's own reading (tarfile, numpy, the PNG header) finds nothing wrong nor unknown.
+    const py = spawnSync(PYTHON, [path.resolve(import.meta.dirname, '../interop/read_shards.py'), root], {
+      encoding: 'utf8',
+    });
+    expect(py.status, py.stderr).toBe(0);
+    const report = JSON.parse(py.stdout);
+    expect([report.problems, report.warnings]).toEqual([[], []]);
+    expect(report.members['png'].count).toBe(samples.length);
   });
 
   it('train statistics over the per-date samples equal numpy, cloud, shadow and snow pixels left out', () => {
