@@ -247,7 +247,9 @@ async function planClaimed(
       : []),
     `windows    ${windows.windows} in ${windows.regions} region(s)`,
     ...(prepared.job.samples === 'per-date' && summary
-      ? [`samples    per-date: ${await perDateSamples(ctx, input.runId, summary.tiles)} planned (windows x dates)`]
+      ? [
+          `samples    per-date: ${await perDateSamples(ctx, input.runId, summary.tiles)} planned (windows x dates)`,
+        ]
       : []),
     `to fetch   ${mb(windows.bytesToFetch)} (COG tiles the windows need)`,
     ...(summary
