@@ -6,6 +6,10 @@
     for sample in ds.samples("train", shuffle_shards=True, seed=0):
         sample["json"], sample["10m"], sample["labels"]     # dict, [T, C, H, W] uint16, [HL, WL] uint16
 
+A per-date dataset (job `samples: "per-date"`) reads the same way: one sample per window and date,
+key `<window>_<yyyymmdd>`, arrays [1, C, H, W], `sample["json"]["window"]` names its window. With
+`output.quicklooks`, `sample["png"]` holds the quicklook's PNG bytes (not decoded).
+
 Needs numpy; s3:// needs boto3; SatfactoryIterableDataset and collate need torch (imported only
 when asked for).
 """

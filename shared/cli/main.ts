@@ -21,6 +21,7 @@ import { Tasks } from '../workflow/tasks.ts';
 import { prepareJob, workUriOf } from './prepare-job.ts';
 import { createProgress } from './progress.ts';
 import { pullCommand } from './pull-command.ts';
+import { showCommand } from './show-command.ts';
 import { type AwsCliDeps, startCommand, statusCommand } from './start-command.ts';
 
 const USAGE = `satfactory: Sentinel-2 time series + labels -> ready-to-train WebDataset shards
@@ -32,6 +33,9 @@ usage:
   satfactory verify <uri>        re-hash every shard of a dataset and check its totals
   satfactory pull <uri> <dir>    copy a dataset (folder, s3://, https://) into a folder, verifying
                                  every shard's sha256; a rerun resumes
+  satfactory show <uri> [<key> | --split S --n 16] [-o file.png]
+                                 a contact sheet PNG: a sample's frames, or the first n samples of a
+                                 split with their keys (true colour, stretched by the train statistics)
   satfactory start <job.json>    run the job on the deployed stack and follow it
   satfactory status <run-id|execution-arn>
                                  status, current or last state, error of a run on AWS
@@ -45,7 +49,9 @@ options:
   --stack NAME    start/status: the stack in that file (default: the only one)
   --detach        start: return once the execution started
   --poll S        start: seconds between progress checks (default 10)
-  --split S       pull: only the shards of split S
+  --split S       pull: only the shards of split S; show: the split to show
+  --n N           show: samples on the sheet (default 16)
+  -o, --output F  show: the PNG to write (default <dataset name>-<key or split>.png)
   --concurrency N pull: shards fetched at once (default 4)
   -h, --help      this text`;
 
@@ -131,6 +137,17 @@ export async function main(argv: string[], log?: Log, aws: AwsCliDeps = awsDeps)
           progress: createProgress(logger, tty && !(values['json-logs'] ?? false)),
           out: (line) => process.stdout.write(`${line}\n`),
         });
+      case 'show':
+        return await showCommand(
+          target,
+          {
+            ...(second !== undefined ? { key: second } : {}),
+            ...(values.split !== undefined ? { split: values.split } : {}),
+            ...(values.n !== undefined ? { n: values.n } : {}),
+            ...(values.output !== undefined ? { output: values.output } : {}),
+          },
+          (line) => process.stdout.write(`${line}\n`),
+        );
       case 'start': {
         const poll = Number(values.poll ?? 10);
         if (!(poll > 0))
@@ -177,6 +194,8 @@ function parse(argv: string[]) {
       poll: { type: 'string' },
       split: { type: 'string' },
       concurrency: { type: 'string' },
+      n: { type: 'string' },
+      output: { type: 'string', short: 'o' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -227,6 +246,11 @@ async function planClaimed(
         ]
       : []),
     `windows    ${windows.windows} in ${windows.regions} region(s)`,
+    ...(prepared.job.samples === 'per-date' && summary
+      ? [
+          `samples    per-date: ${await perDateSamples(ctx, input.runId, summary.tiles)} planned (windows x dates)`,
+        ]
+      : []),
     `to fetch   ${mb(windows.bytesToFetch)} (COG tiles the windows need)`,
     ...(summary
       ? [
@@ -240,6 +264,20 @@ async function planClaimed(
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
+}
+
+/** Per-date samples a plan makes: each tile's windows times its dates. */
+async function perDateSamples(
+  ctx: ReturnType<typeof createLocalContext>,
+  runId: string,
+  tiles: Record<string, { windows: number }>,
+): Promise<number> {
+  let n = 0;
+  for (const [tile, s] of Object.entries(tiles)) {
+    const tp = await readWork(ctx.work, WorkFiles.tilePlan, WorkFiles.tilePlan.key(runId, tile));
+    n += s.windows * (tp?.products.length ?? 0);
+  }
+  return n;
 }
 
 async function runCommand(

@@ -165,3 +165,23 @@ function orderStatistic(h: Histogram, k: number): number {
   }
   throw new RangeError(`order statistic ${k} of a histogram of ${seen} values`);
 }
+
+/**
+ * The dataset's band statistics from the regions' train histograms (whole counts: the order
+ * cannot matter), for the bands given. Commit writes them as manifest stats.bands; PlanShards
+ * takes the quicklook stretch from the same numbers.
+ */
+export function mergedBandSummaries(
+  regionStats: ReadonlyArray<Readonly<Record<string, SparseHistogram>>>,
+  bands: readonly string[],
+): Record<string, BandSummary> {
+  const histograms = new Map<string, Histogram>();
+  for (const stats of regionStats) {
+    for (const [band, sparse] of Object.entries(stats)) {
+      histograms.set(band, addSparse(histograms.get(band) ?? createHistogram(), sparse));
+    }
+  }
+  return Object.fromEntries(
+    bands.map((b) => [b, summarizeHistogram(histograms.get(b) ?? createHistogram())]),
+  );
+}

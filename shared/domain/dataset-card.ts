@@ -122,6 +122,7 @@ export function datasetCard(manifest: Manifest): string {
       } |`,
   );
   const sources = manifest.sources.map((s) => `\`${s.id}\``);
+  const perDate = manifest.job['samples'] === 'per-date';
   return [
     '---',
     cardFrontMatter(manifest),
@@ -129,10 +130,10 @@ export function datasetCard(manifest: Manifest): string {
     '',
     `# ${manifest.name}`,
     '',
-    `Sentinel-2 time series of ${manifest.grid.windowSize} × ${manifest.grid.windowSize} px windows (stride ${manifest.grid.stride}) in WebDataset shards, ` +
+    `${perDate ? 'Single-date Sentinel-2 patches (one sample per window and acquisition, key `<tile>_<row>_<col>_<yyyymmdd>`)' : 'Sentinel-2 time series'} of ${manifest.grid.windowSize} × ${manifest.grid.windowSize} px windows (stride ${manifest.grid.stride}) in WebDataset shards, ` +
       `${manifest.totals.written} samples, made by ${manifest.software}. Each sample is a group of tar members with one key: ` +
-      '`<key>.json` (where, when, which items, scale/offset), one `<key>.<res>m.npy` [T, C, H, W] uint16 per band resolution' +
-      `${manifest.scl ? ', `<key>.scl.npy`' : ''}${manifest.classes ? ' and the label members' : ''}. ` +
+      `\`<key>.json\` (where, when, which items, scale/offset), one \`<key>.<res>m.npy\` [${perDate ? '1' : 'T'}, C, H, W] uint16 per band resolution` +
+      `${manifest.scl ? ', `<key>.scl.npy`' : ''}${manifest.quicklooks ? ', `<key>.png` (true-colour quicklook)' : ''}${manifest.classes ? ' and the label members' : ''}. ` +
       '`manifest.json` describes every field; `collection.json` and `items.ndjson` describe the dataset and each sample in STAC.',
     '',
     '## Splits',

@@ -346,8 +346,29 @@ export const CloudsSchema = z
       .array(z.int().min(0).max(255))
       .default([3, 8, 9, 10])
       .describe('SCL classes counted as cloudy: cloud shadow, medium/high probability cloud, thin cirrus'),
+    snowIsCloudy: z
+      .boolean()
+      .optional()
+      .describe(
+        'Count SCL class 11 (snow or ice) as cloudy too. Default: true with samples "per-date" (single-date patches, as BigEarthNet excludes snow), false with "series"',
+      ),
   })
   .strict();
+
+/** The SCL class of snow and ice. */
+export const SCL_SNOW = 11;
+
+/**
+ * The SCL classes a job counts as cloudy (rejects, statistics): its cloudyClasses, plus snow (11)
+ * when clouds.snowIsCloudy says so, by default in per-date mode. Sorted, each once.
+ */
+export function effectiveCloudyClasses(job: Pick<JobSpec, 'clouds' | 'samples'>): number[] {
+  if (!job.clouds) return [];
+  const snow = job.clouds.snowIsCloudy ?? job.samples === 'per-date';
+  const classes = new Set(job.clouds.cloudyClasses);
+  if (snow) classes.add(SCL_SNOW);
+  return [...classes].sort((a, b) => a - b);
+}
 
 /** `validate` was the name of the validation split before 0.2: still read, with a warning. */
 function renameValidate(value: unknown): unknown {
@@ -443,6 +464,12 @@ export const OutputSchema = z
       .describe(
         'Fewest shards per split (default 8, so 2 ranks x 4 DataLoader workers each get whole shards); a split with fewer samples gets one shard per sample',
       ),
+    quicklooks: z
+      .boolean()
+      .optional()
+      .describe(
+        "Add a <key>.png true-colour quicklook (red, green, blue; one frame per date side by side, the label outline over it) to every sample, stretched between the train split's 2nd and 98th percentiles (manifest stats); the job must read red, green and blue",
+      ),
   })
   .strict();
 
@@ -474,6 +501,12 @@ export const JobSpecSchema = z
       .min(1)
       .refine((b) => new Set(b).size === b.length, { message: 'band names must be unique' })
       .describe('STAC asset keys, e.g. blue, green, red, nir, swir16'),
+    samples: z
+      .enum(['series', 'per-date'])
+      .optional()
+      .describe(
+        'What one sample is: "series" (default) a window with every date [T, C, H, W]; "per-date" one sample per window and date (key <key>_<yyyymmdd>, arrays [1, C, H, W]), a date cloudier than clouds.maxCloudyFraction rejected on its own',
+      ),
     windows: WindowsSchema,
     labels: LabelsSchema.optional(),
     clouds: CloudsSchema.optional(),
@@ -491,7 +524,21 @@ export const JobSpecSchema = z
     }),
     output: OutputSchema,
   })
-  .strict();
+  .strict()
+  .superRefine((job, ctx) => {
+    if (!job.output.quicklooks) return;
+    const missing = QUICKLOOK_BANDS.filter((b) => !job.bands.includes(b));
+    if (missing.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['output', 'quicklooks'],
+        message: `quicklooks are true colour from the bands red, green and blue; this job does not read ${missing.join(', ')} (its bands: ${job.bands.join(', ')}): add ${missing.length > 1 ? 'them' : 'it'} to bands, or leave quicklooks out`,
+      });
+    }
+  });
+
+/** The STAC asset keys of a quicklook's channels, in PNG order (R, G, B). */
+export const QUICKLOOK_BANDS = ['red', 'green', 'blue'] as const;
 
 export type JobSpec = z.infer<typeof JobSpecSchema>;
 export type JobSpecInput = z.input<typeof JobSpecSchema>;

@@ -5,6 +5,7 @@ import { BandMetadataSchema } from './band-metadata.ts';
 import { BandSummarySchema } from './band-stats.ts';
 import { IntegrityError } from './errors.ts';
 import { canonicalJson, sha256Hex } from './hashing.ts';
+import { QuicklookStretchSchema } from './quicklook.ts';
 import { ItemRadiometrySchema } from './radiometry.ts';
 import { SPLITS } from './splits.ts';
 
@@ -474,9 +475,11 @@ export const ManifestSchema = z
     shards: z.array(ManifestShardSchema).describe('Every shard, with its checksum'),
     totals: z
       .object({
-        planned: count.describe('Windows planned'),
+        planned: count.describe(
+          'Samples planned: windows, or with samples "per-date" windows x the dates of their tile',
+        ),
         written: count.describe('Samples written (planned = written + rejected)'),
-        rejected: count.describe('Planned windows not written'),
+        rejected: count.describe('Planned samples not written'),
         /** Reject reason → windows; adds up to `rejected` (rejects.jsonl has each window). */
         rejectedByReason: z
           .record(z.string(), count)
@@ -495,6 +498,27 @@ export const ManifestSchema = z
      * fetched). `bytesNeeded`/`tilesNeeded` sum each region's own tiles (a tile two regions need
      * counts twice).
      */
+    quicklooks: z
+      .object({
+        member: z.literal('png').describe('Every sample has a `<key>.png` member'),
+        channels: QuicklookStretchSchema.describe(
+          'R, G, B: the band of each and its linear stretch, 8-bit value round(255 * (v - low) / (high - low)) clipped to 0..255',
+        ),
+        nodata: z.string().describe('How nodata pixels are drawn'),
+        outline: z
+          .object({
+            member: z.string().describe('The label member outlined'),
+            color: z.string().describe('Outline colour "#rrggbb"'),
+          })
+          .strict()
+          .nullable()
+          .describe('The label outline drawn over every frame; null without labels'),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'output.quicklooks: the `<key>.png` true-colour quicklook of every sample, one frame per date side by side',
+      ),
     io: z
       .object({
         bytesFetched: count.describe(

@@ -124,9 +124,12 @@ export function planSplitShards(options: {
 /** Where a window sample sits: its tile and window row/column (in strides), from its key. */
 export type SamplePosition = { tile: string; row: number; col: number };
 
-/** `<tile>_<row>_<col>` (grid.ts windowKey; web-mercator `<zoom>_<x>_<y>` reads alike). */
+/**
+ * `<tile>_<row>_<col>` (grid.ts windowKey; web-mercator `<zoom>_<x>_<y>` reads alike), with the
+ * `_<yyyymmdd>` of a single-date sample after it (the dates of one window share its position).
+ */
 export function windowPositionOfKey(key: string): SamplePosition | undefined {
-  const m = /^(.+)_(\d+)_(\d+)$/.exec(key);
+  const m = /^(.+?)_(\d+)_(\d+)(?:_\d{8})?$/.exec(key);
   if (!m) return undefined;
   return { tile: m[1] as string, row: Number(m[2]), col: Number(m[3]) };
 }

@@ -34,8 +34,10 @@ export function sampleMetadata(
   wa: WindowArrays,
   v: Verdict,
   labels: SampleLabels | null,
+  key: string = windowKey(tp.tile, w),
 ): Record<string, unknown> {
   const T = tp.products.length;
+  const window = windowKey(tp.tile, w);
   const bounds = windowBounds(tp.grid, w);
   const groups: Record<string, { bands: string[]; resolution: number; shape: number[] }> = {};
   for (const g of tp.groups) {
@@ -43,7 +45,9 @@ export function sampleMetadata(
     groups[g.name] = { bands: g.bands, resolution: g.resolution, shape: groupShape(data, T, g.bands.length) };
   }
   return {
-    id: windowKey(tp.tile, w),
+    id: key,
+    // A single-date sample names its window: the samples of one window share it (and its split).
+    ...(key !== window ? { window } : {}),
     dataset,
     split: w.split,
     tile: tp.tile,
@@ -99,6 +103,7 @@ export function buildSample(
   v: Verdict,
   labels: SampleLabels | null,
   valid: Uint8Array | null = null,
+  key: string = windowKey(tp.tile, w),
 ): ShardSample {
   const T = tp.products.length;
   const members: ShardSample['members'] = [];
@@ -112,9 +117,9 @@ export function buildSample(
   }
   if (valid)
     members.push({ name: 'valid.npy', data: encodeNpy(valid, [tp.grid.windowSize, tp.grid.windowSize]) });
-  const meta = sampleMetadata(dataset, tp, w, wa, v, labels);
+  const meta = sampleMetadata(dataset, tp, w, wa, v, labels, key);
   return {
-    key: windowKey(tp.tile, w),
+    key,
     members: [
       { name: 'json', data: new TextEncoder().encode(JSON.stringify(meta)) },
       ...members,

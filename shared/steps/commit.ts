@@ -3,19 +3,20 @@
 // that moment, and a rerun of a committed run returns the manifest it already wrote.
 import { claimDataset } from '../dataset/claim.ts';
 import { bandMetadata } from '../domain/band-metadata.ts';
-import { addSparse, createHistogram, type Histogram, summarizeHistogram } from '../domain/band-stats.ts';
+import { type BandSummary, mergedBandSummaries } from '../domain/band-stats.ts';
 import { classWeights } from '../domain/class-weights.ts';
 import { datasetKeys } from '../domain/dataset-layout.ts';
 import { AlreadyExistsError, IntegrityError } from '../domain/errors.ts';
 import { rangeBytes, refetchRatio, unionRanges } from '../domain/fetched-ranges.ts';
 import { canonicalJson, sha256Hex } from '../domain/hashing.ts';
-import type { JobSpec } from '../domain/job-spec.ts';
+import { effectiveCloudyClasses, type JobSpec } from '../domain/job-spec.ts';
 import { mergeFeatureAccounts } from '../domain/labels/accounting.ts';
 import { trainingIds } from '../domain/labels/class-table.ts';
 import { mergeRegressionSummaries } from '../domain/labels/regression.ts';
 import { checkManifestTotals, MANIFEST_VERSION, type Manifest, ManifestSchema } from '../domain/manifest.ts';
 import type { RegionResult, ShardRecord, TilePlan } from '../domain/plan.ts';
 import { type PortablePaths, portablePathsOfJob } from '../domain/portable-paths.ts';
+import { quicklookStretch } from '../domain/quicklook.ts';
 import { bandDates, DEFAULT_RADIOMETRY, perDate } from '../domain/radiometry.ts';
 import { SPLITS, type Split } from '../domain/splits.ts';
 import { STATS_PIXELS } from '../domain/window-stats.ts';
@@ -76,24 +77,22 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
   }
   await dataset.put(datasetKeys.rejects, rejects.join(''), { contentType: 'application/jsonl' });
 
-  // The regions' train histograms add up to the split's (whole counts: the order cannot matter).
-  const histograms = new Map<string, Histogram>();
-  for (const r of results) {
-    for (const [band, sparse] of Object.entries(r.stats)) {
-      const h = histograms.get(band) ?? createHistogram();
-      histograms.set(band, addSparse(h, sparse));
-    }
-  }
   const tilePlans: TilePlan[] = [];
   for (const tile of Object.keys(selection.chosen).sort()) {
     tilePlans.push(
       await requireWork(ctx.work, WorkFiles.tilePlan, WorkFiles.tilePlan.key(input.runId, tile)),
     );
   }
+  // The regions' train histograms add up to the split's statistics.
+  const bandStats = mergedBandSummaries(
+    results.map((r) => r.stats),
+    ref0(tilePlans).bands.map((b) => b.name),
+  );
   const { shards, indexKeys } = await finalShards(ctx, input.runId);
   const written = results.reduce((n, r) => n + r.written, 0);
   const rejected = results.reduce((n, r) => n + r.rejected, 0);
-  const planned = summary.windows;
+  // Per-date: each date of each window was planned as a sample of its own (region results count them).
+  const planned = job.samples === 'per-date' ? results.reduce((n, r) => n + r.planned, 0) : summary.windows;
   const jobJson = canonicalJson(paths.value(job));
   const ref = tilePlans[0] as TilePlan;
   const radiometryOf = new Map(
@@ -154,7 +153,7 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
         };
       }),
     })),
-    scl: ref.scl ? { member: 'scl.npy', cloudyClasses: job.clouds?.cloudyClasses ?? [] } : null,
+    scl: ref.scl ? { member: 'scl.npy', cloudyClasses: effectiveCloudyClasses(job) } : null,
     grid: {
       windowSize: job.windows.size,
       stride: job.windows.stride ?? job.windows.size,
@@ -189,13 +188,12 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
       split: 'train',
       dates: 'all',
       pixels: STATS_PIXELS,
-      excludedScl: ref.scl ? [...(job.clouds?.cloudyClasses ?? [])] : [],
+      excludedScl: ref.scl ? effectiveCloudyClasses(job) : [],
       units: 'stored',
       percentiles: 'linear',
-      bands: Object.fromEntries(
-        ref.bands.map((b) => [b.name, summarizeHistogram(histograms.get(b.name) ?? createHistogram())]),
-      ),
+      bands: bandStats,
     },
+    ...(job.output.quicklooks ? { quicklooks: quicklooksOf(bandStats, job) } : {}),
     io: jobIo(results),
     radiometry: radiometrySummary(job, tilePlans),
   });
@@ -217,6 +215,24 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
   }
   ctx.log.info('commit: manifest written', { samples: written, rejected, shards: shards.length });
   return output(manifest);
+}
+
+/** The label member a quicklook outlines: labels.npy, else instances.npy, else none. */
+function outlineMemberOf(job: JobSpec): string | null {
+  const outputs = job.labels?.outputs ?? [];
+  return outputs.includes('labels') ? 'labels.npy' : outputs.includes('instances') ? 'instances.npy' : null;
+}
+
+const ref0 = (tilePlans: TilePlan[]) => tilePlans[0] as TilePlan;
+
+/** How the `<key>.png` members were drawn: the stretch PlanShards gave WriteShard, from these stats. */
+function quicklooksOf(stats: Record<string, BandSummary>, job: JobSpec): NonNullable<Manifest['quicklooks']> {
+  return {
+    member: 'png',
+    channels: quicklookStretch(stats),
+    nodata: 'black: a pixel where any of the three bands holds its nodata',
+    outline: outlineMemberOf(job) ? { member: outlineMemberOf(job) as string, color: '#ffff00' } : null,
+  };
 }
 
 /**

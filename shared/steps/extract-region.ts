@@ -17,6 +17,7 @@ import {
   windowKey,
   windowRectInBand,
 } from '../domain/grid.ts';
+import { effectiveCloudyClasses } from '../domain/job-spec.ts';
 import { type AccountWindow, accountRegionFeatures } from '../domain/labels/accounting.ts';
 import {
   addRegressionSample,
@@ -24,7 +25,8 @@ import {
   type RegressionSummary,
 } from '../domain/labels/regression.ts';
 import { labelWindow, type RegionLabels, regionLabels } from '../domain/labels/window.ts';
-import type { RegionResult, TilePlan } from '../domain/plan.ts';
+import { dateSlice, perDateKey } from '../domain/per-date.ts';
+import type { PlannedWindow, RegionResult, TilePlan } from '../domain/plan.ts';
 import { addToTile } from '../domain/radiometry.ts';
 import { buildSample } from '../domain/sample.ts';
 import { type ShardSample, streamShard } from '../domain/shard.ts';
@@ -37,6 +39,7 @@ import {
   rejectRecord,
   requireLabelledFraction,
   splitBufferVerdict,
+  type Verdict,
   type WindowReject,
 } from '../domain/window-verdict.ts';
 import { loadJob, type StepContext } from '../work/context.ts';
@@ -125,14 +128,27 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
   await runLimited(jobs, 6);
 
   const labels = await regionLabelsOf(ctx, job, tp, region.labelsKey);
-  const clouds = job.clouds ?? null;
+  // The cloudy SCL classes as the job counts them (snow too in per-date mode, unless told not).
+  const cloudyClasses = effectiveCloudyClasses(job);
+  const clouds = job.clouds ? { cloudyClasses, maxCloudyFraction: job.clouds.maxCloudyFraction } : null;
   const classes: NonNullable<RegionResult['classes']> = {};
   const regression: Partial<Record<Split, RegressionSummary>> = {};
   // Statistics describe the train split only (validation and test must not leak into normalization).
   const histograms = createBandHistograms(tp);
-  const excludedScl = tp.scl ? (clouds?.cloudyClasses ?? []) : [];
+  const excludedScl = tp.scl ? cloudyClasses : [];
   const bySplit = new Map<Split, ShardSample[]>();
   const rejects: WindowReject[] = [];
+  // Per-date mode: each (window, date) is a planned sample of its own, judged, written or rejected
+  // alone; the window's labels and split are those of all its dates.
+  const perDate = job.samples === 'per-date';
+  const unitsOf = (key: string, wa: WindowArrays) =>
+    perDate
+      ? tp.products.map((p, t) => ({
+          key: perDateKey(key, p.datetime),
+          date: p.datetime,
+          ...dateSlice(tp, wa, t),
+        }))
+      : [{ key, date: null, tp, wa }];
   // Where each label feature went: every window, its verdict and the features it holds.
   const accountWindows: AccountWindow[] = [];
   const account = (bounds: Bounds, reason: string | null, inSample?: readonly number[]) => {
@@ -140,44 +156,60 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
     const near = labels.index.search(bounds).map((f) => f.index);
     accountWindows.push({ bounds, reason, near, ...(inSample ? { inSample } : {}) });
   };
+  const reject = (key: string, w: PlannedWindow, verdict: Verdict, date: string | null) =>
+    rejects.push(
+      rejectRecord(key, tp.tile, w, date ? { ...verdict, detail: { date, ...verdict.detail } } : verdict),
+    );
   region.windows.forEach((w, k) => {
     const wa = arrays[k] as WindowArrays;
     // Out of the region's list: the window's arrays are garbage once its sample is built.
     arrays[k] = RELEASED;
     const bounds = windowBounds(tp.grid, w);
+    const units = unitsOf(windowKey(tp.tile, w), wa);
     if (!read[k]) {
       const verdict = w.planReject
         ? splitBufferVerdict(job.splits.buffer)
         : edgeVerdict(insideFraction(tp.grid, w));
-      rejects.push(rejectRecord(windowKey(tp.tile, w), tp.tile, w, verdict));
+      for (const u of units) reject(u.key, w, verdict, u.date);
       account(bounds, verdict.reason);
       return;
     }
-    const verdict = judgeWindow(tp, wa, clouds);
-    const window = labels && !verdict.reason ? labelWindow(labels, bounds) : null;
-    if (window)
-      requireLabelledFraction(verdict, window.labelledFraction, job.windows.minLabelledFraction ?? 0);
-    if (verdict.reason) {
-      rejects.push(rejectRecord(windowKey(tp.tile, w), tp.tile, w, verdict));
-      account(bounds, verdict.reason);
-      return;
-    }
-    account(bounds, null, window?.inSample ?? []);
+    // Labels are burnt once per window, when some date of it is kept.
+    let window: ReturnType<typeof labelWindow> | null | undefined;
+    const labelled = () => {
+      if (window === undefined) window = labels ? labelWindow(labels, bounds) : null;
+      return window;
+    };
     const valid = pad ? insideMask(tp.grid, w) : null;
-    if (w.split === 'train')
-      addWindowStats(tp, wa, histograms, excludedScl, valid && isEdgeWindow(tp.grid, w) ? valid : null);
-    if (window?.regression) {
-      const summary = regression[w.split] ?? emptyRegressionSummary();
-      regression[w.split] = summary;
-      addRegressionSample(summary, window.regression);
-    } else if (window) {
-      const perClass = classes[w.split] ?? {};
-      classes[w.split] = perClass;
-      addClassFrequencies(perClass, window.classPixels);
+    let firstReason: string | null = null;
+    let kept = false;
+    for (const u of units) {
+      const verdict = judgeWindow(u.tp, u.wa, clouds);
+      const lw = verdict.reason ? null : labelled();
+      if (lw) requireLabelledFraction(verdict, lw.labelledFraction, job.windows.minLabelledFraction ?? 0);
+      if (verdict.reason) {
+        reject(u.key, w, verdict, u.date);
+        firstReason ??= verdict.reason;
+        continue;
+      }
+      kept = true;
+      if (w.split === 'train')
+        addWindowStats(u.tp, u.wa, histograms, excludedScl, valid && isEdgeWindow(tp.grid, w) ? valid : null);
+      if (lw?.regression) {
+        const summary = regression[w.split] ?? emptyRegressionSummary();
+        regression[w.split] = summary;
+        addRegressionSample(summary, lw.regression);
+      } else if (lw) {
+        const perClass = classes[w.split] ?? {};
+        classes[w.split] = perClass;
+        addClassFrequencies(perClass, lw.classPixels);
+      }
+      const list = bySplit.get(w.split) ?? [];
+      list.push(buildSample(job.name, u.tp, w, u.wa, verdict, lw, valid, u.key));
+      bySplit.set(w.split, list);
     }
-    const list = bySplit.get(w.split) ?? [];
-    list.push(buildSample(job.name, tp, w, wa, verdict, window, valid));
-    bySplit.set(w.split, list);
+    if (kept) account(bounds, null, window?.inSample ?? []);
+    else account(bounds, firstReason);
   });
 
   // Region shards are work files: WriteShard copies their samples' tar blocks into the final shards.
@@ -212,7 +244,8 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
     });
   const result: RegionResult = {
     regionId: task.regionId,
-    planned: region.windows.length,
+    // Per-date: every date of every window was planned as a sample (written or rejected).
+    planned: region.windows.length * (perDate ? tp.products.length : 1),
     written,
     rejected: rejects.length,
     rejectedByReason,

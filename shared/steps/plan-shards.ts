@@ -1,7 +1,10 @@
 // PlanShards: deal every written sample of each split, across regions, into the final shards
 // (shared/domain/reshard.ts): one plan work file per final shard, and the shards JSONL that the
 // WriteShards Distributed Map fans out over. Deterministic: a rerun writes the same plans.
+import { mergedBandSummaries } from '../domain/band-stats.ts';
 import { datasetKeys } from '../domain/dataset-layout.ts';
+import { QUICKLOOK_BANDS } from '../domain/job-spec.ts';
+import { quicklookStretch } from '../domain/quicklook.ts';
 import { planSplitShards } from '../domain/reshard.ts';
 import { SPLITS } from '../domain/splits.ts';
 import { loadJob, type StepContext } from '../work/context.ts';
@@ -19,6 +22,15 @@ export async function planShards(input: ExecutionInput, ctx: StepContext): Promi
   const regions = await requireWorkLines(ctx.work, WorkFiles.regions, summary.regionsKey);
   const results = await loadRegionResults(ctx, input.runId, regions);
   const regionShards = results.flatMap((r) => r.shards);
+  // Quicklooks are stretched by the dataset's statistics, final now that every region reported.
+  const quicklooks = job.output.quicklooks
+    ? quicklookStretch(
+        mergedBandSummaries(
+          results.map((r) => r.stats),
+          QUICKLOOK_BANDS,
+        ),
+      )
+    : undefined;
   const tasks: ShardTask[] = [];
   let samples = 0;
   for (const split of SPLITS) {
@@ -38,6 +50,7 @@ export async function planShards(input: ExecutionInput, ctx: StepContext): Promi
         path: datasetKeys.shard(job.name, split, plan.index),
         bytes: plan.bytes,
         samples: plan.samples,
+        ...(quicklooks ? { quicklooks } : {}),
       });
       tasks.push({ runId: input.runId, jobKey: input.jobKey, split, index: plan.index, planKey });
       samples += plan.samples.length;

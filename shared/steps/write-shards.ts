@@ -7,8 +7,15 @@
 import { createHash } from 'node:crypto';
 import { claimDataset } from '../dataset/claim.ts';
 import { AlreadyExistsError, IntegrityError } from '../domain/errors.ts';
+import { decodeNpy } from '../domain/npy.ts';
 import type { ShardRecord } from '../domain/plan.ts';
-import { spanMember, TAR_END } from '../domain/shard.ts';
+import {
+  encodeRgbPng,
+  type QuicklookSource,
+  type QuicklookStretch,
+  quicklookImage,
+} from '../domain/quicklook.ts';
+import { buildShard, readShard, spanMember, TAR_END } from '../domain/shard.ts';
 import { type SampleIndexEntry, sampleIndexEntry } from '../domain/stac.ts';
 import type { BlobStore } from '../ports.ts';
 import { loadJob, type StepContext } from '../work/context.ts';
@@ -53,8 +60,10 @@ export async function writeShard(task: ShardTask, ctx: StepContext): Promise<Sha
   let bytes = 0;
   let finished = false;
   const index: SampleIndexEntry[] = [];
+  // Quicklook members WriteShard adds to the copied samples (their bytes are not in the plan).
+  const added = { bytes: 0 };
   const body = (async function* () {
-    for await (const chunk of shardChunks(ctx, plan, index)) {
+    for await (const chunk of shardChunks(ctx, plan, index, added)) {
       hash.update(chunk);
       bytes += chunk.byteLength;
       yield chunk;
@@ -72,10 +81,13 @@ export async function writeShard(task: ShardTask, ctx: StepContext): Promise<Sha
   if (!finished) for await (const _ of body);
   if (!finished) throw new IntegrityError(`shard ${plan.path}: its bytes were not all produced`);
   const sha256 = hash.digest('hex');
-  if (bytes !== plan.bytes) {
-    throw new IntegrityError(`shard ${plan.path} has ${bytes} bytes where its plan says ${plan.bytes}`, {
-      source: `${dataset.uri}/${plan.path}`,
-    });
+  if (bytes !== plan.bytes + added.bytes) {
+    throw new IntegrityError(
+      `shard ${plan.path} has ${bytes} bytes where its plan says ${plan.bytes} (+ ${added.bytes} of quicklooks)`,
+      {
+        source: `${dataset.uri}/${plan.path}`,
+      },
+    );
   }
   if (existed) await checkExisting(dataset, plan.path, bytes, sha256);
   const record: ShardRecord = {
@@ -98,13 +110,15 @@ export async function writeShard(task: ShardTask, ctx: StepContext): Promise<Sha
 }
 
 /**
- * The shard's bytes: each sample's blocks in plan order (a few reads ahead), then the end blocks.
- * Each sample's index entry (from its `.json` member) is pushed to `index` on the way.
+ * The shard's bytes: each sample's blocks in plan order (a few reads ahead), then, with quicklooks,
+ * its `<key>.png` entry drawn from those blocks' arrays; then the end blocks. Each sample's index
+ * entry (from its `.json` member) is pushed to `index` on the way.
  */
 async function* shardChunks(
   ctx: StepContext,
   plan: ShardPlan,
   index: SampleIndexEntry[],
+  added: { bytes: number },
 ): AsyncGenerator<Uint8Array> {
   const read = (i: number) => {
     const s = plan.samples[i] as ShardPlan['samples'][number];
@@ -135,8 +149,50 @@ async function* shardChunks(
       ),
     );
     yield chunk;
+    if (plan.quicklooks) {
+      const entry = await quicklookEntry(s.key, chunk, plan.quicklooks);
+      added.bytes += entry.byteLength;
+      yield entry;
+    }
   }
   yield TAR_END;
+}
+
+/** The tar entry of a sample's quicklook (`<key>.png`), from its copied blocks' `.json` and arrays. */
+async function quicklookEntry(
+  key: string,
+  blocks: Uint8Array,
+  stretch: QuicklookStretch,
+): Promise<Uint8Array> {
+  const withEnd = new Uint8Array(blocks.byteLength + TAR_END.byteLength);
+  withEnd.set(blocks);
+  const [sample] = await readShard(withEnd);
+  const members = new Map((sample?.members ?? []).map((m) => [m.name, m.data]));
+  const json = members.get('json');
+  if (!sample || sample.key !== key || !json) {
+    throw new IntegrityError(`sample ${key}: its blocks hold no .json to draw a quicklook from`);
+  }
+  const meta = JSON.parse(Buffer.from(json).toString('utf8')) as {
+    groups: Record<string, { bands: string[] }>;
+    bands: Record<string, { nodata: number | null }>;
+  };
+  const arrays: Record<string, QuicklookSource['arrays'][string]> = {};
+  for (const [name, data] of members) {
+    if (name.endsWith('.npy')) arrays[name.slice(0, -'.npy'.length)] = decodeNpy(data);
+  }
+  const png = encodeRgbPng(
+    quicklookImage(
+      {
+        arrays,
+        groups: meta.groups,
+        nodata: Object.fromEntries(Object.entries(meta.bands).map(([b, v]) => [b, v.nodata])),
+      },
+      stretch,
+      key,
+    ),
+  );
+  const tar = await buildShard([{ key, members: [{ name: 'png', data: png }] }]);
+  return tar.bytes.subarray(0, tar.bytes.byteLength - TAR_END.byteLength);
 }
 
 /** An existing shard (an interrupted run wrote it) must be the one this plan makes, byte for byte. */

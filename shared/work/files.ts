@@ -28,6 +28,7 @@ import {
   SplitSchema,
   TilePlanSchema,
 } from '../domain/plan.ts';
+import { QuicklookStretchSchema } from '../domain/quicklook.ts';
 import { PlannedSampleSchema } from '../domain/reshard.ts';
 import { SampleIndexEntrySchema } from '../domain/stac.ts';
 import { WindowRejectSchema } from '../domain/window-verdict.ts';
@@ -35,7 +36,7 @@ import type { BlobStore } from '../ports.ts';
 import { RegionTaskSchema, ShardTaskSchema } from '../workflow/contracts.ts';
 
 /** Bump whenever a schema below changes shape: runs of an older version are then not resumed. */
-export const WORK_FORMAT_VERSION = 5;
+export const WORK_FORMAT_VERSION = 6;
 
 const count = z.int().min(0);
 
@@ -100,9 +101,11 @@ export const ShardPlanSchema = z.strictObject({
   index: count,
   /** Dataset-relative path of the final shard. */
   path: z.string().min(1),
-  /** Bytes the shard will have: the spans plus the tar's end blocks. */
+  /** Bytes the shard will have: the spans plus the tar's end blocks (plus the quicklooks, when drawn). */
   bytes: count,
   samples: z.array(PlannedSampleSchema).min(1),
+  /** output.quicklooks: the stretch of the `<key>.png` each sample gets (from the train statistics). */
+  quicklooks: QuicklookStretchSchema.optional(),
 });
 export type ShardPlan = z.infer<typeof ShardPlanSchema>;
 

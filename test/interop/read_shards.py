@@ -10,6 +10,7 @@ import hashlib
 import io
 import json
 import os
+import struct
 import sys
 import tarfile
 
@@ -149,6 +150,17 @@ class Checker:
         if list(arr.shape) not in entry["shapes"]:
             entry["shapes"].append(list(arr.shape))
 
+    def check_png(self, where, raw, T):
+        """A quicklook: a PNG (signature, IHDR) of T frames side by side, 8-bit RGB."""
+        self.members.setdefault("png", {"count": 0})["count"] += 1
+        if raw[:8] != b"\x89PNG\r\n\x1a\n" or raw[12:16] != b"IHDR":
+            self.problem("%s.png is not a PNG" % where)
+            return
+        width, height = struct.unpack(">II", raw[16:24])
+        depth, colour = raw[24], raw[25]
+        if (depth, colour) != (8, 2) or height == 0 or width != T * height:
+            self.problem("%s.png: %dx%d, depth %d, colour type %d; want 8-bit RGB, %d frames side by side" % (where, width, height, depth, colour, T))
+
     def check_sample(self, shard, split, key, members):
         where = "%s: %s" % (shard, key)
         if "json" not in members:
@@ -205,6 +217,9 @@ class Checker:
         label_shape = None
         for member, raw in members.items():
             if member == "json" or member[: -len(".npy")] in groups:
+                continue
+            if member == "png":
+                self.check_png(where, raw, T)
                 continue
             if member not in FIXED:
                 self.warnings.append("%s: unknown member %s" % (where, member))
