@@ -5,6 +5,7 @@ import { IntegrityError } from '../errors.ts';
 import type { JobSpec, LabelOutput } from '../job-spec.ts';
 import { encodeNpy } from '../npy.ts';
 import type { ShardSample } from '../shard.ts';
+import { featureTouches } from './accounting.ts';
 import { buildingMasks } from './buildings.ts';
 import { fixedClassLookup, type LabelCoding } from './class-table.ts';
 import type { ClassEntry } from './classes.ts';
@@ -13,6 +14,7 @@ import { rasterizeDense } from './dense.ts';
 import type { LabelIndex } from './index.ts';
 import { multiLabel } from './multilabel.ts';
 import type { BurnFeature, PixelGrid } from './types.ts';
+import { vectorObjects } from './vector.ts';
 
 export type RegionLabels = {
   readonly index: LabelIndex;
@@ -85,7 +87,8 @@ export function labelWindow(rl: RegionLabels, bounds: Bounds): WindowLabels {
     height: rl.size,
   };
   const near = rl.index.search(bounds);
-  const features = near.map((f) => rl.burn.get(f.index) as BurnFeature);
+  // Points kept only as vectors have no polygon: nothing to burn.
+  const features = near.filter((f) => f.polygons.length > 0).map((f) => rl.burn.get(f.index) as BurnFeature);
   const dense = rasterizeDense(features, grid, rl.background);
   const shape = [rl.size, rl.size];
   const members: ShardSample['members'] = [];
@@ -109,6 +112,12 @@ export function labelWindow(rl: RegionLabels, bounds: Bounds): WindowLabels {
   const multi = multiLabel(dense.classArea, pixels, rl.classIds, rl.job.multilabel.minFraction);
   if (rl.outputs.has('multilabel'))
     members.push({ name: 'multilabel.npy', data: encodeNpy(multi.multiHot, [rl.classIds.length]) });
+  // Every feature meeting the window, in label-grid pixel coordinates (vector.ts).
+  const meeting = rl.outputs.has('vector') ? near.filter((f) => featureTouches(f, bounds)) : [];
+  if (rl.outputs.has('vector')) {
+    const doc = vectorObjects(meeting, grid, (i) => (rl.burn.get(i) as BurnFeature).classId);
+    members.push({ name: 'vector.json', data: new TextEncoder().encode(JSON.stringify(doc)) });
+  }
 
   // One pass over the pixels: label pixels per class, the instances that own a pixel, and the
   // labelled share (the winning polygons' coverage: overlaps do not count twice).
@@ -130,7 +139,10 @@ export function labelWindow(rl: RegionLabels, bounds: Bounds): WindowLabels {
     labelledFraction,
     classPixels,
     near: near.map((f) => f.index),
-    inSample: near.filter((f) => present.has(f.index + 1)).map((f) => f.index),
+    // In the sample: owns a label pixel, or (points kept only as vectors) is in its vector.json.
+    inSample: near
+      .filter((f) => present.has(f.index + 1) || (f.polygons.length === 0 && meeting.includes(f)))
+      .map((f) => f.index),
     meta: {
       resolution: rl.resolution,
       size: rl.size,
