@@ -60,11 +60,15 @@ def load_npy(raw: bytes) -> np.ndarray:
 
 def decode_sample(key: str, members: Dict[str, bytes]) -> Dict[str, Any]:
     """One sample dict: `json` parsed, each `<name>.npy` loaded (allow_pickle=False) under `<name>`,
-    other members as bytes under their name; `__key__` is the sample key."""
+    each other `<name>.json` parsed under `<name>` (`vector`: the objects of `<key>.vector.json`,
+    geometries in label-grid pixel coordinates), other members as bytes under their name;
+    `__key__` is the sample key."""
     sample: Dict[str, Any] = {"__key__": key}
     for name, raw in members.items():
         if name == "json":
             sample["json"] = json.loads(raw.decode("utf-8"))
+        elif name.endswith(".json"):
+            sample[name[: -len(".json")]] = json.loads(raw.decode("utf-8"))
         elif name.endswith(".npy"):
             sample[name[: -len(".npy")]] = load_npy(raw)
         else:

@@ -59,6 +59,7 @@ suite('points, lines and polygons in one file, end to end (Croatian parcels, 30 
   let metas: Meta[];
   let log: LogEntry[];
   let source: GeoJSON.FeatureCollection;
+  let datasetDir: string;
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'satfactory-geometry-e2e-'));
@@ -100,6 +101,7 @@ suite('points, lines and polygons in one file, end to end (Croatian parcels, 30 
     const workUri = workUriOf(prepared.job);
     const ctx = createLocalContext({ workUri, log: silentLog });
     await runJobLocally({ ...prepared, workUri, ctx, progress: noProgress, threads: 2 });
+    datasetDir = prepared.job.output.uri;
     const store = new FsBlobStore(prepared.job.output.uri);
     expect((await verifyDataset(store)).problems).toEqual([]);
     manifest = JSON.parse(
@@ -249,5 +251,45 @@ suite('points, lines and polygons in one file, end to end (Croatian parcels, 30 
     expect([...types].sort()).toEqual(['LineString', 'Point', 'Polygon']);
     expect(all.some((x) => x.clipped)).toBe(true);
     expect(all.some((x) => !x.clipped)).toBe(true);
+  });
+
+  it('the Python loader reads vector.json, and resample keeps it on the label grid', (ctx) => {
+    if (!requirePython(['numpy'])) return ctx.skip();
+    const script = [
+      'import json, sys',
+      'import satfactory_data as sd',
+      'ds = sd.open_dataset(sys.argv[1])',
+      'out = {}',
+      'for split in ds.splits:',
+      '    for s in ds.samples(split):',
+      '        r = sd.resample(s, resolution=60.0)',
+      '        out[s["__key__"]] = [s["vector"], r["vector"], list(r["labels"].shape)]',
+      'json.dump(out, sys.stdout)',
+    ].join('\n');
+    const run = spawnSync(PYTHON, ['-c', script, datasetDir], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 28,
+      env: { ...process.env, PYTHONPATH: path.resolve(import.meta.dirname, '../../python') },
+    });
+    expect(run.stderr).toBe('');
+    const read = JSON.parse(run.stdout) as Record<string, [VectorDoc, VectorDoc, number[]]>;
+    expect(Object.keys(read).sort()).toEqual(samples.map((s) => s.key).sort());
+    for (const s of samples) {
+      const [doc, coarse, shape] = read[s.key] as [VectorDoc, VectorDoc, number[]];
+      expect(doc).toEqual(JSON.parse(Buffer.from(member(s, 'vector.json')).toString()));
+      // 30 m -> 60 m: the labels are 16 x 16, every coordinate halved.
+      expect(shape).toEqual([16, 16]);
+      expect(coarse.size).toBe(16);
+      expect(coarse.resolution).toBe(60);
+      const flat = (g: unknown): number[] => (Array.isArray(g) ? g.flatMap(flat) : [g as number]);
+      coarse.objects.forEach((o, i) => {
+        const was = flat((doc.objects[i] as { geometry: { coordinates: unknown } }).geometry.coordinates);
+        const now = flat((o as unknown as { geometry: { coordinates: unknown } }).geometry.coordinates);
+        expect(now).toHaveLength(was.length);
+        now.forEach((v, k) => {
+          expect(v).toBeCloseTo((was[k] as number) / 2, 12);
+        });
+      });
+    }
   });
 });
