@@ -121,11 +121,70 @@ type Edge = { x0: number; y0: number; x1: number; y1: number; w: number };
  * A trapezoid is carried on through the following slabs while it lies between the same two edges.
  * No topology is built, so no input can make it fail or loop: polyclip-ts (turf union) did both on
  * the buffers of real parcel boundaries. Rings that do not overlap, or a single one, are kept as
- * they are.
+ * they are; many vertices are first cut into bands (a long road's pieces would all be active in
+ * every slab).
  */
 export function unionOf(rings: readonly Ring[]): PolygonRings[] {
   const oriented = rings.map((r) => orient(r, true));
   if (!overlapping(oriented)) return oriented.map((r) => ({ rings: [r] }));
+  const vertices = oriented.reduce((n, r) => n + r.length / 2, 0);
+  if (vertices <= BAND_VERTICES) return sweepUnion(oriented);
+  // A long line's pieces all meet one sweep line: cut them into bands across its longer side, each
+  // with about BAND_VERTICES vertices, and unite each band on its own (the bands do not overlap).
+  const box = [Infinity, Infinity, -Infinity, -Infinity] as [number, number, number, number];
+  for (const r of oriented) ringBounds(r, box);
+  const axis = box[2] - box[0] >= box[3] - box[1] ? 0 : 1;
+  const bands = Math.ceil(vertices / BAND_VERTICES);
+  const lo = box[axis] as number;
+  const step = ((box[axis + 2] as number) - lo) / bands;
+  const out: PolygonRings[] = [];
+  for (let b = 0; b < bands; b++) {
+    const from = lo + b * step;
+    const to = b === bands - 1 ? (box[axis + 2] as number) : lo + (b + 1) * step;
+    const pieces: Ring[] = [];
+    for (const r of oriented) {
+      const [x0, y0, x1, y1] = ringBounds(r);
+      const [min, max] = axis === 0 ? [x0, x1] : [y0, y1];
+      if (max <= from || min >= to) continue;
+      const cut = min >= from && max <= to ? r : clipBand(r, axis, from, to);
+      if (cut.length >= 6) pieces.push(cut);
+    }
+    out.push(...(overlapping(pieces) ? sweepUnion(pieces) : pieces.map((r) => ({ rings: [r] }))));
+  }
+  return out;
+}
+
+/** Vertices one sweep unites at most before the pieces are cut into bands. */
+const BAND_VERTICES = 256;
+
+/** The part of a ring with from <= coordinate `axis` <= to (Sutherland-Hodgman, two half-planes). */
+function clipBand(ring: Ring, axis: 0 | 1, from: number, to: number): Ring {
+  const half = (pts: number[], side: 1 | -1, limit: number): number[] => {
+    const out: number[] = [];
+    const n = pts.length / 2;
+    for (let i = 0; i < n; i++) {
+      const j = (i + 1) % n;
+      const a = [pts[2 * i] as number, pts[2 * i + 1] as number];
+      const b = [pts[2 * j] as number, pts[2 * j + 1] as number];
+      const aIn = side * ((a[axis] as number) - limit) >= 0;
+      const bIn = side * ((b[axis] as number) - limit) >= 0;
+      if (aIn) out.push(a[0] as number, a[1] as number);
+      if (aIn !== bIn) {
+        const t = (limit - (a[axis] as number)) / ((b[axis] as number) - (a[axis] as number));
+        const p = [
+          (a[0] as number) + t * ((b[0] as number) - (a[0] as number)),
+          (a[1] as number) + t * ((b[1] as number) - (a[1] as number)),
+        ];
+        p[axis] = limit;
+        out.push(p[0] as number, p[1] as number);
+      }
+    }
+    return out;
+  };
+  return Float64Array.from(half(half([...ring], 1, from), -1, to));
+}
+
+function sweepUnion(oriented: readonly Ring[]): PolygonRings[] {
   const edges: Edge[] = [];
   for (const r of oriented) {
     const n = r.length / 2;

@@ -241,6 +241,30 @@ describe('footprints', () => {
   });
 });
 
+describe('long lines', () => {
+  it('a 4000-vertex line is cut into bands and united band by band: the union area stays exact', () => {
+    // A straight diagonal with 4000 collinear vertices: its buffer is one stadium.
+    const n = 4000;
+    const line = new Float64Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      line[2 * i] = 500000 + 3 * i;
+      line[2 * i + 1] = 5000000 + 4 * i;
+    }
+    const r = 2.5;
+    const f = withFootprint(
+      { index: 0, id: null, classValue: 1, polygons: [], shape: { kind: 'line', parts: [line] } },
+      { lines: { width: 2 * r } },
+    );
+    const area = f.polygons.reduce((sum, p) => sum + signedArea(p.rings[0] as Float64Array), 0);
+    const length = 5 * (n - 1);
+    expect(area).toBeCloseTo(2 * r * length + 32 * Math.sin(Math.PI / 32) * r * r, 6);
+    // Every part lies in the footprint's box: nothing leaks from the band cuts.
+    for (const p of f.polygons)
+      for (let i = 0; i < (p.rings[0] as Float64Array).length; i += 2)
+        expect((p.rings[0] as Float64Array)[i] as number).toBeGreaterThanOrEqual(500000 - r - 1e-9);
+  });
+});
+
 describe('a window with points kept only as vectors', () => {
   const point = (index: number, x: number, y: number): LabelFeature => ({
     index,
