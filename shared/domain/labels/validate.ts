@@ -337,7 +337,7 @@ function polygonParts(geometry: GeoJSON.Geometry | null): unknown[][] {
     if (other) {
       throw new Drop(
         'unsupported-geometry',
-        `the GeometryCollection holds a ${String(other?.type)}; only areas can be labels`,
+        `the GeometryCollection holds a ${String(other?.type)}; a collection may hold only areas (points and lines are kept, with labels.points / labels.lines, as features of their own)`,
       );
     }
     return members.flatMap((m) => polygonParts(m));
