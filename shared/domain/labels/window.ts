@@ -114,6 +114,7 @@ export function labelWindow(rl: RegionLabels, bounds: Bounds): WindowLabels {
     members.push({ name: 'multilabel.npy', data: encodeNpy(multi.multiHot, [rl.classIds.length]) });
   // Every feature meeting the window, in label-grid pixel coordinates (vector.ts).
   const meeting = rl.outputs.has('vector') ? near.filter((f) => featureTouches(f, bounds)) : [];
+  const inVector = new Set(meeting.map((f) => f.index));
   if (rl.outputs.has('vector')) {
     const doc = vectorObjects(meeting, grid, (i) => (rl.burn.get(i) as BurnFeature).classId);
     members.push({ name: 'vector.json', data: new TextEncoder().encode(JSON.stringify(doc)) });
@@ -141,7 +142,7 @@ export function labelWindow(rl: RegionLabels, bounds: Bounds): WindowLabels {
     near: near.map((f) => f.index),
     // In the sample: owns a label pixel, or (points kept only as vectors) is in its vector.json.
     inSample: near
-      .filter((f) => present.has(f.index + 1) || (f.polygons.length === 0 && meeting.includes(f)))
+      .filter((f) => present.has(f.index + 1) || (f.polygons.length === 0 && inVector.has(f.index)))
       .map((f) => f.index),
     meta: {
       resolution: rl.resolution,
