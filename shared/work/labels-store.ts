@@ -296,7 +296,10 @@ export async function writeRegionLabels(
 ): Promise<{ key: string; features: number[] }> {
   const key = WorkFiles.regionLabels.key(runId, regionId);
   const features = index.search(extent);
-  await writeWorkBytes(ctx.work, WorkFiles.regionLabels, key, encodeLabelChunk(features));
+  // Points and lines travel as they are (a line's footprint is hundreds of trapezoids): the region
+  // builds their footprints again when it loads them (loadRegionLabels), to the same bits.
+  const stored = features.map((f) => (f.shape ? { ...f, polygons: [] } : f));
+  await writeWorkBytes(ctx.work, WorkFiles.regionLabels, key, encodeLabelChunk(stored));
   return { key, features: features.map((f) => f.index) };
 }
 
@@ -305,15 +308,22 @@ export async function loadLabelSummary(ctx: StepContext, runId: string): Promise
   return requireWork(ctx.work, WorkFiles.labelsSummary, WorkFiles.labelsSummary.key(runId));
 }
 
-/** A region's chunk, indexed for per-window lookups. */
-export async function loadRegionLabels(ctx: StepContext, key: string): Promise<LabelIndex> {
+/** A region's chunk, indexed for per-window lookups; points and lines get their footprints. */
+export async function loadRegionLabels(
+  ctx: StepContext,
+  key: string,
+  geometry: GeometrySpec & { source?: string } = {},
+): Promise<LabelIndex> {
   const bytes = await readWorkBytes(ctx.work, WorkFiles.regionLabels, key);
   if (bytes === undefined) {
     throw new IntegrityError(`the region's labels are missing at ${ctx.work.uri}/${key}; run the job again`, {
       source: `${ctx.work.uri}/${key}`,
     });
   }
-  return LabelIndex.build(decodeLabelChunk(bytes));
+  const source = geometry.source ?? key;
+  return LabelIndex.build(
+    decodeLabelChunk(bytes).map((f) => (f.shape ? footprintOf(f, geometry, source) : f)),
+  );
 }
 
 function describeCounts(counts: Record<string, number>): string {
