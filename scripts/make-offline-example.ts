@@ -120,6 +120,7 @@ export async function makeOfflineScene(folder: string): Promise<string[]> {
     await writeFile(path.join(dir, `${id}.json`), `${JSON.stringify(item, null, 1)}\n`);
   }
   await writeFile(path.join(folder, 'parcels.geojson'), `${JSON.stringify(syntheticParcels())}\n`);
+  await writeFile(path.join(folder, 'objects.geojson'), `${JSON.stringify(syntheticObjects())}\n`);
   return ids;
 }
 
@@ -176,6 +177,66 @@ export function syntheticParcels(): GeoJSON.FeatureCollection & { crs: unknown }
     crs: { type: 'name', properties: { name: `urn:ogc:def:crs:EPSG::${EPSG}` } },
     features,
   };
+}
+
+/**
+ * SatlasPretrain-style objects over the synthetic scene, one file of mixed geometry types (property
+ * `class`): a well (Point) in every third parcel, pairs of trees (MultiPoint), farm tracks
+ * (LineString) between the rows of fields, a ditch with two branches (MultiLineString), then the
+ * parcels as polygons (their crop). Points and lines come first: a pixel covered fully by a parcel
+ * and a disc is a tie, and ties go to the earlier feature. For examples/satlas-objects.json.
+ */
+export function syntheticObjects(): GeoJSON.FeatureCollection & { crs: unknown } {
+  const parcels = syntheticParcels();
+  const features: GeoJSON.Feature[] = [];
+  const field = 330;
+  const [x, y] = [ORIGIN[0] + 600, ORIGIN[1] - 600];
+  let n = 0;
+  const add = (cls: string, geometry: GeoJSON.Geometry) =>
+    features.push({ type: 'Feature', properties: { class: cls, name: `${cls}-${++n}` }, geometry });
+  parcels.features.forEach((f, i) => {
+    const ring = (f.geometry as GeoJSON.Polygon).coordinates[0] as GeoJSON.Position[];
+    const [cx, cy] = [(ring[0]![0]! + ring[2]![0]!) / 2, (ring[0]![1]! + ring[2]![1]!) / 2];
+    // At a 5 m label pixel's centre, so that the disc covers that pixel fully (and wins the tie).
+    if (i % 3 === 0) add('well', { type: 'Point', coordinates: [cx + 32.5, cy - 22.5] });
+    if (i % 4 === 1)
+      add('tree', {
+        type: 'MultiPoint',
+        coordinates: [
+          [cx - 60, cy + 50],
+          [cx - 48, cy + 56],
+        ],
+      });
+  });
+  for (let r = 1; r < 6; r++)
+    add('track', {
+      type: 'LineString',
+      coordinates: [
+        [x - 100, y - r * field],
+        [x + 2 * field, y - r * field + 15],
+        [x + 6 * field + 100, y - r * field],
+      ],
+    });
+  add('ditch', {
+    type: 'MultiLineString',
+    coordinates: [
+      [
+        [x + 1.5 * field, y + 100],
+        [x + 1.6 * field, y - 3 * field],
+        [x + 1.4 * field, y - 6 * field - 100],
+      ],
+      [
+        [x + 1.6 * field, y - 3 * field],
+        [x + 4.2 * field, y - 3.7 * field],
+      ],
+    ],
+  });
+  for (const f of parcels.features)
+    features.push({
+      ...f,
+      properties: { ...f.properties, class: f.properties?.['crop'], name: f.properties?.['parcel_id'] },
+    });
+  return { ...parcels, features };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -61,8 +61,9 @@ def load_npy(raw: bytes) -> np.ndarray:
 def decode_sample(key: str, members: Dict[str, bytes]) -> Dict[str, Any]:
     """One sample dict: `json` parsed, each `<name>.npy` loaded (allow_pickle=False) under `<name>`
     (so `<key>.regression.npy`, float32 with NaN where no feature is, under "regression"), `cls`
-    (the WebDataset class member: a decimal training index in ASCII) as an int, other members as
-    bytes under their name; `__key__` is the sample key."""
+    (the WebDataset class member: a decimal training index in ASCII) as an int, each other
+    `<name>.json` parsed under `<name>` (`vector`: the objects of `<key>.vector.json`, geometries in
+    label-grid pixel coordinates), other members as bytes under their name; `__key__` is the sample key."""
     sample: Dict[str, Any] = {"__key__": key}
     for name, raw in members.items():
         if name == "json":
@@ -72,6 +73,8 @@ def decode_sample(key: str, members: Dict[str, bytes]) -> Dict[str, Any]:
             if not text.isdigit():
                 raise ShardIntegrityError("sample %s: member cls is %r, not a decimal class index" % (key, raw[:20]))
             sample["cls"] = int(text)
+        elif name.endswith(".json"):
+            sample[name[: -len(".json")]] = json.loads(raw.decode("utf-8"))
         elif name.endswith(".npy"):
             sample[name[: -len(".npy")]] = load_npy(raw)
         else:

@@ -174,6 +174,27 @@ def resample(
         categorical = key not in meta["groups"] and not np.issubdtype(arr.dtype, np.floating)
         use = label_method if categorical else method
         out[key] = resize(arr, size, use)
+    if isinstance(sample.get("vector"), dict):
+        out["vector"] = scale_vector(sample["vector"], float(resolution))
+    return out
+
+
+def scale_vector(doc: Dict[str, Any], resolution: float) -> Dict[str, Any]:
+    """A copy of a `vector.json` document with its pixel coordinates on a grid of `resolution` metres
+    (same window): coordinates times old / new pixel size; `resolution`, `size`, `transform` updated."""
+    k = float(doc["resolution"]) / resolution
+
+    def scaled(c):
+        return [v * k for v in c] if c and isinstance(c[0], (int, float)) else [scaled(x) for x in c]
+
+    t = doc["transform"]
+    out = dict(doc)
+    out.update(
+        resolution=resolution,
+        size=int(round(doc["size"] * k)),
+        transform=[t[0], resolution, 0.0, t[3], 0.0, -resolution],
+        objects=[dict(o, geometry=dict(o["geometry"], coordinates=scaled(o["geometry"]["coordinates"]))) for o in doc["objects"]],
+    )
     return out
 
 

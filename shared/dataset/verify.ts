@@ -195,6 +195,23 @@ const LABEL_MEMBERS: Record<string, { dtype: string; channels: number | null }> 
   'buildings.npy': { dtype: '|u1', channels: 3 },
 };
 
+/** `<key>.vector.json` (labels.outputs "vector"): JSON with an objects list, on the sample's label grid. */
+function checkVector(key: string, data: Uint8Array, size: unknown, report: (text: string) => void): void {
+  let doc: { size?: unknown; objects?: unknown };
+  try {
+    doc = JSON.parse(Buffer.from(data).toString('utf8')) as typeof doc;
+  } catch {
+    report(`${key}.vector.json is not valid JSON`);
+    return;
+  }
+  if (doc === null || typeof doc !== 'object' || !Array.isArray(doc.objects)) {
+    report(`${key}.vector.json has no objects list`);
+    return;
+  }
+  if (doc.size !== size)
+    report(`${key}.vector.json: size ${String(doc.size)}, ${key}.json labels.size ${String(size)}`);
+}
+
 /** The members' own consistency: a .json that parses, readable .npy headers, group shapes as declared. */
 function checkSample(sample: ShardSample, split: string, report: (text: string) => void): void {
   const headers = new Map<string, NpyHeader>();
@@ -240,6 +257,8 @@ function checkSample(sample: ShardSample, split: string, report: (text: string) 
       report(`${sample.key}.${name}: shape [${header.shape.join(', ')}], want [${want.join(', ')}]`);
     }
   }
+  const vector = sample.members.find((m) => m.name === 'vector.json');
+  if (vector) checkVector(sample.key, vector.data, size, report);
   for (const [group, spec] of Object.entries(meta.groups ?? {})) {
     const name = `${group}.npy`;
     if (!sample.members.some((m) => m.name === name)) {

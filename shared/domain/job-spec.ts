@@ -128,6 +128,7 @@ export const LABEL_OUTPUTS = [
   'multilabel',
   'cls',
   'regression',
+  'vector',
 ] as const;
 export type LabelOutput = (typeof LABEL_OUTPUTS)[number];
 
@@ -238,10 +239,80 @@ export const LabelsSchema = z.preprocess(
         .object({ minFraction: z.number().min(0).max(1).default(0.01) })
         .strict()
         .default({ minFraction: 0.01 }),
+      points: z
+        .object({
+          rasterize: z
+            .enum(['disc', 'box', 'none'])
+            .default('disc')
+            .describe(
+              '"disc": a circle of `radius` metres (a regular 64-gon, as shapely buffer(radius, quad_segs=16)); "box": an axis-aligned square of half-side `radius`; "none": kept only as vectors (vector.json)',
+            ),
+          radius: z
+            .number()
+            .positive()
+            .optional()
+            .describe('Metres: the disc radius or the box half-side (required unless rasterize is "none")'),
+        })
+        .strict()
+        .optional()
+        .describe(
+          'Keep Point/MultiPoint features (without it they are dropped as unsupported-geometry, each logged)',
+        ),
+      lines: z
+        .object({
+          width: z
+            .number()
+            .positive()
+            .describe(
+              'Metres: a line is rasterized as buffer(line, width / 2) with round caps and joins (arcs of 16 segments a quarter circle)',
+            ),
+        })
+        .strict()
+        .optional()
+        .describe(
+          'Keep LineString/MultiLineString features (without it they are dropped as unsupported-geometry, each logged)',
+        ),
+      properties: z
+        .union([z.literal('*'), z.array(z.string().min(1)).min(1)])
+        .optional()
+        .describe(
+          'Feature properties written with each object of vector.json: a list of names, or "*" for all (the default when "vector" is in outputs)',
+        ),
     })
     .strict()
     .superRefine((labels, ctx) => {
       targetProblems(labels, ctx);
+      const points = labels.points;
+      if (points && points.rasterize !== 'none' && points.radius === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['points', 'radius'],
+          message: `points rasterized as ${points.rasterize === 'disc' ? 'discs' : 'boxes'} need a radius in metres (e.g. "radius": 5), or set rasterize to "none"`,
+        });
+      }
+      if (points?.rasterize === 'none' && !labels.outputs.includes('vector')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['points', 'rasterize'],
+          message:
+            'points kept only as vectors ("none") are written nowhere but vector.json: add "vector" to labels.outputs',
+        });
+      }
+      if (labels.outputs.includes('buildings') && (labels.points || labels.lines)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [labels.points ? 'points' : 'lines'],
+          message:
+            'buildings.npy and distance.npy outline polygons (buildings); they cannot be made from points or lines: remove "buildings" from labels.outputs or labels.points / labels.lines',
+        });
+      }
+      if (labels.properties !== undefined && !labels.outputs.includes('vector')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['properties'],
+          message: 'labels.properties are written only to vector.json: add "vector" to labels.outputs',
+        });
+      }
       if (labels.classes && labels.background !== undefined) {
         ctx.addIssue({
           code: 'custom',

@@ -265,11 +265,13 @@ export const ManifestClassesSchema = z
     /** Label pixel size in metres and window side in label pixels. */
     resolution: z.number().positive().optional().describe('Label pixel size, metres'),
     size: z.int().min(1).optional().describe('Window side in label pixels (HL = WL)'),
-    /** The label members each sample carries (`<key>.<output>.npy`). */
+    /** The label members each sample carries (`<key>.<output>.npy`; "vector": `<key>.vector.json`). */
     outputs: z
       .array(z.string())
       .optional()
-      .describe('The label members each sample carries (`<key>.<output>.npy`)'),
+      .describe(
+        'The label members each sample carries (`<key>.<output>.npy`; "vector": `<key>.vector.json`)',
+      ),
     table: z.array(ManifestClassSchema).describe('The class table: value in the label data → id'),
     /**
      * Per split: label pixels of each id of `.labels.npy` (trainingIds and the ignore index, ids

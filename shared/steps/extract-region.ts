@@ -289,7 +289,7 @@ async function regionLabelsOf(
 ): Promise<RegionLabels | null> {
   if (!job.labels || !tp.labels || !labelsKey) return null;
   const summary = await loadLabelSummary(ctx, tp.runId);
-  return regionLabels(await loadRegionLabels(ctx, labelsKey), summary, job.labels, tp.labels);
+  return regionLabels(await loadRegionLabels(ctx, labelsKey, job.labels), summary, job.labels, tp.labels);
 }
 
 function reportMetrics(ctx: StepContext, r: RegionResult): void {

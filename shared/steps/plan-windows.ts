@@ -23,7 +23,7 @@ import {
   windowsIntersecting,
 } from '../domain/grid.ts';
 import { type JobSpec, requiredAssets } from '../domain/job-spec.ts';
-import { touches, type UnsampledFeature } from '../domain/labels/accounting.ts';
+import { featureTouches, type UnsampledFeature } from '../domain/labels/accounting.ts';
 import type { LabelIndex } from '../domain/labels/index.ts';
 import { tileOwnership } from '../domain/ownership.ts';
 import type { BandMeta, PlannedProduct, PlannedWindow, RegionPlan, TilePlan } from '../domain/plan.ts';
@@ -92,6 +92,7 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
         labelSummary,
         { epsg: tp.grid.epsg, bounds: gridBounds(tp.grid) },
         runFeatures,
+        job.labels ?? {},
       ));
     if (labels)
       for (const f of labels.search([-Infinity, -Infinity, Infinity, Infinity])) nearTile.add(f.index);
@@ -386,10 +387,10 @@ export function labelGrid(
   return { resolution: finest / Math.round(k), size: windowSize * Math.round(k) };
 }
 
-/** Whether a window meets a labelled polygon (an exact area test, not bounding boxes). */
+/** Whether a window meets a label feature (an exact area test, not bounding boxes). */
 function touchesLabels(labels: LabelIndex, tp: TilePlan, w: WindowPos): boolean {
   const b = windowBounds(tp.grid, w);
-  return labels.search(b).some((f) => touches(f.polygons, b));
+  return labels.search(b).some((f) => featureTouches(f, b));
 }
 
 /** Bytes of the COG tiles a region needs, summed over its dates and assets. */

@@ -9,6 +9,7 @@ import { type Bounds, rectToWgs84Bbox, rectToWgs84Bounds } from '../domain/crs.t
 import { InputRefusedError, IntegrityError, InvalidInputError } from '../domain/errors.ts';
 import { sha256Hex } from '../domain/hashing.ts';
 import type { JobSpec } from '../domain/job-spec.ts';
+import { footprintReach, type GeometrySpec, withFootprint } from '../domain/labels/buffer.ts';
 import { LabelChunkWriter } from '../domain/labels/chunk.ts';
 import {
   checkClassTableFile,
@@ -86,6 +87,10 @@ export async function ingestLabels(ctx: StepContext, runId: string, job: JobSpec
     repair: labels.repair,
     ...(aoi ? { aoi } : {}),
     source: labels.source,
+    ...(labels.points ? { points: true } : {}),
+    ...(labels.lines ? { lines: true } : {}),
+    // Properties are kept only for vector.json: all of them unless the job lists some.
+    ...(labels.outputs.includes('vector') ? { properties: labels.properties ?? '*' } : {}),
     keep: (kept) => {
       let f = kept;
       if (recode) {
@@ -249,7 +254,8 @@ export function labelsExtentAoi(summary: LabelSummary): GeoJSON.Polygon | GeoJSO
 
 /**
  * The run's features that may fall on a tile, in the tile's CRS, indexed. Features are first
- * matched by their lon/lat box (cheap), and only those are reprojected.
+ * matched by their lon/lat box (cheap), and only those are reprojected; points and lines then get
+ * their footprint (disc, box, buffer) in the tile's metric CRS.
  */
 export async function labelsForTile(
   ctx: StepContext,
@@ -257,16 +263,36 @@ export async function labelsForTile(
   summary: LabelSummary,
   tile: { epsg: number; bounds: Bounds },
   all?: readonly LabelFeature[],
+  geometry: GeometrySpec = {},
 ): Promise<LabelIndex> {
   const features = all ?? (await loadRunFeatures(ctx, runId));
-  // Padded by about 10 m: between sampled points an edge may still reach a few centimetres further.
+  // Padded by about 10 m: between sampled points an edge may still reach a few centimetres further;
+  // and by the reach of a footprint (a disc's radius) in degrees, where a degree is shortest.
   const [w, south, e, north] = rectToWgs84Bounds(tile.epsg, tile.bounds, EDGE_STEPS);
-  const box: Bounds = [w - 1e-4, south - 1e-4, e + 1e-4, north + 1e-4];
+  const cos = Math.max(0.01, Math.cos((Math.max(Math.abs(south), Math.abs(north)) * Math.PI) / 180));
+  const pad = 1e-4 + footprintReach(geometry) / (110_000 * cos);
+  const box: Bounds = [w - pad, south - pad, e + pad, north + pad];
   const near = features.filter((f) => {
     const b = rectToWgs84Bounds(summary.epsg, featureBounds([f]));
     return b[0] <= box[2] && b[2] >= box[0] && b[1] <= box[3] && b[3] >= box[1];
   });
-  return LabelIndex.build(reprojectFeatures(near, summary.epsg, tile.epsg));
+  const inTile = reprojectFeatures(near, summary.epsg, tile.epsg).map((f) =>
+    f.shape ? footprintOf(f, geometry, summary.source) : f,
+  );
+  return LabelIndex.build(inTile);
+}
+
+function footprintOf(f: LabelFeature, geometry: GeometrySpec, source: string): LabelFeature {
+  try {
+    return withFootprint(f, geometry);
+  } catch (error) {
+    // The polygon union (turf/polyclip-ts) refused the pieces: name the feature rather than fail blind.
+    throw new InvalidInputError(
+      `feature ${f.index} of ${source}: its ${f.shape?.kind} footprint could not be built (${(error as Error).message}); check its geometry in the label file`,
+      { source, index: f.index, pointer: '/labels/source' },
+      { cause: error },
+    );
+  }
 }
 
 /** Every kept feature of the run, in the CRS they were read in. */
@@ -294,7 +320,10 @@ export async function writeRegionLabels(
 ): Promise<{ key: string; features: number[] }> {
   const key = WorkFiles.regionLabels.key(runId, regionId);
   const features = index.search(extent);
-  await writeWorkBytes(ctx.work, WorkFiles.regionLabels, key, encodeLabelChunk(features));
+  // Points and lines travel as they are (a line's footprint is hundreds of trapezoids): the region
+  // builds their footprints again when it loads them (loadRegionLabels), to the same bits.
+  const stored = features.map((f) => (f.shape ? { ...f, polygons: [] } : f));
+  await writeWorkBytes(ctx.work, WorkFiles.regionLabels, key, encodeLabelChunk(stored));
   return { key, features: features.map((f) => f.index) };
 }
 
@@ -303,15 +332,22 @@ export async function loadLabelSummary(ctx: StepContext, runId: string): Promise
   return requireWork(ctx.work, WorkFiles.labelsSummary, WorkFiles.labelsSummary.key(runId));
 }
 
-/** A region's chunk, indexed for per-window lookups. */
-export async function loadRegionLabels(ctx: StepContext, key: string): Promise<LabelIndex> {
+/** A region's chunk, indexed for per-window lookups; points and lines get their footprints. */
+export async function loadRegionLabels(
+  ctx: StepContext,
+  key: string,
+  geometry: GeometrySpec & { source?: string } = {},
+): Promise<LabelIndex> {
   const bytes = await readWorkBytes(ctx.work, WorkFiles.regionLabels, key);
   if (bytes === undefined) {
     throw new IntegrityError(`the region's labels are missing at ${ctx.work.uri}/${key}; run the job again`, {
       source: `${ctx.work.uri}/${key}`,
     });
   }
-  return LabelIndex.build(decodeLabelChunk(bytes));
+  const source = geometry.source ?? key;
+  return LabelIndex.build(
+    decodeLabelChunk(bytes).map((f) => (f.shape ? footprintOf(f, geometry, source) : f)),
+  );
 }
 
 function describeCounts(counts: Record<string, number>): string {

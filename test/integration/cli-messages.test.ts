@@ -138,7 +138,7 @@ describe('inputs that name the wrong thing', () => {
     ]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(
-      /labels\.source \S+offline-scene is a folder, not a label file; name one file in it \(GeoJSON, FlatGeobuf or CSV\), e\.g\. parcels\.geojson/,
+      /labels\.source \S+offline-scene is a folder, not a label file; name one file in it \(GeoJSON, FlatGeobuf or CSV\), e\.g\. objects\.geojson, parcels\.geojson/,
     );
     expect(r.err).not.toMatch(/does not exist/);
     expect(await filesUnder(path.join(dir, 'out/labels-folder'))).toEqual([]);

@@ -5,7 +5,9 @@ JSON: per window the class map, the winning coverage and the winning feature's i
 (-1 where none) and the double mask (1 = 2+ polygons claim the pixel, 2 = and one covers it fully),
 row-major (unless the request says "pixels": false), and per class the share of the
 window covered by the union of the class's polygons (shapely unary_union) and by the sum of their
-areas ("union", "sum")."""
+areas ("union", "sum"). A feature with "buffer": {"kind": "disc" | "box" | "line", "r": metres} is
+a point or line whose footprint shapely builds after reprojection: Point.buffer(r, quad_segs=16),
+buffer(r, cap_style=square), or buffer(r, quad_segs=16) with round caps and joins."""
 import json
 import sys
 
@@ -18,8 +20,12 @@ def main(path):
     req = json.load(open(path))
     polys, classes = [], []
     for f in req["features"]:
-        g = transform_geom(req["src_crs"], req["dst_crs"], f["geometry"])
-        polys.append(shape(g))
+        g = shape(transform_geom(req["src_crs"], req["dst_crs"], f["geometry"]))
+        b = f.get("buffer")
+        if b:
+            cap = 3 if b["kind"] == "box" else 1
+            g = unary_union([p.buffer(b["r"], 16, cap_style=cap) for p in getattr(g, "geoms", [g])])
+        polys.append(g)
         classes.append(f["cls"])
     bounds = [p.bounds for p in polys]
     unions = {c: unary_union([p for p, k in zip(polys, classes) if k == c]) for c in set(classes)}

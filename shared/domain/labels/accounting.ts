@@ -61,7 +61,24 @@ export type AccountWindow = {
   readonly inSample?: readonly number[];
 };
 
-/** Whether a feature's polygons cover a positive area of a square box (exact, not a bounding box test). */
+/**
+ * Whether a feature meets a square box: its polygons (footprints included) cover a positive area of
+ * it (exact, not a bounding box test); for points kept only as vectors, a point lies in the box
+ * (edges included).
+ */
+export function featureTouches(f: LabelFeature, bounds: Bounds): boolean {
+  if (f.polygons.length > 0 || !f.shape) return touches(f.polygons, bounds);
+  return f.shape.parts.some((part) => {
+    for (let i = 0; i + 1 < part.length; i += 2) {
+      const x = part[i] as number;
+      const y = part[i + 1] as number;
+      if (x >= bounds[0] && x <= bounds[2] && y >= bounds[1] && y <= bounds[3]) return true;
+    }
+    return false;
+  });
+}
+
+/** Whether polygons cover a positive area of a square box (exact, not a bounding box test). */
 export function touches(polygons: readonly PolygonRings[], bounds: Bounds): boolean {
   // One pixel the size of the box: its coverage is the share of the box the polygons cover.
   const grid = {
@@ -110,7 +127,7 @@ export function accountRegionFeatures(
   const unsampled: UnsampledFeature[] = [];
   for (const f of features) {
     if (inSamples.has(f.index)) continue;
-    const met = (candidates.get(f.index) ?? []).filter((w) => touches(f.polygons, w.bounds));
+    const met = (candidates.get(f.index) ?? []).filter((w) => featureTouches(f, w.bounds));
     const written = met.filter((w) => w.reason === null);
     if (written.length > 0) {
       unsampled.push({

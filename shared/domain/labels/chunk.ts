@@ -1,20 +1,28 @@
 // A compact, exact binary form of label features, so a run stores its labels once and region
 // workers read only the chunks near them. Layout (little-endian):
 //   "SFLC" | u32 version (1) | u32 header bytes | header JSON (UTF-8) | zero pad to 8 | f64 coordinates
-// The header lists, per feature, index, id, class value and the vertex count of every ring; the
-// coordinates of all rings follow in order. Float64 keeps every coordinate bit for bit.
+// The header lists, per feature, index, id, class value and the vertex count of every ring, then for
+// points and lines the kind and vertex count of every part, and the properties kept for vector.json;
+// the coordinates of all rings, then of all parts, follow in order. Float64 keeps every bit.
 import { InvalidInputError } from '../errors.ts';
-import type { LabelFeature, PolygonRings } from './types.ts';
+import type { LabelFeature, PolygonRings, VectorShape } from './types.ts';
 
 const MAGIC = 0x434c4653; // "SFLC" read as a little-endian u32
-const VERSION = 1;
+/** 2: points, lines and properties (issue 13). */
+const VERSION = 2;
 
-type HeaderFeature = [
-  index: number,
-  id: string | number | null,
-  classValue: string | number,
-  rings: number[][],
-];
+/** What a feature has besides polygons: its points or lines, and its properties. */
+type HeaderExtra = { k?: VectorShape['kind']; p?: number[]; props?: Record<string, unknown> };
+
+type HeaderFeature =
+  | [index: number, id: string | number | null, classValue: string | number, rings: number[][]]
+  | [
+      index: number,
+      id: string | number | null,
+      classValue: string | number,
+      rings: number[][],
+      extra: HeaderExtra,
+    ];
 
 export function encodeLabelChunk(features: readonly LabelFeature[]): Uint8Array {
   const writer = new LabelChunkWriter();
@@ -32,17 +40,28 @@ export class LabelChunkWriter {
   #length = 0;
 
   add(f: LabelFeature): void {
-    this.#header.push([f.index, f.id, f.classValue, f.polygons.map((p) => p.rings.map((r) => r.length / 2))]);
-    for (const p of f.polygons)
-      for (const r of p.rings) {
-        if (this.#length + r.length > this.#coords.length) {
-          const grown = new Float64Array(Math.max(this.#coords.length * 2, this.#length + r.length));
-          grown.set(this.#coords.subarray(0, this.#length));
-          this.#coords = grown;
-        }
-        this.#coords.set(r, this.#length);
-        this.#length += r.length;
-      }
+    const rings = f.polygons.map((p) => p.rings.map((r) => r.length / 2));
+    const extra: HeaderExtra = {
+      ...(f.shape ? { k: f.shape.kind, p: f.shape.parts.map((part) => part.length / 2) } : {}),
+      ...(f.properties ? { props: { ...f.properties } } : {}),
+    };
+    this.#header.push(
+      f.shape || f.properties
+        ? [f.index, f.id, f.classValue, rings, extra]
+        : [f.index, f.id, f.classValue, rings],
+    );
+    for (const p of f.polygons) for (const r of p.rings) this.#append(r);
+    for (const part of f.shape?.parts ?? []) this.#append(part);
+  }
+
+  #append(r: Float64Array): void {
+    if (this.#length + r.length > this.#coords.length) {
+      const grown = new Float64Array(Math.max(this.#coords.length * 2, this.#length + r.length));
+      grown.set(this.#coords.subarray(0, this.#length));
+      this.#coords = grown;
+    }
+    this.#coords.set(r, this.#length);
+    this.#length += r.length;
   }
 
   get features(): number {
@@ -80,15 +99,22 @@ export function decodeLabelChunk(bytes: Uint8Array): LabelFeature[] {
     new TextDecoder().decode(bytes.subarray(12, 12 + headerLength)),
   ) as HeaderFeature[];
   let offset = align8(12 + headerLength);
-  return header.map(([index, id, classValue, rings]): LabelFeature => {
-    const polygons: PolygonRings[] = rings.map((counts) => ({
-      rings: counts.map((n) => {
-        const ring = new Float64Array(n * 2);
-        for (let i = 0; i < ring.length; i++, offset += 8) ring[i] = view.getFloat64(offset, true);
-        return ring;
-      }),
-    }));
-    return { index, id, classValue, polygons };
+  const take = (n: number): Float64Array => {
+    const ring = new Float64Array(n * 2);
+    for (let i = 0; i < ring.length; i++, offset += 8) ring[i] = view.getFloat64(offset, true);
+    return ring;
+  };
+  return header.map(([index, id, classValue, rings, extra]): LabelFeature => {
+    const polygons: PolygonRings[] = rings.map((counts) => ({ rings: counts.map(take) }));
+    const shape = extra?.k ? { kind: extra.k, parts: (extra.p ?? []).map(take) } : undefined;
+    return {
+      index,
+      id,
+      classValue,
+      polygons,
+      ...(shape ? { shape } : {}),
+      ...(extra?.props ? { properties: extra.props } : {}),
+    };
   });
 }
 

@@ -9,12 +9,16 @@ export { decodeLabelChunk, encodeLabelChunk } from './chunk.ts';
 export { reprojectFeatures } from './reproject.ts';
 
 /**
- * The bounding box of every vertex of the features (holes included), in their CRS; an inverted
- * box [Infinity, Infinity, -Infinity, -Infinity] when there is none.
+ * The bounding box of every vertex of the features (holes, footprints and the points and lines they
+ * were made from included), in their CRS; an inverted box [Infinity, Infinity, -Infinity, -Infinity]
+ * when there is none.
  */
 export function featureBounds(features: readonly LabelFeature[]): Bounds {
   const b: Bounds = [Infinity, Infinity, -Infinity, -Infinity];
-  for (const f of features) for (const p of f.polygons) for (const ring of p.rings) ringBounds(ring, b);
+  for (const f of features) {
+    for (const p of f.polygons) for (const ring of p.rings) ringBounds(ring, b);
+    for (const part of f.shape?.parts ?? []) ringBounds(part, b);
+  }
   return b;
 }
 

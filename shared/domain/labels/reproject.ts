@@ -1,4 +1,5 @@
-// Moves label features between CRSs vertex by vertex (parcels are small: no densifying needed).
+// Moves label features between CRSs vertex by vertex (parcels are small: no densifying needed);
+// points and lines move with them, and are buffered only afterwards, in the metric CRS (buffer.ts).
 import { transformFlat } from '../crs.ts';
 import type { LabelFeature } from './types.ts';
 
@@ -12,5 +13,13 @@ export function reprojectFeatures(
   return features.map((f) => ({
     ...f,
     polygons: f.polygons.map((p) => ({ rings: p.rings.map((r) => transformFlat(r, fromEpsg, toEpsg)) })),
+    ...(f.shape
+      ? {
+          shape: {
+            kind: f.shape.kind,
+            parts: f.shape.parts.map((part) => transformFlat(part, fromEpsg, toEpsg)),
+          },
+        }
+      : {}),
   }));
 }

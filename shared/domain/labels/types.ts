@@ -8,6 +8,12 @@ export type Ring = Float64Array;
 /** One polygon: rings[0] the outer ring, the rest holes. Orientation is not relied upon. */
 export type PolygonRings = { readonly rings: readonly Ring[] };
 
+/**
+ * Points or lines as read: one flat [x0, y0, x1, y1, ...] array per part (a point part has one
+ * vertex, a line part at least two distinct ones).
+ */
+export type VectorShape = { readonly kind: 'point' | 'line'; readonly parts: readonly Float64Array[] };
+
 /** A ground-truth feature after reading and validation, in the CRS named by `epsg`. */
 export type LabelFeature = {
   /** 0-based position of the feature in the source file: log entries and instance ids use it. */
@@ -16,8 +22,16 @@ export type LabelFeature = {
   readonly id: string | number | null;
   /** The raw value of labels.classProperty (integer or string, e.g. a crop name). */
   readonly classValue: string | number;
-  /** Polygon parts (a MultiPolygon has several). */
+  /**
+   * The area burnt into the label grids. Polygons: their parts (a MultiPolygon has several). Points
+   * and lines: empty as read, their footprint (disc, box, buffered line: labels/buffer.ts) once they
+   * are in a tile's metric CRS; left empty for points kept only as vectors (labels.points "none").
+   */
   readonly polygons: readonly PolygonRings[];
+  /** Points and lines: the geometry as read (reprojected with the feature). Absent for polygons. */
+  readonly shape?: VectorShape;
+  /** The properties kept for vector.json (labels.properties), when the job writes it. */
+  readonly properties?: Readonly<Record<string, unknown>>;
 };
 
 /**

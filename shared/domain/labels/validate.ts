@@ -17,7 +17,7 @@ import {
   ringBounds,
   signedArea,
 } from './rings.ts';
-import type { LabelFeature, LabelLogEntry, PolygonRings, Ring } from './types.ts';
+import type { LabelFeature, LabelLogEntry, PolygonRings, Ring, VectorShape } from './types.ts';
 
 export type ValidateOptions = {
   readonly classProperty: string;
@@ -35,6 +35,12 @@ export type ValidateOptions = {
   /** Area of interest in EPSG:4326: features that do not touch it are dropped. */
   readonly aoi?: GeoJSON.Polygon | GeoJSON.MultiPolygon;
   readonly source: string;
+  /** Keep Point/MultiPoint features (labels.points); dropped as unsupported-geometry otherwise. */
+  readonly points?: boolean;
+  /** Keep LineString/MultiLineString features (labels.lines); dropped as unsupported-geometry otherwise. */
+  readonly lines?: boolean;
+  /** Properties to keep on each feature for vector.json: names, or "*" for all; none when absent. */
+  readonly properties?: readonly string[] | '*';
   /**
    * Takes each kept feature as it is validated instead of collecting them in `features` (left
    * empty): with a streamed input, no more than one raw feature is held at a time.
@@ -144,6 +150,17 @@ function checkFeature(
     );
   }
   if (options.year !== undefined) checkYear(f.properties[yearProperty], options.year, yearProperty);
+  const properties = keptProperties(f.properties, options.properties);
+  const kind = vectorKind(f.geometry, options);
+  if (kind) {
+    const shape = vectorShape(f.geometry as GeoJSON.Geometry, kind, epsg, found);
+    if (!shape) return undefined;
+    if (aoi && !shapeTouchesAoi(shape, aoi)) {
+      found.length = 0;
+      throw new Drop('outside-aoi', 'the feature does not intersect the area of interest (job spec /aoi)');
+    }
+    return { index: f.index, id, classValue, polygons: [], shape, ...(properties ? { properties } : {}) };
+  }
   const parts = polygonParts(f.geometry);
   const polygons: PolygonRings[] = [];
   const partProblems: Problem[] = [];
@@ -177,7 +194,118 @@ function checkFeature(
     found.length = 0;
     throw new Drop('outside-aoi', 'the feature does not intersect the area of interest (job spec /aoi)');
   }
-  return { index: f.index, id, classValue, polygons };
+  return { index: f.index, id, classValue, polygons, ...(properties ? { properties } : {}) };
+}
+
+/** "point" or "line" when the geometry is one the job keeps as such (labels.points / labels.lines). */
+function vectorKind(
+  geometry: GeoJSON.Geometry | null,
+  options: ValidateOptions,
+): 'point' | 'line' | undefined {
+  const type = (geometry as { type?: unknown } | null)?.type;
+  if (options.points && (type === 'Point' || type === 'MultiPoint')) return 'point';
+  if (options.lines && (type === 'LineString' || type === 'MultiLineString')) return 'line';
+  return undefined;
+}
+
+/**
+ * The parts of a (Multi)Point or (Multi)LineString as flat arrays: coordinates range-checked,
+ * repeated consecutive line vertices removed, lines with fewer than 2 distinct vertices removed
+ * (each logged as a fix, or as the reason to drop when no part is left).
+ */
+function vectorShape(
+  geometry: GeoJSON.Geometry,
+  kind: 'point' | 'line',
+  epsg: number,
+  found: Problem[],
+): VectorShape | undefined {
+  const g = geometry as { type: string; coordinates?: unknown };
+  if (!Array.isArray(g.coordinates)) throw new Drop('invalid-geometry', `${g.type} has no coordinates array`);
+  const multi = g.type.startsWith('Multi');
+  const raw = (multi ? g.coordinates : [g.coordinates]) as unknown[];
+  // An empty Point ([]) and an empty MultiPoint/MultiLineString have nothing to keep.
+  if (raw.length === 0 || (kind === 'point' && !multi && g.coordinates.length === 0))
+    throw new Drop('empty-geometry', `the ${g.type} has no coordinates`);
+  const parts: Float64Array[] = [];
+  const partProblems: Problem[] = [];
+  let duplicates = 0;
+  raw.forEach((part, p) => {
+    const where = multi ? `${kind} ${p}` : kind;
+    if (kind === 'point') {
+      const [x, y] = position(part, where, epsg);
+      parts.push(Float64Array.of(x, y));
+      return;
+    }
+    if (!Array.isArray(part)) throw new Drop('invalid-geometry', `${where} is not an array of positions`);
+    const flat: number[] = [];
+    part.forEach((pos: unknown, v) => {
+      const [x, y] = position(pos, `${where} vertex ${v}`, epsg);
+      const n = flat.length;
+      if (n >= 2 && flat[n - 2] === x && flat[n - 1] === y) duplicates++;
+      else flat.push(x, y);
+    });
+    if (flat.length < 4) {
+      partProblems.push({
+        problem: 'too-few-vertices',
+        detail: `${where} has ${flat.length / 2} distinct vertices, at least 2 needed`,
+        action: 'dropped',
+      });
+      return;
+    }
+    parts.push(Float64Array.from(flat));
+  });
+  const survives = parts.length > 0;
+  for (const p of partProblems) found.push({ ...p, action: survives ? 'fixed' : 'dropped' });
+  if (!survives) return undefined;
+  if (duplicates > 0) {
+    found.push({
+      problem: 'duplicate-vertices',
+      detail: `${duplicates} repeated consecutive vertex/vertices removed`,
+      action: 'fixed',
+    });
+  }
+  return { kind, parts };
+}
+
+function position(pos: unknown, where: string, epsg: number): [number, number] {
+  const x = Array.isArray(pos) ? pos[0] : undefined;
+  const y = Array.isArray(pos) ? pos[1] : undefined;
+  if (typeof x !== 'number' || typeof y !== 'number' || !Number.isFinite(x) || !Number.isFinite(y)) {
+    throw new Drop('out-of-range-coordinates', `${where} is ${quoteValue(pos, 48)}: not two finite numbers`);
+  }
+  if (epsg === 4326 && (x < -180 || x > 180 || y < -90 || y > 90)) {
+    throw new Drop(
+      'out-of-range-coordinates',
+      `${where} is (${x}, ${y}), outside lon ±180 / lat ±90; is the CRS right (labels.crs)?`,
+    );
+  }
+  return [x, y];
+}
+
+/** The properties the job keeps (labels.properties), as JSON values; undefined when none are kept. */
+function keptProperties(
+  properties: Record<string, unknown>,
+  wanted: readonly string[] | '*' | undefined,
+): Record<string, unknown> | undefined {
+  if (wanted === undefined) return undefined;
+  const names = wanted === '*' ? Object.keys(properties) : wanted;
+  const out: Record<string, unknown> = {};
+  for (const name of names) if (name in properties) out[name] = jsonValue(properties[name]);
+  return out;
+}
+
+/** A property value as JSON can hold it: binary as base64, non-finite numbers as null. */
+function jsonValue(v: unknown): unknown {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (typeof v === 'bigint') return v.toString();
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
+  if (v === undefined) return null;
+  try {
+    return JSON.parse(JSON.stringify(v)) as unknown;
+  } catch {
+    return String(v);
+  }
 }
 
 /** A regression value: a finite number, or a string that is one ("6.6"); anything else is an error. */
@@ -231,15 +359,18 @@ function polygonParts(geometry: GeoJSON.Geometry | null): unknown[][] {
     if (other) {
       throw new Drop(
         'unsupported-geometry',
-        `the GeometryCollection holds a ${String(other?.type)}; only areas can be labels`,
+        `the GeometryCollection holds a ${String(other?.type)}; a collection may hold only areas (points and lines are kept, with labels.points / labels.lines, as features of their own)`,
       );
     }
     return members.flatMap((m) => polygonParts(m));
   }
-  throw new Drop(
-    'unsupported-geometry',
-    `geometry type ${String(g.type)} is not an area; labels must be Polygon or MultiPolygon (buffer points/lines first)`,
-  );
+  const hint =
+    g.type === 'Point' || g.type === 'MultiPoint'
+      ? 'set labels.points (e.g. {"rasterize": "disc", "radius": 5}) to keep points'
+      : g.type === 'LineString' || g.type === 'MultiLineString'
+        ? 'set labels.lines (e.g. {"width": 10}) to keep lines'
+        : 'labels must be Polygon, MultiPolygon or, with labels.points / labels.lines, points and lines';
+  throw new Drop('unsupported-geometry', `geometry type ${String(g.type)} is not an area; ${hint}`);
 }
 
 /** Flat rings from raw coordinates: closes, deduplicates and range-checks; logs what it fixed. */
@@ -438,6 +569,20 @@ type PreparedAoi = {
 function prepareAoi(aoi: GeoJSON.Polygon | GeoJSON.MultiPolygon, epsg: number): PreparedAoi {
   const geometry = epsg === 4326 ? aoi : projectPolygon(aoi, epsg);
   return { bounds: boundsOf(geometry), geometry };
+}
+
+/** Points and lines: whether their geometry (not their future footprint) meets the AOI. */
+function shapeTouchesAoi(shape: VectorShape, aoi: PreparedAoi): boolean {
+  const positions = shape.parts.map((part) => {
+    const out: GeoJSON.Position[] = [];
+    for (let i = 0; i + 1 < part.length; i += 2) out.push([part[i] as number, part[i + 1] as number]);
+    return out;
+  });
+  const geometry: GeoJSON.Geometry =
+    shape.kind === 'point'
+      ? { type: 'MultiPoint', coordinates: positions.map((p) => p[0] as GeoJSON.Position) }
+      : { type: 'MultiLineString', coordinates: positions };
+  return booleanIntersects(geometry, aoi.geometry);
 }
 
 function touchesAoi(polygons: readonly PolygonRings[], aoi: PreparedAoi): boolean {

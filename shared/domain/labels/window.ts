@@ -6,6 +6,7 @@ import { IntegrityError } from '../errors.ts';
 import type { JobSpec, LabelOutput } from '../job-spec.ts';
 import { encodeNpy } from '../npy.ts';
 import type { ShardSample } from '../shard.ts';
+import { featureTouches } from './accounting.ts';
 import { buildingMasks } from './buildings.ts';
 import { fixedClassLookup, type LabelCoding, trainingIds } from './class-table.ts';
 import type { ClassEntry } from './classes.ts';
@@ -15,6 +16,7 @@ import type { LabelIndex } from './index.ts';
 import { multiLabel } from './multilabel.ts';
 import { rasterizeRegression } from './regression.ts';
 import type { BurnFeature, PixelGrid } from './types.ts';
+import { vectorObjects } from './vector.ts';
 import { windowClass } from './window-class.ts';
 
 export type RegionLabels = {
@@ -105,7 +107,8 @@ export function labelWindow(rl: RegionLabels, bounds: Bounds): WindowLabels {
     height: rl.size,
   };
   const near = rl.index.search(bounds);
-  const features = near.map((f) => rl.burn.get(f.index) as BurnFeature);
+  // Points kept only as vectors have no polygon: nothing to burn.
+  const features = near.filter((f) => f.polygons.length > 0).map((f) => rl.burn.get(f.index) as BurnFeature);
   const dense = rasterizeDense(features, grid, rl.background);
   const shape = [rl.size, rl.size];
   const members: ShardSample['members'] = [];
@@ -150,6 +153,13 @@ export function labelWindow(rl: RegionLabels, bounds: Bounds): WindowLabels {
       name: 'cls' satisfies keyof typeof labelMembers,
       data: new TextEncoder().encode(String(cls)),
     });
+  // Every feature meeting the window, in label-grid pixel coordinates (vector.ts).
+  const meeting = rl.outputs.has('vector') ? near.filter((f) => featureTouches(f, bounds)) : [];
+  const inVector = new Set(meeting.map((f) => f.index));
+  if (rl.outputs.has('vector')) {
+    const doc = vectorObjects(meeting, grid, (i) => (rl.burn.get(i) as BurnFeature).classId);
+    members.push({ name: 'vector.json', data: new TextEncoder().encode(JSON.stringify(doc)) });
+  }
 
   // One pass over the pixels: label pixels per class, the instances that own a pixel, and the
   // labelled share (the winning polygons' coverage: overlaps do not count twice).
@@ -174,7 +184,10 @@ export function labelWindow(rl: RegionLabels, bounds: Bounds): WindowLabels {
     // area), even where another feature owns every pixel it meets.
     inSample: reg
       ? near.filter((_, k) => reg.met[k]).map((f) => f.index)
-      : near.filter((f) => present.has(f.index + 1)).map((f) => f.index),
+      : // Owns a label pixel, or (points kept only as vectors) is in its vector.json.
+        near
+          .filter((f) => present.has(f.index + 1) || (f.polygons.length === 0 && inVector.has(f.index)))
+          .map((f) => f.index),
   };
   if (reg) {
     return {

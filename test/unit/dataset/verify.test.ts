@@ -238,6 +238,28 @@ describe('verifyDataset', () => {
     ]);
   });
 
+  it('checks vector.json: JSON, an objects list, the label size of the sample', async () => {
+    const shards = layout();
+    const enc = (v: string) => new TextEncoder().encode(v);
+    const withVector = (key: string, text: string) => {
+      const s = sample(key, 'test');
+      s.members.push({ name: 'vector.json', data: enc(text) });
+      return s;
+    };
+    shards[2]!.samples.push(
+      withVector('t_0002_0001', '{"objects": [], "size": 4'),
+      withVector('t_0002_0002', '{"size": 4}'),
+      withVector('t_0002_0003', '{"objects": [], "size": 4}'),
+    );
+    await putManifest(await writeDataset(shards));
+    expect((await verifyDataset(store)).problems).toEqual([
+      'test/tiny-test-000000.tar: t_0002_0001.vector.json is not valid JSON',
+      'test/tiny-test-000000.tar: t_0002_0002.vector.json has no objects list',
+      // The sample .json has no labels block here, so no label size to match.
+      'test/tiny-test-000000.tar: t_0002_0003.vector.json: size 4, t_0002_0003.json labels.size undefined',
+    ]);
+  });
+
   it('reports the first sample problems of a shard and counts the rest', async () => {
     const many = Array.from({ length: 25 }, (_, i) => sample(`m_${i}`, 'train', false));
     await putManifest(await writeDataset([{ path: 'train/many-000000.tar', split: 'train', samples: many }]));
