@@ -180,16 +180,17 @@ function approxSpan(
   const error =
     Math.abs(x0 + dX * dm - (outX[mid] as number)) + Math.abs(y0 + dY * dm - (outY[mid] as number));
   if (!(error <= maxError)) {
-    // Split at the middle: [start, mid] and [mid, last], each with its own middle transformed.
-    const n1 = mid - start + 1;
-    const n2 = last - mid + 1;
-    for (const [s, m] of [
-      [start, n1],
-      [mid, n2],
-    ] as const) {
+    // Split as GDAL does: [start, mid) and [mid, last]; each half's ends and middle exact.
+    const halves: [number, number][] = [
+      [start, mid - start],
+      [mid, last - mid + 1],
+    ];
+    for (const [s, m] of halves) {
       if (m <= 5) exact(xs, y, outX, outY, s, s + m);
       else {
-        exact(xs, y, outX, outY, s + ((m - 1) >> 1), s + ((m - 1) >> 1) + 1);
+        const sm = s + ((m - 1) >> 1);
+        exact(xs, y, outX, outY, sm, sm + 1);
+        exact(xs, y, outX, outY, s + m - 1, s + m);
         approxSpan(exact, maxError, xs, y, outX, outY, s, m);
       }
     }
@@ -229,96 +230,126 @@ export function sourceCoordinates(
   return { x: outX, y: outY };
 }
 
-/** Destination/source pixel-size ratio along x and y near the grid's centre (GDAL's dfXScale). */
-export function warpScale(src: RasterGrid, dst: RasterGrid): { x: number; y: number } {
-  const exact = exactTransformer(src, dst);
-  const cx = dst.width / 2;
-  const cy = dst.height / 2;
-  const xs = Float64Array.of(cx - 0.5, cx + 0.5, cx - 0.5);
-  const ox = new Float64Array(3);
-  const oy = new Float64Array(3);
-  exact(xs, cy - 0.5, ox, oy, 0, 2);
-  const ax = ox[0] as number;
-  const ay = oy[0] as number;
-  const bx = ox[1] as number;
-  const by = oy[1] as number;
-  const cxs = new Float64Array(1);
-  const cys = new Float64Array(1);
-  exact(Float64Array.of(cx - 0.5), cy + 0.5, cxs, cys, 0, 1);
-  // One destination pixel step spans this many source pixels along each axis.
-  const sx = Math.hypot(bx - ax, by - ay);
-  const sy = Math.hypot((cxs[0] as number) - ax, (cys[0] as number) - ay);
-  const round = (s: number) => {
-    // GDAL rounds a scale close to an integer reciprocal (1/2, 1/3...) to it.
-    if (s < 1) {
-      const r = 1 / s;
-      const n = Math.round(r);
-      if (Math.abs(r - n) < 0.05) return 1 / n;
-    }
-    return s;
-  };
-  return { x: round(1 / sx), y: round(1 / sy) };
+/** GDAL's filter radius of each resampling (anGWKFilterRadius). */
+function filterRadius(resampling: Resampling): number {
+  return resampling === 'bilinear' ? 1 : resampling === 'cubic' ? 2 : 0;
 }
 
-/** Kernel radius in source pixels for a resampling at a scale (GDAL's nXRadius). */
+/** Kernel radius in source pixels at a scale (GDAL's nXRadius: the kernel widens when scale < 1). */
 function radius(resampling: Resampling, scale: number): number {
-  const base = resampling === 'bilinear' ? 1 : resampling === 'cubic' ? 2 : 0;
+  const base = filterRadius(resampling);
   return scale < 1 ? Math.ceil(base / scale) : base;
 }
 
+/** GDAL rounds a scale close to an integer reciprocal (1/2, 1/3...) to it. */
+function roundScale(s: number): number {
+  if (s < 1) {
+    const r = 1 / s;
+    const k = Math.floor(r + 0.5);
+    if (Math.abs(r - k) < 0.05) return 1 / k;
+  }
+  return s;
+}
+
 /**
- * The source pixels (with the kernel's margin) that warping onto `dst` reads, clipped to the
- * source raster; undefined when the destination does not meet it. Read this window (e.g. the COG
- * tiles it touches, each once) and pass it as the source raster: the result equals warping from the
- * whole raster.
+ * What GDALWarpOperation::ComputeSourceWindow and GDALWarpKernel::PerformWarp derive for warping
+ * the whole destination grid in one chunk: the source window the kernel sees (pixels outside it do
+ * not exist for the kernel) and the destination/source scale that sizes the bilinear/cubic kernels.
+ * The bounds come from 21 points along each edge of the destination (pixel corners), exactly
+ * transformed; the scale is the destination size over the source extent they span (clipped to the
+ * raster), 1 when the source window is about the destination's size.
+ */
+export type GdalWindow = {
+  xOff: number;
+  yOff: number;
+  xSize: number;
+  ySize: number;
+  scaleX: number;
+  scaleY: number;
+  /** Share of the unclamped source window inside the raster (GDAL splits chunks below 0.5). */
+  fillRatio: number;
+};
+
+export function gdalWindow(src: RasterGrid, dst: RasterGrid, resampling: Resampling): GdalWindow | undefined {
+  const exact = exactTransformer(src, dst);
+  const steps = 21;
+  const one = new Float64Array(1);
+  const ox = new Float64Array(1);
+  const oy = new Float64Array(1);
+  let minX = Number.POSITIVE_INFINITY;
+  let minY = Number.POSITIVE_INFINITY;
+  let maxX = Number.NEGATIVE_INFINITY;
+  let maxY = Number.NEGATIVE_INFINITY;
+  let failed = 0;
+  const add = (px: number, py: number) => {
+    one[0] = px;
+    exact(one, py, ox, oy, 0, 1);
+    const x = ox[0] as number;
+    const y = oy[0] as number;
+    if (!Number.isFinite(x) || !Number.isFinite(y)) {
+      failed++;
+      return;
+    }
+    if (x < minX) minX = x;
+    if (x > maxX) maxX = x;
+    if (y < minY) minY = y;
+    if (y > maxY) maxY = y;
+  };
+  const step = 1 / (steps - 1);
+  for (let r = 0; r <= 1 + step * 0.5; r += step) {
+    add(r * dst.width, 0);
+    add(r * dst.width, dst.height);
+    add(0, r * dst.height);
+    add(dst.width, r * dst.height);
+  }
+  if (!Number.isFinite(minX)) return undefined;
+  // Wholly outside the raster: no source window.
+  if (minX > src.width || maxX < 0 || minY > src.height || maxY < 0) return undefined;
+  const base = filterRadius(resampling);
+  const cwScaleX = Math.max(1e-3, dst.width / (maxX - minX));
+  const cwScaleY = Math.max(1e-3, dst.height / (maxY - minY));
+  let rX = cwScaleX < 0.95 ? Math.ceil(base / cwScaleX) : base;
+  let rY = cwScaleY < 0.95 ? Math.ceil(base / cwScaleY) : base;
+  if (failed > 0) {
+    rX += 10;
+    rY += 10;
+  }
+  const minXc = Math.trunc(Math.max(0, minX));
+  const minYc = Math.trunc(Math.max(0, minY));
+  const maxXc = Math.trunc(Math.min(Math.ceil(maxX), src.width));
+  const maxYc = Math.trunc(Math.min(Math.ceil(maxY), src.height));
+  const xOff = Math.max(0, Math.min(minXc - rX, src.width));
+  const yOff = Math.max(0, Math.min(minYc - rY, src.height));
+  const xSize = Math.max(0, Math.min(src.width - xOff, maxXc - xOff + rX));
+  const ySize = Math.max(0, Math.min(src.height - yOff, maxYc - yOff + rY));
+  if (xSize <= 0 || ySize <= 0) return undefined;
+  const rawX = Math.max(0, Math.min(src.width - minXc, maxX - minX));
+  const rawY = Math.max(0, Math.min(src.height - minYc, maxY - minY));
+  let scaleX = dst.width / rawX;
+  let scaleY = dst.height / rawY;
+  if (xSize >= dst.width && rawX <= dst.width) scaleX = 1;
+  if (ySize >= dst.height && rawY <= dst.height) scaleY = 1;
+  const fillRatio = (xSize * ySize) / Math.max(1, (maxX - minX + 2 * rX) * (maxY - minY + 2 * rY));
+  return { xOff, yOff, xSize, ySize, scaleX: roundScale(scaleX), scaleY: roundScale(scaleY), fillRatio };
+}
+
+/**
+ * The source pixels that warping onto `dst` reads (GDAL's source window with the kernel's margin,
+ * plus one pixel), clipped to the source raster; undefined when the destination does not meet it.
+ * Read this window (e.g. the COG tiles it touches, each once) and pass it, or any larger window,
+ * as the source raster: the result equals warping from the whole raster.
  */
 export function sourceWindow(
   src: RasterGrid,
   dst: RasterGrid,
   resampling: Resampling,
 ): SourceWindow | undefined {
-  const exact = exactTransformer(src, dst);
-  let minX = Number.POSITIVE_INFINITY;
-  let minY = Number.POSITIVE_INFINITY;
-  let maxX = Number.NEGATIVE_INFINITY;
-  let maxY = Number.NEGATIVE_INFINITY;
-  // Pixel-corner points along the four edges, a point every 4 destination pixels at most (the
-  // transform is smooth: the extremes of the mapped outline bound the mapped interior).
-  const stepsX = Math.max(1, Math.ceil(dst.width / 4));
-  const stepsY = Math.max(1, Math.ceil(dst.height / 4));
-  const one = new Float64Array(1);
-  const ox = new Float64Array(1);
-  const oy = new Float64Array(1);
-  const add = (px: number, py: number) => {
-    one[0] = px;
-    exact(one, py, ox, oy, 0, 1);
-    const x = ox[0] as number;
-    const y = oy[0] as number;
-    if (!Number.isFinite(x) || !Number.isFinite(y)) return;
-    if (x < minX) minX = x;
-    if (x > maxX) maxX = x;
-    if (y < minY) minY = y;
-    if (y > maxY) maxY = y;
-  };
-  for (let i = 0; i <= stepsX; i++) {
-    const px = (dst.width * i) / stepsX;
-    add(px, 0);
-    add(px, dst.height);
-  }
-  for (let j = 0; j <= stepsY; j++) {
-    const py = (dst.height * j) / stepsY;
-    add(0, py);
-    add(dst.width, py);
-  }
-  if (!Number.isFinite(minX)) return undefined;
-  const scale = warpScale(src, dst);
-  // Kernel reach plus one pixel for the approximate transformer's error and rounding.
-  const mx = radius(resampling, Math.min(1, scale.x)) + 1;
-  const my = radius(resampling, Math.min(1, scale.y)) + 1;
-  const x0 = Math.max(0, Math.floor(minX) - mx);
-  const y0 = Math.max(0, Math.floor(minY) - my);
-  const x1 = Math.min(src.width, Math.ceil(maxX) + mx);
-  const y1 = Math.min(src.height, Math.ceil(maxY) + my);
+  const g = gdalWindow(src, dst, resampling);
+  if (!g) return undefined;
+  const x0 = Math.max(0, g.xOff - 1);
+  const y0 = Math.max(0, g.yOff - 1);
+  const x1 = Math.min(src.width, g.xOff + g.xSize + 1);
+  const y1 = Math.min(src.height, g.yOff + g.ySize + 1);
   if (x0 >= x1 || y0 >= y1) return undefined;
   return { x0, y0, x1, y1 };
 }
@@ -371,7 +402,9 @@ function cubicWeight(x: number): number {
 
 /**
  * Warps `src` onto `dst`. The source may be a window of a larger raster (see sourceWindow); its
- * edges are treated as the raster's edges.
+ * edges are treated as the raster's edges. Like GDALWarpOperation, the destination is cut into
+ * chunks (halves of the longer side, recursively) while the source covers less than half of the
+ * chunk's source window; each chunk gets its own source window, scale and transformer rows.
  */
 export function warp(
   src: SourceRaster,
@@ -379,13 +412,68 @@ export function warp(
   resampling: Resampling,
   options: WarpOptions = {},
 ): WarpResult {
-  const sw = src.width;
-  const sh = src.height;
-  if (src.data.length !== sw * sh)
-    throw new InvalidInputError(`source raster has ${src.data.length} pixels, expected ${sw}x${sh}`, {
-      width: sw,
-      height: sh,
-    });
+  if (src.data.length !== src.width * src.height)
+    throw new InvalidInputError(
+      `source raster has ${src.data.length} pixels, expected ${src.width}x${src.height}`,
+      { width: src.width, height: src.height },
+    );
+  const chunks: { x: number; y: number; grid: RasterGrid; window: GdalWindow | undefined }[] = [];
+  const collect = (x: number, y: number, w: number, h: number) => {
+    const grid = subGrid(dst, x, y, w, h);
+    const window = w > 0 && h > 0 ? gdalWindow(src, grid, resampling) : undefined;
+    if (window && window.fillRatio > 0 && window.fillRatio < 0.5 && (w > 100 || h > 100)) {
+      if (w > h) {
+        const w1 = Math.floor(w / 2);
+        collect(x, y, w1, h);
+        collect(x + w1, y, w - w1, h);
+      } else {
+        const h1 = Math.floor(h / 2);
+        collect(x, y, w, h1);
+        collect(x, y + h1, w, h - h1);
+      }
+      return;
+    }
+    chunks.push({ x, y, grid, window });
+  };
+  collect(0, 0, dst.width, dst.height);
+  if (chunks.length === 1) {
+    const only = chunks[0] as (typeof chunks)[number];
+    return warpChunk(src, dst, resampling, options, only.window);
+  }
+  const n = dst.width * dst.height;
+  let data: RasterArray | undefined;
+  const valid = new Uint8Array(n);
+  for (const c of chunks) {
+    const part = warpChunk(src, c.grid, resampling, options, c.window);
+    data ??= new (part.data.constructor as Ctor)(n);
+    for (let r = 0; r < c.grid.height; r++) {
+      const to = (c.y + r) * dst.width + c.x;
+      const from = r * c.grid.width;
+      data.set(part.data.subarray(from, from + c.grid.width), to);
+      valid.set(part.valid.subarray(from, from + c.grid.width), to);
+    }
+  }
+  return { data: data as RasterArray, valid };
+}
+
+/** The grid of a rectangle of `grid`'s pixels. */
+function subGrid(grid: RasterGrid, x: number, y: number, w: number, h: number): RasterGrid {
+  const t = grid.transform;
+  return {
+    width: w,
+    height: h,
+    epsg: grid.epsg,
+    transform: [t[0] + x * t[1] + y * t[2], t[1], t[2], t[3] + x * t[4] + y * t[5], t[4], t[5]],
+  };
+}
+
+function warpChunk(
+  src: SourceRaster,
+  dst: RasterGrid,
+  resampling: Resampling,
+  options: WarpOptions,
+  g: GdalWindow | undefined,
+): WarpResult {
   const errorThreshold = options.errorThreshold ?? DEFAULT_ERROR;
   const n = dst.width * dst.height;
   const valid = new Uint8Array(n);
@@ -394,23 +482,27 @@ export function warp(
   const toFloat = resampling !== 'nearest' && options.output === 'float32';
   const out: RasterArray = toFloat ? new Float32Array(n) : new (src.data.constructor as Ctor)(n);
   if (fill !== 0) out.fill(fill);
-  if (n === 0) return { data: out, valid };
+  if (!g || n === 0) return { data: out, valid };
 
-  // Source validity: nodata and the optional mask, one byte per pixel.
-  const data = src.data;
+  // The kernel sees GDAL's source window only: copy it, with its validity (nodata, NaN, mask).
+  const sw = g.xSize;
+  const sh = g.ySize;
+  const data = new (src.data.constructor as Ctor)(sw * sh);
+  for (let r = 0; r < sh; r++) {
+    const from = (r + g.yOff) * src.width + g.xOff;
+    data.set(src.data.subarray(from, from + sw), r * sw);
+  }
   let srcValid: Uint8Array | undefined;
-  if (
-    (nodata !== undefined && !Number.isNaN(nodata)) ||
-    src.valid ||
-    data instanceof Float32Array ||
-    data instanceof Float64Array
-  ) {
+  const isFloat = data instanceof Float32Array || data instanceof Float64Array;
+  if ((nodata !== undefined && !Number.isNaN(nodata)) || src.valid || isFloat) {
     srcValid = new Uint8Array(sw * sh);
-    for (let i = 0; i < srcValid.length; i++) {
-      const v = data[i] as number;
-      srcValid[i] =
-        v === nodata || Number.isNaN(v) || (src.valid !== undefined && src.valid[i] === 0) ? 0 : 1;
-    }
+    for (let r = 0; r < sh; r++)
+      for (let c = 0; c < sw; c++) {
+        const i = r * sw + c;
+        const v = data[i] as number;
+        const m = src.valid === undefined ? 1 : src.valid[(r + g.yOff) * src.width + c + g.xOff];
+        srcValid[i] = v === nodata || Number.isNaN(v) || m === 0 ? 0 : 1;
+      }
   }
   const ok = (i: number) => srcValid === undefined || srcValid[i] === 1;
 
@@ -427,10 +519,10 @@ export function warp(
     const tl = sourceCoordinates(src, dst, 0, errorThreshold);
     const br = sourceCoordinates(src, dst, 1, errorThreshold);
     for (let i = 0; i < n; i++) {
-      let xMin = tl.x[i] as number;
-      let yMin = tl.y[i] as number;
-      let xMax = br.x[i] as number;
-      let yMax = br.y[i] as number;
+      let xMin = (tl.x[i] as number) - g.xOff;
+      let yMin = (tl.y[i] as number) - g.yOff;
+      let xMax = (br.x[i] as number) - g.xOff;
+      let yMax = (br.y[i] as number) - g.yOff;
       if (
         !Number.isFinite(xMin) ||
         !Number.isFinite(xMax) ||
@@ -483,7 +575,7 @@ export function warp(
   }
 
   const c = sourceCoordinates(src, dst, 0.5, errorThreshold);
-  const scale = resampling === 'nearest' ? { x: 1, y: 1 } : warpScale(src, dst);
+  const scale = { x: g.scaleX, y: g.scaleY };
   const fourSamples = scale.x >= 0.95 && scale.y >= 0.95;
 
   const bilinear4 = (x: number, y: number): number | undefined => {
@@ -594,10 +686,22 @@ export function warp(
           : general
         : undefined;
 
+  const exact = exactTransformer(src, dst);
+  const one = new Float64Array(1);
+  const ex = new Float64Array(1);
+  const ey = new Float64Array(1);
   for (let i = 0; i < n; i++) {
-    const x = c.x[i] as number;
-    const y = c.y[i] as number;
-    // Outside the source raster (or unmappable): left invalid, as GDAL does for every kernel.
+    let x = (c.x[i] as number) - g.xOff;
+    let y = (c.y[i] as number) - g.yOff;
+    // GDAL's GWKCheckAndComputeSrcOffsets: a point up to a pixel outside the source window may be
+    // an artefact of the approximate transformer, so it is transformed again, exactly, alone.
+    if ((x < 0 && x > -1) || (y < 0 && y > -1) || (x >= sw && x < sw + 1) || (y >= sh && y < sh + 1)) {
+      one[0] = (i % dst.width) + 0.5;
+      exact(one, Math.floor(i / dst.width) + 0.5, ex, ey, 0, 1);
+      x = (ex[0] as number) - g.xOff;
+      y = (ey[0] as number) - g.yOff;
+    }
+    // Outside the source window (or unmappable): left invalid, as GDAL does for every kernel.
     if (!(x >= 0 && y >= 0)) continue;
     const ix = Math.floor(x + 1e-10);
     const iy = Math.floor(y + 1e-10);
