@@ -3,6 +3,7 @@
 import { rectToWgs84Bbox } from './crs.ts';
 import { windowBounds, windowKey, windowTransform } from './grid.ts';
 import { encodeNpy } from './npy.ts';
+import { outputKey } from './output-grid.ts';
 import type { PlannedWindow, TilePlan } from './plan.ts';
 import { bandDates, perDate } from './radiometry.ts';
 import type { ShardSample } from './shard.ts';
@@ -26,6 +27,23 @@ export function dayOfYear(iso: string): number {
 
 const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
 
+/** The sample key: `<tile>_<row>_<col>` on the native grid, the output grid's key otherwise. */
+export function sampleKey(tp: TilePlan, w: PlannedWindow | { row: number; col: number }): string {
+  return tp.output ? outputKey(tp.grid, tp.output, w) : windowKey(tp.tile, w);
+}
+
+/** What a sample's `.json` says of a non-native grid: kind, tile indices, resampling per asset. */
+function outputGridMeta(tp: TilePlan, w: PlannedWindow): Record<string, unknown> {
+  const o = tp.output as NonNullable<TilePlan['output']>;
+  return {
+    kind: o.kind,
+    ...(o.kind === 'webmercator' ? { zoom: o.zoom, x: w.col, y: w.row } : { row: w.row, col: w.col }),
+    resolution: tp.grid.res,
+    sourceEpsg: o.sourceEpsg,
+    resampling: o.assetResampling,
+  };
+}
+
 /** The sample `.json` of a window (key order is part of the byte-identical shard contract). */
 export function sampleMetadata(
   dataset: string,
@@ -43,7 +61,7 @@ export function sampleMetadata(
     groups[g.name] = { bands: g.bands, resolution: g.resolution, shape: groupShape(data, T, g.bands.length) };
   }
   return {
-    id: windowKey(tp.tile, w),
+    id: sampleKey(tp, w),
     dataset,
     split: w.split,
     tile: tp.tile,
@@ -74,6 +92,7 @@ export function sampleMetadata(
         ];
       }),
     ),
+    ...(tp.output ? { grid: outputGridMeta(tp, w) } : {}),
     validFraction: v.validFraction.map(round4),
     cloudyFraction: v.cloudyFraction?.map(round4) ?? null,
     usable: v.usable,
@@ -114,7 +133,7 @@ export function buildSample(
     members.push({ name: 'valid.npy', data: encodeNpy(valid, [tp.grid.windowSize, tp.grid.windowSize]) });
   const meta = sampleMetadata(dataset, tp, w, wa, v, labels);
   return {
-    key: windowKey(tp.tile, w),
+    key: sampleKey(tp, w),
     members: [
       { name: 'json', data: new TextEncoder().encode(JSON.stringify(meta)) },
       ...members,
