@@ -15,8 +15,14 @@ import { type RasterGrid, RESAMPLINGS, type Resampling } from './warp.ts';
 /** Half the side of the EPSG:3857 square world, metres. */
 export const WEB_MERCATOR_HALF = 20037508.342789244;
 
-/** Output windows per region side: a region of 4 x 4 windows reads each source COG tile once. */
-export const REGION_WINDOWS = 4;
+/**
+ * Output windows per region side: as many as the region budget holds (a region keeps all its
+ * windows' arrays), at most 16. Output windows do not line up with the source COG tiles, so the
+ * tiles under a region's border are read by both regions: larger regions read fewer twice.
+ */
+export function regionWindowsFor(windowBytes: number, budgetBytes: number): number {
+  return Math.max(1, Math.min(16, Math.floor(Math.sqrt(budgetBytes / Math.max(1, windowBytes)))));
+}
 
 /** Assets whose values are classes: warped with nearest whatever the job asks. */
 export const CATEGORICAL_ASSETS: ReadonlySet<string> = new Set(['scl']);
@@ -61,7 +67,7 @@ export function webMercatorResolution(zoom: number, tileSize: number): number {
 /**
  * The window grid of a non-native output grid, as a TileGrid (the shape the rest of the pipeline
  * reads): origin at window (0, 0), windows numbered east and south, none of them an edge window
- * (coverage is the warped pixels' validity), regions of REGION_WINDOWS x REGION_WINDOWS windows.
+ * (coverage is the warped pixels' validity), regions of regionWindows x regionWindows windows.
  * `tile` is the source tile planning its share of it. `extent` bounds the windows a tile may plan
  * ([minX, minY, maxX, maxY] in the grid's CRS).
  */
@@ -71,6 +77,7 @@ export function outputTileGrid(
   windowSize: number,
   stride: number,
   extent: [number, number, number, number],
+  regionWindows = 4,
 ): TileGrid {
   let res: number;
   let originX: number;
@@ -99,7 +106,7 @@ export function outputTileGrid(
     cols = Math.max(1, Math.ceil((extent[2] - originX) / (step * res)) + 1);
     rows = Math.max(1, Math.ceil((originY - extent[1]) / (step * res)) + 1);
   }
-  const regionSide = step * REGION_WINDOWS;
+  const regionSide = step * regionWindows;
   return {
     tile,
     epsg: spec.kind === 'webmercator' ? 3857 : (parseEpsg(spec.crs) as number),

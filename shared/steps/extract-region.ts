@@ -9,13 +9,7 @@ import type { CogInfo } from '../domain/cog-types.ts';
 import { runLimited } from '../domain/concurrency.ts';
 import type { Bounds } from '../domain/crs.ts';
 import { RecordingRangeReader } from '../domain/fetched-ranges.ts';
-import {
-  insideFraction,
-  insideMask,
-  isEdgeWindow,
-  windowBounds,
-  windowRectInBand,
-} from '../domain/grid.ts';
+import { insideFraction, insideMask, isEdgeWindow, windowBounds, windowRectInBand } from '../domain/grid.ts';
 import { type AccountWindow, accountRegionFeatures } from '../domain/labels/accounting.ts';
 import { labelWindow, type RegionLabels, regionLabels } from '../domain/labels/window.ts';
 import { cogRasterGrid, windowRasterGrid } from '../domain/output-grid.ts';

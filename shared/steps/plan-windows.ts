@@ -30,6 +30,7 @@ import {
   outputGridOf,
   outputKey,
   outputTileGrid,
+  regionWindowsFor,
   windowRasterGrid,
 } from '../domain/output-grid.ts';
 import { outputOwnership, tileOwnership } from '../domain/ownership.ts';
@@ -44,7 +45,7 @@ import {
   withProbe,
 } from '../domain/radiometry.ts';
 import { countingReader, probeImage, unreadProbe } from '../domain/radiometry-probe.ts';
-import { windowBytesOf } from '../domain/regions.ts';
+import { REGION_BUDGET_BYTES, windowBytesOf } from '../domain/regions.ts';
 import { parseSelectionReport } from '../domain/selection.ts';
 import { blockOf, blockWindows, SPLITS, type Split, splitBufferRejects, splitOf } from '../domain/splits.ts';
 import { sourceWindow } from '../domain/warp.ts';
@@ -364,6 +365,7 @@ async function planTile(
       job.windows.size,
       job.windows.stride ?? job.windows.size,
       boundsOf(projectPolygon(aoi, output.epsg)),
+      regionWindowsFor(outputWindowBytes(job, assets.length, products.length), REGION_BUDGET_BYTES),
     );
     const bands: BandMeta[] = job.bands.map((name) => ({
       ...bandMeta(name, reference.cogs[name] as CogInfo, first.assets[name]),
@@ -414,6 +416,12 @@ async function planTile(
     products: planned,
     labels: job.labels ? labelGrid(grid.res, grid.windowSize, job.labels.resolution) : null,
   };
+}
+
+/** Bytes of one output-grid window's arrays, all dates (uint16 bands and SCL alike, labels ~16 B/px). */
+function outputWindowBytes(job: JobSpec, assets: number, dates: number): number {
+  const side = job.grid?.kind === 'webmercator' ? job.grid.tileSize : job.windows.size;
+  return side * side * (dates * assets * 2 + (job.labels ? 16 : 0));
 }
 
 /** Labels are rasterized at the finest band's pixel or 1/k of it (k an integer): say so otherwise. */

@@ -126,6 +126,8 @@ describe.skipIf(!ready)('grid webmercator z13: a SatlasPretrain-style dataset, G
     expect(got.sort()).toEqual(want.sort());
     expect(oracle.samples.length).toBeGreaterThan(0);
     expect(manifest.grid.output).toMatchObject({ kind: 'webmercator', epsg: 3857, zoom: ZOOM });
+    // Each source COG tile fetched once: the warped windows' source windows are read per region.
+    expect(manifest.io.refetchRatio).toBeLessThanOrEqual(1.05);
     expect(manifest.grid.output?.resampling).toEqual({
       blue: 'bilinear',
       green: 'bilinear',
