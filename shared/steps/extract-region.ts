@@ -156,7 +156,8 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
       return;
     }
     account(bounds, null, window?.inSample ?? []);
-    const valid = pad ? insideMask(tp.grid, w) : null;
+    // On an output grid there are no edge windows: nodata marks what no source covers.
+    const valid = pad && !tp.output ? insideMask(tp.grid, w) : null;
     if (w.split === 'train')
       addWindowStats(tp, wa, histograms, excludedScl, valid && isEdgeWindow(tp.grid, w) ? valid : null);
     if (window) {

@@ -127,7 +127,7 @@ describe.skipIf(!ready)('grid webmercator z13: a SatlasPretrain-style dataset, G
     expect(oracle.samples.length).toBeGreaterThan(0);
     expect(manifest.grid.output).toMatchObject({ kind: 'webmercator', epsg: 3857, zoom: ZOOM });
     // Each source COG tile fetched once: the warped windows' source windows are read per region.
-    expect(manifest.io.refetchRatio).toBeLessThanOrEqual(1.05);
+    expect(manifest.io?.refetchRatio).toBeLessThanOrEqual(1.05);
     expect(manifest.grid.output?.resampling).toEqual({
       blue: 'bilinear',
       green: 'bilinear',
