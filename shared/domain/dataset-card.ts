@@ -135,6 +135,7 @@ export function datasetCard(manifest: Manifest): string {
       `\`<key>.json\` (where, when, which items, scale/offset), one \`<key>.<res>m.npy\` [${perDate ? '1' : 'T'}, C, H, W] uint16 per band resolution` +
       `${manifest.scl ? ', `<key>.scl.npy`' : ''}${manifest.quicklooks ? ', `<key>.png` (true-colour quicklook)' : ''}${manifest.classes ? ' and the label members' : ''}. ` +
       '`manifest.json` describes every field; `collection.json` and `items.ndjson` describe the dataset and each sample in STAC.',
+    ...outputGridLines(manifest),
     '',
     '## Splits',
     '',
@@ -180,4 +181,26 @@ export function datasetCard(manifest: Manifest): string {
     '```',
     '',
   ].join('\n');
+}
+
+/** On a non-native output grid: which grid, and how the bands were warped onto it. */
+function outputGridLines(manifest: Manifest): string[] {
+  const o = manifest.grid.output;
+  if (!o) return [];
+  const grid =
+    o.kind === 'webmercator'
+      ? `the web-mercator zoom-${o.zoom} tile grid (EPSG:3857, keys \`<zoom>_<x>_<y>\`)`
+      : `an EPSG:${o.epsg} grid from (${o.originX}, ${o.originY}) (keys \`epsg${o.epsg}_<row>_<col>\`)`;
+  const how = [...new Set(Object.values(o.resampling))]
+    .map(
+      (r) =>
+        `${r} (${Object.keys(o.resampling)
+          .filter((b) => o.resampling[b] === r)
+          .join(', ')})`,
+    )
+    .join('; ');
+  return [
+    '',
+    `Samples lie on ${grid}, every band warped onto its ${Math.round(o.resolution * 1000) / 1000} m pixels as GDAL warps: ${how}.`,
+  ];
 }

@@ -118,6 +118,56 @@ export const WindowsSchema = z
   })
   .strict();
 
+const ResamplingSchema = z
+  .enum(['nearest', 'bilinear', 'cubic', 'average'])
+  .describe(
+    'How bands are warped onto a non-native grid, as GDAL does it (SCL and other categorical bands always nearest)',
+  );
+
+export const GridSchema = z
+  .discriminatedUnion('kind', [
+    z
+      .object({
+        kind: z
+          .literal('utm-tile')
+          .describe("Each Sentinel-2 tile's native UTM grid, no resampling (the default)"),
+      })
+      .strict(),
+    z
+      .object({
+        kind: z.literal('webmercator'),
+        zoom: z.int().min(0).max(20).describe('Zoom level of the XYZ tiles (SatlasPretrain: 13)'),
+        tileSize: z
+          .int()
+          .min(16)
+          .max(4096)
+          .default(512)
+          .describe('Tile side in pixels (SatlasPretrain: 512)'),
+        resampling: ResamplingSchema.default('bilinear'),
+      })
+      .strict()
+      .describe('One sample per EPSG:3857 XYZ tile meeting the AOI, keyed <zoom>_<x>_<y>'),
+    z
+      .object({
+        kind: z.literal('crs'),
+        crs: z
+          .string()
+          .regex(/^EPSG:\d+$/, 'an EPSG code such as "EPSG:3035"')
+          .describe('The grid\'s CRS, e.g. "EPSG:3035"'),
+        resolution: z.number().positive().describe('Pixel size in CRS units'),
+        origin: z
+          .tuple([z.number(), z.number()])
+          .describe('Top-left corner [x, y] of window (0, 0); windows are numbered east and south of it'),
+        resampling: ResamplingSchema.default('bilinear'),
+      })
+      .strict()
+      .describe('Windows of windows.size pixels on any EPSG grid, keyed <epsg>_<row>_<col>'),
+  ])
+  .describe(
+    'The output grid: the native UTM tile grid (default, when absent), web-mercator XYZ tiles, or any EPSG grid',
+  );
+export type GridSpec = z.infer<typeof GridSchema>;
+
 /** The label members a sample can carry, each written only when asked for. */
 export const LABEL_OUTPUTS = [
   'labels',
@@ -579,6 +629,7 @@ export const JobSpecSchema = z
         'What one sample is: "series" (default) a window with every date [T, C, H, W]; "per-date" one sample per window and date (key <key>_<yyyymmdd>, arrays [1, C, H, W]), a date cloudier than clouds.maxCloudyFraction rejected on its own',
       ),
     windows: WindowsSchema,
+    grid: GridSchema.optional(),
     labels: LabelsSchema.optional(),
     clouds: CloudsSchema.optional(),
     radiometry: RadiometrySchema.optional().describe(

@@ -157,6 +157,23 @@ export const ManifestGridTileSchema = z
   .strict()
   .describe("One tile's window grid");
 
+export const ManifestOutputGridSchema = z
+  .object({
+    kind: z.enum(['webmercator', 'crs']).describe('web-mercator XYZ tiles, or windows on an EPSG grid'),
+    epsg: z.int().describe('EPSG code of the output grid (3857 for web-mercator)'),
+    zoom: z.int().nullable().describe('Zoom level of the XYZ tiles (web-mercator only)'),
+    resolution: z.number().positive().describe('Pixel size of every band on the output grid, CRS units'),
+    originX: z.number().describe('Top-left corner of window (0, 0), x'),
+    originY: z.number().describe('Top-left corner of window (0, 0), y'),
+    resampling: z
+      .record(z.string(), z.enum(['nearest', 'bilinear', 'cubic', 'average']))
+      .describe('How each asset was warped onto the grid (GDAL conventions; categorical bands: nearest)'),
+  })
+  .strict()
+  .describe(
+    'A non-native output grid (job grid): every band warped onto it at one resolution, samples keyed <zoom>_<x>_<y> or epsg<code>_<row>_<col>',
+  );
+
 export const ManifestClassSchema = z
   .object({
     /** The id written in `.labels.npy`. */
@@ -460,7 +477,10 @@ export const ManifestSchema = z
       .object({
         windowSize: z.int().min(1).describe('Window side in pixels of the finest band'),
         stride: z.int().min(1).describe('Window stride in pixels of the finest band'),
-        tiles: z.array(ManifestGridTileSchema).describe("Each tile's grid and dates"),
+        tiles: z
+          .array(ManifestGridTileSchema)
+          .describe("Each tile's grid and dates (on a non-native output grid: the source tiles' own grids)"),
+        output: ManifestOutputGridSchema.optional(),
       })
       .strict()
       .describe('The window grid'),

@@ -48,3 +48,32 @@ export function tileOwnership(
     return owner === undefined || owner === tile;
   };
 }
+
+/**
+ * Ownership on a job-wide output grid (bounds in its CRS `epsg`): every tile plans the same grid, so
+ * each window goes to exactly one tile, the one whose footprint holds its centre deepest, or, when
+ * none holds it, lies nearest (ties: the smaller tile id).
+ */
+export function outputOwnership(
+  tile: string,
+  epsg: number,
+  footprints: ReadonlyMap<string, AreaGeometry | undefined>,
+): (w: unknown, b: Bounds) => boolean {
+  return (_w, b) => {
+    const point = toWgs84(epsg, [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2]);
+    let best: string | undefined;
+    let bestDepth = Number.NEGATIVE_INFINITY;
+    for (const [t, fp] of [...footprints].sort(([a], [c]) => a.localeCompare(c))) {
+      if (!fp) continue;
+      const { geometry, toFrame } = framed(fp);
+      const p = toFrame(point);
+      const distance = pointToPolygonDistance(p, geometry);
+      const depth = booleanPointInPolygon(p, geometry) ? Math.abs(distance) : -Math.abs(distance);
+      if (depth > bestDepth) {
+        best = t;
+        bestDepth = depth;
+      }
+    }
+    return best === undefined || best === tile;
+  };
+}

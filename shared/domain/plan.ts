@@ -8,6 +8,7 @@ import { FetchedRangesSchema } from './fetched-ranges.ts';
 import { TileGridSchema } from './grid.ts';
 import { RegionFeatureAccountSchema } from './labels/accounting.ts';
 import { RegressionSummarySchema } from './labels/regression.ts';
+import { OutputGridSchema } from './output-grid.ts';
 import { ItemRadiometrySchema } from './radiometry.ts';
 import { RegionShardSchema } from './reshard.ts';
 import { SPLITS } from './splits.ts';
@@ -55,6 +56,11 @@ export const TilePlanSchema = z.strictObject({
   products: z.array(PlannedProductSchema).min(1),
   /** The label grid of a window: pixel size (the finest band's or 1/k of it) and side in pixels. */
   labels: z.strictObject({ resolution: z.number().positive(), size: z.int().min(1) }).nullable(),
+  /**
+   * A non-native output grid (job `grid`): then `grid` is that grid (this tile plans the windows of
+   * it that it owns) and every band is warped onto it; absent on the native UTM tile grid.
+   */
+  output: OutputGridSchema.optional(),
 });
 export type TilePlan = z.infer<typeof TilePlanSchema>;
 

@@ -3,6 +3,7 @@
 import { rectToWgs84Bbox } from './crs.ts';
 import { windowBounds, windowKey, windowTransform } from './grid.ts';
 import { encodeNpy } from './npy.ts';
+import { outputKey } from './output-grid.ts';
 import type { PlannedWindow, TilePlan } from './plan.ts';
 import { bandDates, perDate } from './radiometry.ts';
 import type { ShardSample } from './shard.ts';
@@ -26,6 +27,23 @@ export function dayOfYear(iso: string): number {
 
 const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
 
+/** The sample key: `<tile>_<row>_<col>` on the native grid, the output grid's key otherwise. */
+export function sampleKey(tp: TilePlan, w: PlannedWindow | { row: number; col: number }): string {
+  return tp.output ? outputKey(tp.grid, tp.output, w) : windowKey(tp.tile, w);
+}
+
+/** What a sample's `.json` says of a non-native grid: kind, tile indices, resampling per asset. */
+function outputGridMeta(tp: TilePlan, w: PlannedWindow): Record<string, unknown> {
+  const o = tp.output as NonNullable<TilePlan['output']>;
+  return {
+    kind: o.kind,
+    ...(o.kind === 'webmercator' ? { zoom: o.zoom, x: w.col, y: w.row } : { row: w.row, col: w.col }),
+    resolution: tp.grid.res,
+    sourceEpsg: o.sourceEpsg,
+    resampling: o.assetResampling,
+  };
+}
+
 /** The sample `.json` of a window (key order is part of the byte-identical shard contract). */
 export function sampleMetadata(
   dataset: string,
@@ -34,10 +52,10 @@ export function sampleMetadata(
   wa: WindowArrays,
   v: Verdict,
   labels: SampleLabels | null,
-  key: string = windowKey(tp.tile, w),
+  key: string = sampleKey(tp, w),
 ): Record<string, unknown> {
   const T = tp.products.length;
-  const window = windowKey(tp.tile, w);
+  const window = sampleKey(tp, w);
   const bounds = windowBounds(tp.grid, w);
   const groups: Record<string, { bands: string[]; resolution: number; shape: number[] }> = {};
   for (const g of tp.groups) {
@@ -78,6 +96,7 @@ export function sampleMetadata(
         ];
       }),
     ),
+    ...(tp.output ? { grid: outputGridMeta(tp, w) } : {}),
     validFraction: v.validFraction.map(round4),
     cloudyFraction: v.cloudyFraction?.map(round4) ?? null,
     usable: v.usable,
@@ -103,7 +122,7 @@ export function buildSample(
   v: Verdict,
   labels: SampleLabels | null,
   valid: Uint8Array | null = null,
-  key: string = windowKey(tp.tile, w),
+  key: string = sampleKey(tp, w),
 ): ShardSample {
   const T = tp.products.length;
   const members: ShardSample['members'] = [];

@@ -7,6 +7,8 @@ export type WindowArrays = { groups: Map<string, Uint16Array>; scl: Uint8Array |
 
 /** Side in pixels of a window in a band of this COG (the window is square on the finest grid). */
 export function bandSide(tp: TilePlan, cog: CogInfo): number {
+  // On an output grid every band is warped onto the grid's one resolution.
+  if (tp.output) return tp.grid.windowSize;
   return Math.round((tp.grid.windowSize * tp.grid.res) / cog.resX);
 }
 

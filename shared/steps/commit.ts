@@ -154,18 +154,33 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
       }),
     })),
     scl: ref.scl ? { member: 'scl.npy', cloudyClasses: effectiveCloudyClasses(job) } : null,
-    grid: {
-      windowSize: job.windows.size,
-      stride: job.windows.stride ?? job.windows.size,
-      tiles: tilePlans.map((tp) => ({
-        tile: tp.tile,
-        epsg: tp.grid.epsg,
-        resolution: tp.grid.res,
-        originX: tp.grid.originX,
-        originY: tp.grid.originY,
-        dates: tp.products.map((p) => p.datetime),
-      })),
-    },
+    grid: ref.output
+      ? {
+          windowSize: ref.grid.windowSize,
+          stride: ref.grid.stride,
+          tiles: tilePlans.map((tp) => ({ ...sourceGridOf(tp), dates: tp.products.map((p) => p.datetime) })),
+          output: {
+            kind: ref.output.kind,
+            epsg: ref.grid.epsg,
+            zoom: ref.output.zoom,
+            resolution: ref.grid.res,
+            originX: ref.grid.originX,
+            originY: ref.grid.originY,
+            resampling: ref.output.assetResampling,
+          },
+        }
+      : {
+          windowSize: job.windows.size,
+          stride: job.windows.stride ?? job.windows.size,
+          tiles: tilePlans.map((tp) => ({
+            tile: tp.tile,
+            epsg: tp.grid.epsg,
+            resolution: tp.grid.res,
+            originX: tp.grid.originX,
+            originY: tp.grid.originY,
+            dates: tp.products.map((p) => p.datetime),
+          })),
+        },
     ...(await labelsOf(ctx, input.runId, job, dataset, tilePlans[0]?.labels ?? null, results, paths)),
     splits: Object.fromEntries(
       SPLITS.map((s) => [
@@ -484,4 +499,23 @@ async function readManifest(dataset: BlobStore): Promise<Manifest | undefined> {
     );
   }
   return parsed.data;
+}
+
+/** A source tile's own grid (its finest COG) when the samples are on an output grid. */
+function sourceGridOf(tp: TilePlan): {
+  tile: string;
+  epsg: number;
+  resolution: number;
+  originX: number;
+  originY: number;
+} {
+  const cogs = Object.values(tp.products[0]?.cogs ?? {});
+  const finest = cogs.reduce((a, b) => (b.resX < a.resX ? b : a));
+  return {
+    tile: tp.tile,
+    epsg: finest.epsg ?? (tp.output?.sourceEpsg as number),
+    resolution: finest.resX,
+    originX: finest.originX,
+    originY: finest.originY,
+  };
 }

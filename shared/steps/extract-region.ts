@@ -4,19 +4,12 @@
 // result record. A region with a result record is done. What a window
 // becomes (verdict, sample, statistics) is decided in shared/domain; this step only orchestrates.
 import { encodeHistogram } from '../domain/band-stats.ts';
-import { cutRect, decodeTile, fetchTiles, tilesForRect } from '../domain/cog-tiles.ts';
+import { allocatePixels, cutRect, decodeTile, fetchTiles, tilesForRect } from '../domain/cog-tiles.ts';
 import type { CogInfo } from '../domain/cog-types.ts';
 import { runLimited } from '../domain/concurrency.ts';
 import type { Bounds } from '../domain/crs.ts';
 import { RecordingRangeReader } from '../domain/fetched-ranges.ts';
-import {
-  insideFraction,
-  insideMask,
-  isEdgeWindow,
-  windowBounds,
-  windowKey,
-  windowRectInBand,
-} from '../domain/grid.ts';
+import { insideFraction, insideMask, isEdgeWindow, windowBounds, windowRectInBand } from '../domain/grid.ts';
 import { effectiveCloudyClasses } from '../domain/job-spec.ts';
 import { type AccountWindow, accountRegionFeatures } from '../domain/labels/accounting.ts';
 import {
@@ -25,12 +18,14 @@ import {
   type RegressionSummary,
 } from '../domain/labels/regression.ts';
 import { labelWindow, type RegionLabels, regionLabels } from '../domain/labels/window.ts';
+import { cogRasterGrid, windowRasterGrid } from '../domain/output-grid.ts';
 import { dateSlice, perDateKey } from '../domain/per-date.ts';
 import type { PlannedWindow, RegionResult, TilePlan } from '../domain/plan.ts';
 import { addToTile } from '../domain/radiometry.ts';
-import { buildSample } from '../domain/sample.ts';
+import { buildSample, sampleKey } from '../domain/sample.ts';
 import { type ShardSample, streamShard } from '../domain/shard.ts';
 import type { Split } from '../domain/splits.ts';
+import { type SourceWindow, sourceWindow, warp, windowGrid } from '../domain/warp.ts';
 import { allocateWindowArrays, bandSide, type WindowArrays } from '../domain/window-arrays.ts';
 import { addClassFrequencies, addWindowStats, createBandHistograms } from '../domain/window-stats.ts';
 import {
@@ -92,6 +87,14 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
   for (const [t, product] of tp.products.entries()) {
     for (const { asset, group, c, C } of assetsOf(tp)) {
       const cog = product.cogs[asset] as CogInfo;
+      if (tp.output) {
+        // A non-native grid: each window warps from the source pixels it needs (warp.ts).
+        const o = warpJob(tp, reader, product, asset, cog, region.windows, read, arrays, t, group, c, C);
+        tilesNeeded += o.tiles;
+        bytesNeeded += o.bytes;
+        jobs.push(o.run);
+        continue;
+      }
       const rects = region.windows.map((w) => windowRectInBand(tp.grid, cog, w));
       const needed = new Set<number>();
       rects.forEach((rect, k) => {
@@ -165,7 +168,7 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
     // Out of the region's list: the window's arrays are garbage once its sample is built.
     arrays[k] = RELEASED;
     const bounds = windowBounds(tp.grid, w);
-    const units = unitsOf(windowKey(tp.tile, w), wa);
+    const units = unitsOf(sampleKey(tp, w), wa);
     if (!read[k]) {
       const verdict = w.planReject
         ? splitBufferVerdict(job.splits.buffer)
@@ -180,7 +183,8 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
       if (window === undefined) window = labels ? labelWindow(labels, bounds) : null;
       return window;
     };
-    const valid = pad ? insideMask(tp.grid, w) : null;
+    // On an output grid there are no edge windows: nodata marks what no source covers.
+    const valid = pad && !tp.output ? insideMask(tp.grid, w) : null;
     let firstReason: string | null = null;
     let kept = false;
     for (const u of units) {
@@ -270,6 +274,78 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
   });
   return result;
 }
+
+/**
+ * One (date, asset) of a region on an output grid: the COG tiles that the source windows of all its
+ * windows touch (each fetched once), then per window the source window cut from them and warped
+ * onto the window's grid with the asset's resampling (SCL: nearest).
+ */
+function warpJob(
+  tp: TilePlan,
+  reader: RecordingRangeReader,
+  product: TilePlan['products'][number],
+  asset: string,
+  cog: CogInfo,
+  windows: RegionPlanWindows,
+  read: readonly boolean[],
+  arrays: WindowArrays[],
+  t: number,
+  group: string | null,
+  c: number,
+  C: number,
+): { tiles: number; bytes: number; run: () => Promise<void> } {
+  const output = tp.output as NonNullable<TilePlan['output']>;
+  const resampling = output.assetResampling[asset] ?? 'nearest';
+  const src = cogRasterGrid(cog, cog.epsg ?? output.sourceEpsg);
+  const dsts = windows.map((w) => windowRasterGrid(tp.grid, w));
+  const wins: (SourceWindow | undefined)[] = dsts.map((d, k) =>
+    read[k] ? sourceWindow(src, d, resampling) : undefined,
+  );
+  const rectOf = (s: SourceWindow) => ({ x: s.x0, y: s.y0, width: s.x1 - s.x0, height: s.y1 - s.y0 });
+  const needed = new Set<number>();
+  for (const s of wins) if (s) for (const i of tilesForRect(cog, rectOf(s))) needed.add(i);
+  let bytes = 0;
+  for (const i of needed) bytes += cog.tileByteCounts[i] ?? 0;
+  const nodata = tp.bands.find((b) => b.name === asset)?.nodata ?? cog.nodata;
+  const run = async () => {
+    const raw = await fetchTiles(
+      reader,
+      cog,
+      [...needed].sort((a, b) => a - b),
+    );
+    const decoded = new Map<number, Pixels>();
+    const added = product.radiometry.bands[asset]?.added ?? 0;
+    for (const [i, b] of raw) {
+      const pixels = decodeTile(cog, b) as Pixels;
+      addToTile(cog, i, pixels, added, nodata, { item: product.id, band: asset });
+      decoded.set(i, pixels);
+    }
+    const s = tp.grid.windowSize;
+    wins.forEach((win, k) => {
+      const wa = arrays[k] as WindowArrays;
+      const target = group === null ? (wa.scl as Uint8Array) : (wa.groups.get(group) as Uint16Array);
+      const offset = group === null ? t * s * s : (t * C + c) * s * s;
+      if (!read[k]) return;
+      if (!win) {
+        // The window does not meet this date's raster: all nodata.
+        target.fill(nodata ?? 0, offset, offset + s * s);
+        return;
+      }
+      const rect = rectOf(win);
+      const data = allocatePixels(cog, rect.width * rect.height);
+      cutRect(cog, decoded, rect, data);
+      const warped = warp(
+        { ...windowGrid(src, win), data, nodata },
+        dsts[k] as ReturnType<typeof windowRasterGrid>,
+        resampling,
+      );
+      target.set(warped.data as Pixels as Uint16Array, offset);
+    });
+  };
+  return { tiles: needed.size, bytes, run };
+}
+
+type RegionPlanWindows = readonly { row: number; col: number }[];
 
 /** The assets read per date: every band (with its group and channel), then SCL. */
 function assetsOf(tp: TilePlan): Array<{ asset: string; group: string | null; c: number; C: number }> {

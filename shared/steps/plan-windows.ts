@@ -6,7 +6,7 @@ import { bandGroups, bandMeta, checkBandTypes } from '../domain/band-groups.ts';
 import type { Product } from '../domain/catalog.ts';
 import { readCogHeader, readCogInfo } from '../domain/cog-header.ts';
 import { tilesForRect } from '../domain/cog-tiles.ts';
-import type { CogInfo } from '../domain/cog-types.ts';
+import type { CogInfo, PixelRect } from '../domain/cog-types.ts';
 import { runLimited } from '../domain/concurrency.ts';
 import { boundsOf, projectPolygon } from '../domain/crs.ts';
 import { InvalidInputError, SatfactoryError } from '../domain/errors.ts';
@@ -25,7 +25,15 @@ import {
 import { type JobSpec, requiredAssets } from '../domain/job-spec.ts';
 import { featureTouches, type UnsampledFeature } from '../domain/labels/accounting.ts';
 import type { LabelIndex } from '../domain/labels/index.ts';
-import { tileOwnership } from '../domain/ownership.ts';
+import {
+  cogRasterGrid,
+  outputGridOf,
+  outputKey,
+  outputTileGrid,
+  regionWindowsFor,
+  windowRasterGrid,
+} from '../domain/output-grid.ts';
+import { outputOwnership, tileOwnership } from '../domain/ownership.ts';
 import type { BandMeta, PlannedProduct, PlannedWindow, RegionPlan, TilePlan } from '../domain/plan.ts';
 import {
   DEFAULT_RADIOMETRY,
@@ -37,9 +45,10 @@ import {
   withProbe,
 } from '../domain/radiometry.ts';
 import { countingReader, probeImage, unreadProbe } from '../domain/radiometry-probe.ts';
-import { windowBytesOf } from '../domain/regions.ts';
+import { REGION_BUDGET_BYTES, windowBytesOf } from '../domain/regions.ts';
 import { parseSelectionReport } from '../domain/selection.ts';
 import { blockOf, blockWindows, SPLITS, type Split, splitBufferRejects, splitOf } from '../domain/splits.ts';
+import { sourceWindow } from '../domain/warp.ts';
 import type { RangeReader } from '../ports.ts';
 import { loadJob, type StepContext } from '../work/context.ts';
 import {
@@ -65,7 +74,9 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
 
   const tilePlans: TilePlan[] = [];
   for (const tile of tiles) {
-    tilePlans.push(await planTile(job, input.runId, tile, selection.chosen[tile] ?? [], ctx.ranges, ctx));
+    tilePlans.push(
+      await planTile(job, input.runId, tile, selection.chosen[tile] ?? [], ctx.ranges, ctx, selection.aoi),
+    );
   }
   settleRadiometry(job, tilePlans, ctx);
   await reportRadiometry(ctx, input.runId, tilePlans);
@@ -82,7 +93,13 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
   const perTile: WindowsSummary['tiles'] = {};
   for (const tp of tilePlans) {
     const aoi = projectPolygon(selection.aoi, tp.grid.epsg);
-    const keep = tiles.length > 1 ? tileOwnership(tp.tile, tp.grid.epsg, footprints) : undefined;
+    // On an output grid every tile plans on the one grid: the footprint nearest a window's centre
+    // owns it, so a place is sampled once whichever tiles (and UTM zones) cover it.
+    const keep = tp.output
+      ? outputOwnership(tp.tile, tp.grid.epsg, footprints)
+      : tiles.length > 1
+        ? tileOwnership(tp.tile, tp.grid.epsg, footprints)
+        : undefined;
     let windows = windowsIntersecting(tp.grid, aoi, boundsOf(aoi), keep);
     const labels =
       labelSummary &&
@@ -90,7 +107,10 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
         ctx,
         input.runId,
         labelSummary,
-        { epsg: tp.grid.epsg, bounds: gridBounds(tp.grid) },
+        {
+          epsg: tp.grid.epsg,
+          bounds: tp.output ? extentOf(windows.map((w) => windowBounds(tp.grid, w))) : gridBounds(tp.grid),
+        },
         runFeatures,
         job.labels ?? {},
       ));
@@ -263,6 +283,7 @@ async function planTile(
   products: Product[],
   ranges: RangeReader,
   ctx: StepContext,
+  aoi: GeoJSON.Polygon | GeoJSON.MultiPolygon,
 ): Promise<TilePlan> {
   const existing = await readWork(ctx.work, WorkFiles.tilePlan, WorkFiles.tilePlan.key(runId, tile));
   if (existing) return existing;
@@ -335,6 +356,35 @@ async function planTile(
   const epsg = reference.cogs[job.bands[0] as string]?.epsg ?? products[0]?.epsg;
   if (!epsg) throw new InvalidInputError(`tile ${tile} has no CRS in its COGs or items`, { tile });
   const gridBands = assets.map((name) => ({ name, cog: reference.cogs[name] as CogInfo }));
+  const first = products[0] as Product;
+  const output = outputGridOf(job.grid, assets);
+  if (output && job.grid && job.grid.kind !== 'utm-tile') {
+    // One grid for the job: every band warped onto its one resolution (README: Grids).
+    const grid = outputTileGrid(
+      job.grid,
+      tile,
+      job.windows.size,
+      job.windows.stride ?? job.windows.size,
+      boundsOf(projectPolygon(aoi, output.epsg)),
+      regionWindowsFor(outputWindowBytes(job, assets.length, products.length), REGION_BUDGET_BYTES),
+    );
+    const bands: BandMeta[] = job.bands.map((name) => ({
+      ...bandMeta(name, reference.cogs[name] as CogInfo, first.assets[name]),
+      resolution: grid.res,
+    }));
+    checkBandTypes(bands, (name) => reference.cogs[name]?.href ?? name);
+    return {
+      runId,
+      tile,
+      grid,
+      bands,
+      groups: bandGroups(bands),
+      scl: job.clouds ? 'scl' : null,
+      products: planned,
+      labels: job.labels ? labelGrid(grid.res, grid.windowSize, job.labels.resolution) : null,
+      output: { ...output, sourceEpsg: epsg },
+    };
+  }
   const finestRes = Math.min(...gridBands.map((b) => b.cog.resX));
   const labelSide = job.labels ? labelGrid(finestRes, job.windows.size, job.labels.resolution).size : 0;
   const grid = buildTileGrid({
@@ -352,7 +402,6 @@ async function planTile(
       labelSide,
     ),
   });
-  const first = products[0] as Product;
   const bands: BandMeta[] = job.bands.map((name) =>
     bandMeta(name, reference.cogs[name] as CogInfo, first.assets[name]),
   );
@@ -368,6 +417,12 @@ async function planTile(
     products: planned,
     labels: job.labels ? labelGrid(grid.res, grid.windowSize, job.labels.resolution) : null,
   };
+}
+
+/** Bytes of one output-grid window's arrays, all dates (uint16 bands and SCL alike, labels ~16 B/px). */
+function outputWindowBytes(job: JobSpec, assets: number, dates: number): number {
+  const side = job.grid?.kind === 'webmercator' ? job.grid.tileSize : job.windows.size;
+  return side * side * (dates * assets * 2 + (job.labels ? 16 : 0));
 }
 
 /** Labels are rasterized at the finest band's pixel or 1/k of it (k an integer): say so otherwise. */
@@ -401,14 +456,24 @@ export function neededBytes(tp: TilePlan, region: RegionPlan, edge: 'drop' | 'pa
     (w) => !w.planReject && (edge === 'pad' || !isEdgeWindow(tp.grid, w)),
   );
   for (const p of tp.products) {
-    for (const cog of Object.values(p.cogs)) {
+    for (const [asset, cog] of Object.entries(p.cogs)) {
       const tiles = new Set<number>();
       for (const w of windows)
-        for (const t of tilesForRect(cog, windowRectInBand(tp.grid, cog, w))) tiles.add(t);
+        for (const t of tilesForRect(cog, sourceRectOf(tp, asset, cog, w))) tiles.add(t);
       for (const t of tiles) bytes += cog.tileByteCounts[t] ?? 0;
     }
   }
   return bytes;
+}
+
+/** The pixels of a COG that a window needs: its rect on the native grid, or what warping reads. */
+export function sourceRectOf(tp: TilePlan, asset: string, cog: CogInfo, w: WindowPos): PixelRect {
+  if (!tp.output) return windowRectInBand(tp.grid, cog, w);
+  const src = cogRasterGrid(cog, cog.epsg ?? tp.output.sourceEpsg);
+  const win = sourceWindow(src, windowRasterGrid(tp.grid, w), tp.output.assetResampling[asset] ?? 'nearest');
+  return win
+    ? { x: win.x0, y: win.y0, width: win.x1 - win.x0, height: win.y1 - win.y0 }
+    : { x: 0, y: 0, width: 0, height: 0 };
 }
 
 const plansByTileOf = (plans: readonly TilePlan[]) => new Map(plans.map((tp) => [tp.tile, tp]));
@@ -427,7 +492,13 @@ function defaultBlockSize(plans: ReadonlyMap<string, TilePlan>): number {
 function assignSplits(job: JobSpec, tp: TilePlan, windows: readonly WindowPos[]): PlannedWindow[] {
   const { grid } = tp;
   if (job.splits.method === 'random') {
-    return windows.map((w) => ({ ...w, split: splitOf(job.splits, `${tp.tile}_${w.row}_${w.col}`) }));
+    return windows.map((w) => ({
+      ...w,
+      split: splitOf(
+        job.splits,
+        tp.output ? outputKey(tp.grid, tp.output, w) : `${tp.tile}_${w.row}_${w.col}`,
+      ),
+    }));
   }
   const side = blockWindows(
     job.splits.blockSize ?? defaultBlockSize(new Map([[tp.tile, tp]])),
@@ -436,7 +507,8 @@ function assignSplits(job: JobSpec, tp: TilePlan, windows: readonly WindowPos[])
   );
   const planned = windows.map((w) => {
     const b = blockOf(w, side);
-    return { ...w, split: splitOf(job.splits, `${tp.tile}-b${b.row}-${b.col}`) };
+    // On an output grid, blocks are the grid's, whichever tile plans their windows.
+    return { ...w, split: splitOf(job.splits, `${tp.output ? 'grid' : tp.tile}-b${b.row}-${b.col}`) };
   });
   const rejected = splitBufferRejects(planned, grid, job.splits.buffer / grid.res);
   return planned.map((w) =>
