@@ -68,6 +68,11 @@ export async function prepareJob(jobFile: string): Promise<PreparedJob> {
     parseAoi(job.aoi, { source: file, pointer: '/aoi', repair: job.aoiRepair ?? false });
   }
   if (job.catalog.kind === 'static') job.catalog.source = resolveLocal(job.catalog.source, baseDir);
+  if (job.catalog.kind === 'files') {
+    job.catalog.files = job.catalog.files.map((f) =>
+      typeof f === 'string' ? resolveLocal(f, baseDir) : { ...f, path: resolveLocal(f.path, baseDir) },
+    );
+  }
   if (job.labels) {
     job.labels.source = resolveLocal(job.labels.source, baseDir);
     if (!isUri(job.labels.source)) await requireLabelFile(job.labels.source);

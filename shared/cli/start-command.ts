@@ -83,6 +83,17 @@ export async function jobForStack(
       { pointer: '/catalog/source' },
     );
   }
+  if (job.catalog.kind === 'files') {
+    const local = job.catalog.files
+      .map((f) => (typeof f === 'string' ? f : f.path))
+      .find((f) => !/^(s3|https?):\/\//i.test(f));
+    if (local !== undefined) {
+      throw new InvalidInputError(
+        `catalog.files names ${local}, a file on this machine; the Lambdas read GeoTIFFs from S3 or https: copy it there and give its URI`,
+        { pointer: '/catalog/files' },
+      );
+    }
+  }
   await uploadLabels(job, work, out);
   await uploadClassTable(job, work, out);
   if (!job.output.uri.startsWith('s3://')) {

@@ -43,6 +43,8 @@ export const ProductAssetSchema = z.strictObject({
   dataType: z.string().nullable(),
   /** What the asset says about its band (eo:bands, STAC 1.1 bands); absent in older work files. */
   eo: EoBandSchema.nullable().optional(),
+  /** 1-based band of a multi-band file (the files catalog); absent: band 1. */
+  band: z.int().min(1).optional(),
 });
 export type ProductAsset = z.infer<typeof ProductAssetSchema>;
 
@@ -106,6 +108,9 @@ export function resolveHref(href: string, base: string | null): string {
   return new URL(href, base).href;
 }
 
+/** Asset field the files catalog sets: which band of a multi-band file the asset is (1-based). */
+export const FILE_BAND = 'satfactory:band';
+
 /** One asset: its absolute href and what it declares (raster:bands, else STAC 1.1 asset fields). */
 export function productAsset(asset: StacAsset, base: string | null): ProductAsset {
   const rb = asset['raster:bands']?.[0];
@@ -116,6 +121,7 @@ export function productAsset(asset: StacAsset, base: string | null): ProductAsse
     nodata: rb?.nodata ?? numberProp(asset, 'nodata'),
     dataType: rb?.data_type ?? (typeof asset['data_type'] === 'string' ? asset['data_type'] : null),
     eo: eoBandOf(asset),
+    ...(typeof asset[FILE_BAND] === 'number' ? { band: asset[FILE_BAND] } : {}),
   };
 }
 

@@ -60,7 +60,57 @@ export const StaticCatalogSchema = z
   })
   .strict();
 
-export const CatalogSpecSchema = z.discriminatedUnion('kind', [StacCatalogSchema, StaticCatalogSchema]);
+/** One GeoTIFF of a files catalog: a path or URI, or an object naming its bands, date and tile. */
+export const CatalogFileSchema = z.union([
+  z.string().min(1),
+  z
+    .object({
+      path: z.string().min(1).describe('A path (relative to the job file), file://, https:// or s3:// URI'),
+      bands: z
+        .array(z.string().min(1))
+        .min(1)
+        .refine((b) => new Set(b).size === b.length, { message: 'band names must be unique' })
+        .optional()
+        .describe(
+          "Names of the file's bands 1, 2, ... in order (default b1..bN); the job's bands pick from these names",
+        ),
+      datetime: isoDate
+        .optional()
+        .describe('Acquisition time of this file (default: catalog.datetime, then TIFFTAG_DATETIME)'),
+      tile: z
+        .string()
+        .regex(/^[a-z0-9]+$/, 'lowercase letters and digits (it starts every sample key)')
+        .optional()
+        .describe(
+          'Grid id of the file (default: files on one extent and CRS share one, named after the first)',
+        ),
+    })
+    .strict(),
+]);
+export type CatalogFile = z.infer<typeof CatalogFileSchema>;
+
+export const FilesCatalogSchema = z
+  .object({
+    kind: z.literal('files'),
+    files: z
+      .array(CatalogFileSchema)
+      .min(1)
+      .describe(
+        'GeoTIFFs (COG or not, striped or tiled, one or many bands) read without STAC items: CRS, footprint and bands from each file. Files of one extent and date are one product (e.g. pan + multispectral)',
+      ),
+    datetime: isoDate
+      .optional()
+      .describe(
+        'Acquisition time of every file that names none; without it, each file\'s TIFFTAG_DATETIME ("YYYY:MM:DD HH:MM:SS", read as UTC)',
+      ),
+  })
+  .strict();
+
+export const CatalogSpecSchema = z.discriminatedUnion('kind', [
+  StacCatalogSchema,
+  StaticCatalogSchema,
+  FilesCatalogSchema,
+]);
 
 export const SelectionSchema = z
   .object({

@@ -100,7 +100,7 @@ export function portablePaths(dataset: string, roots: ReadonlyArray<string | und
 export function portablePathsOfJob(
   job: {
     output: { uri: string; work?: string | undefined };
-    catalog: { kind: string; source?: string };
+    catalog: { kind: string; source?: string; files?: ReadonlyArray<string | { path: string }> };
     labels?: { source: string } | undefined;
   },
   workUri: string,
@@ -109,6 +109,8 @@ export function portablePathsOfJob(
     workUri,
     job.output.work,
     job.catalog.kind === 'static' ? job.catalog.source : undefined,
+    // A files catalog's GeoTIFFs are local inputs too.
+    ...(job.catalog.files ?? []).map((f) => (typeof f === 'string' ? f : f.path)),
     job.labels?.source,
   ]);
 }

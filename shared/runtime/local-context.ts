@@ -16,12 +16,13 @@ export function createLocalContext(options: { workUri: string; log: Log }): Step
     }
     return store;
   };
+  const ranges = rangeReaderForUrl();
   return {
     work: openStore(options.workUri),
     openStore,
-    ranges: rangeReaderForUrl(),
+    ranges,
     openCatalog: (spec) =>
-      catalogForSpec(spec, { clock: systemClock, baseDir: process.cwd(), log: options.log }),
+      catalogForSpec(spec, { clock: systemClock, baseDir: process.cwd(), log: options.log, ranges }),
     clock: systemClock,
     log: options.log,
     // The figures a Lambda emits as metrics reach the manifest's io and totals blocks instead.

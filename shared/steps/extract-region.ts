@@ -78,6 +78,9 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
   // Every (date, asset) pair: fetch its tiles once, decode once, cut every window from them.
   let tilesNeeded = 0;
   let bytesNeeded = 0;
+  // The bands of one pixel-interleaved file share its tiles: fetched once, each band decodes its own.
+  const fetches = new Map<string, Promise<Map<number, Uint8Array>>>();
+  const uses = new Map<string, number>();
   const jobs: Array<() => Promise<void>> = [];
   for (const [t, product] of tp.products.entries()) {
     for (const { asset, group, c, C } of assetsOf(tp)) {
@@ -87,14 +90,26 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
       rects.forEach((rect, k) => {
         if (read[k]) for (const i of tilesForRect(cog, rect)) needed.add(i);
       });
-      tilesNeeded += needed.size;
-      for (const i of needed) bytesNeeded += cog.tileByteCounts[i] ?? 0;
+      const sorted = [...needed].sort((a, b) => a - b);
+      const fetchKey = `${cog.href}\u0000${sorted.join(',')}`;
+      const users = uses.get(fetchKey) ?? 0;
+      uses.set(fetchKey, users + 1);
+      if (users === 0) {
+        tilesNeeded += needed.size;
+        for (const i of needed) bytesNeeded += cog.tileByteCounts[i] ?? 0;
+      }
       jobs.push(async () => {
-        const raw = await fetchTiles(
-          reader,
-          cog,
-          [...needed].sort((a, b) => a - b),
-        );
+        // Made by the first job that needs it, so the fetches in flight stay bounded by runLimited.
+        let fetched = fetches.get(fetchKey);
+        if (!fetched) {
+          fetched = fetchTiles(reader, cog, sorted);
+          fetches.set(fetchKey, fetched);
+        }
+        const raw = await fetched;
+        // The last band that needs these bytes lets them go.
+        const left = (uses.get(fetchKey) as number) - 1;
+        uses.set(fetchKey, left);
+        if (left === 0) fetches.delete(fetchKey);
         const decoded = new Map<number, Pixels>();
         // radiometry.harmonize: whole DN added to this date's source pixels, before any window is cut.
         const added = product.radiometry.bands[asset]?.added ?? 0;

@@ -4,7 +4,7 @@
 
 import { bandGroups, bandMeta, checkBandTypes } from '../domain/band-groups.ts';
 import type { Product } from '../domain/catalog.ts';
-import { readCogHeader, readCogInfo } from '../domain/cog-header.ts';
+import { readCogHeader, readCogInfos } from '../domain/cog-header.ts';
 import { tilesForRect } from '../domain/cog-tiles.ts';
 import type { CogInfo } from '../domain/cog-types.ts';
 import { runLimited } from '../domain/concurrency.ts';
@@ -288,11 +288,28 @@ async function planTile(
       header ??= readCogHeader(shared ? ranges : counter, probeHref as string);
       return header;
     };
+    // Assets in one file (the bands of a multi-band GeoTIFF): its header is read once for all.
+    const byFile = new Map<string, string[]>();
     for (const asset of assets) {
+      if (asset === probeAsset) {
+        jobs.push(async () => {
+          target.cogs[asset] = (await probeHeader()).info;
+        });
+        continue;
+      }
       const href = p.assets[asset]?.href as string;
+      byFile.set(href, [...(byFile.get(href) ?? []), asset]);
+    }
+    for (const [href, inFile] of byFile) {
       jobs.push(async () => {
-        target.cogs[asset] =
-          asset === probeAsset ? (await probeHeader()).info : await readCogInfo(ranges, href);
+        const infos = await readCogInfos(
+          ranges,
+          href,
+          inFile.map((a) => p.assets[a]?.band ?? 1),
+        );
+        inFile.forEach((a, k) => {
+          target.cogs[a] = infos[k] as CogInfo;
+        });
       });
     }
     if (probeAsset && probeHref) {
@@ -399,12 +416,17 @@ export function neededBytes(tp: TilePlan, region: RegionPlan, edge: 'drop' | 'pa
   const windows = region.windows.filter(
     (w) => !w.planReject && (edge === 'pad' || !isEdgeWindow(tp.grid, w)),
   );
+  // The bands of a pixel-interleaved file share its tiles: each counts once.
+  const counted = new Set<string>();
   for (const p of tp.products) {
     for (const cog of Object.values(p.cogs)) {
-      const tiles = new Set<number>();
       for (const w of windows)
-        for (const t of tilesForRect(cog, windowRectInBand(tp.grid, cog, w))) tiles.add(t);
-      for (const t of tiles) bytes += cog.tileByteCounts[t] ?? 0;
+        for (const t of tilesForRect(cog, windowRectInBand(tp.grid, cog, w))) {
+          const key = `${cog.href}#${t}`;
+          if (counted.has(key)) continue;
+          counted.add(key);
+          bytes += cog.tileByteCounts[t] ?? 0;
+        }
     }
   }
   return bytes;

@@ -260,6 +260,15 @@ async function resolveJobPaths(
   if (job.catalog.kind === 'static' && !isUri(job.catalog.source)) {
     job.catalog.source = `${bucketUri}/${within('jobs/', job.catalog.source, '/catalog/source')}`;
   }
+  if (job.catalog.kind === 'files') {
+    // Relative GeoTIFF paths are read beside the job under jobs/, like a relative static catalog.
+    job.catalog.files = job.catalog.files.map((f, i) => {
+      const p = typeof f === 'string' ? f : f.path;
+      if (isUri(p)) return f;
+      const uri = `${bucketUri}/${within('jobs/', p, `/catalog/files/${i}`)}`;
+      return typeof f === 'string' ? uri : { ...f, path: uri };
+    });
+  }
   if (!isUri(job.output.uri)) {
     if (!datasetsUri) {
       throw new InvalidInputError(

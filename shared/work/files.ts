@@ -34,7 +34,7 @@ import type { BlobStore } from '../ports.ts';
 import { RegionTaskSchema, ShardTaskSchema } from '../workflow/contracts.ts';
 
 /** Bump whenever a schema below changes shape: runs of an older version are then not resumed. */
-export const WORK_FORMAT_VERSION = 4;
+export const WORK_FORMAT_VERSION = 5;
 
 const count = z.int().min(0);
 

@@ -40,7 +40,16 @@ export function lambdaContext(tools: Powertools, env: NodeJS.ProcessEnv = proces
       return blobStoreForUri(uri);
     },
     ranges: rangeReaderForUrl({ policy, fetch }),
-    openCatalog: (spec) => catalogForSpec(spec, { clock: systemClock, baseDir: '/tmp', log, fetch, policy }),
+    openCatalog: (spec) =>
+      catalogForSpec(spec, {
+        clock: systemClock,
+        baseDir: '/tmp',
+        log,
+        fetch,
+        policy,
+        // The files catalog reads headers through the same policy-checked reader.
+        ranges: rangeReaderForUrl({ policy, fetch }),
+      }),
     clock: systemClock,
     log,
     metrics: tools.metricsPort,
