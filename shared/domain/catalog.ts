@@ -101,6 +101,14 @@ function tileOf(item: StacItem, epsg: number): string {
   return `epsg${epsg}`;
 }
 
+/**
+ * A STAC time as RFC 3339 ("T" between date and time): Planetary Computer's sentinel-1-rtc items
+ * write start_datetime/end_datetime with a space ("2024-04-19 04:59:04.220006+00:00").
+ */
+export function stacTime(text: string): string {
+  return text.replace(/^(\d{4}-\d{2}-\d{2}) (?=\d)/, '$1T');
+}
+
 /** Resolves an asset href against the document the item was read from. */
 export function resolveHref(href: string, base: string | null): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(href)) return href;
@@ -132,7 +140,8 @@ export function productAsset(asset: StacAsset, base: string | null): ProductAsse
 export function normalizeItem(item: StacItem, base: string | null, source: string): Product {
   const where = { source, item: item.id };
   const props = item.properties ?? {};
-  const datetime = props.datetime ?? (props.start_datetime as string | undefined);
+  const raw = props.datetime ?? (props['start_datetime'] as string | undefined);
+  const datetime = typeof raw === 'string' ? stacTime(raw) : raw;
   if (typeof datetime !== 'string' || Number.isNaN(Date.parse(datetime))) {
     throw new InvalidInputError(`item ${item.id} has no valid properties.datetime`, {
       ...where,

@@ -43,6 +43,23 @@ export const PlannedProductSchema = z.strictObject({
 });
 export type PlannedProduct = z.infer<typeof PlannedProductSchema>;
 
+/** A second source (job `sources`) on one tile: its bands and, per date, each band's COG. */
+export const SecondaryPlanSchema = z.strictObject({
+  name: z.string().min(1),
+  /** Its pixel size (the tile grid's when it has no date on this tile). */
+  resolution: z.number().positive(),
+  bands: z.array(BandMetaSchema).min(1),
+  products: z.array(
+    z.strictObject({
+      id: z.string().min(1),
+      collection: z.string(),
+      datetime: z.string(),
+      cogs: z.record(z.string(), CogInfoSchema),
+    }),
+  ),
+});
+export type SecondaryPlan = z.infer<typeof SecondaryPlanSchema>;
+
 export const TilePlanSchema = z.strictObject({
   runId: z.string(),
   tile: z.string().min(1),
@@ -54,6 +71,8 @@ export const TilePlanSchema = z.strictObject({
   products: z.array(PlannedProductSchema).min(1),
   /** The label grid of a window: pixel size (the finest band's or 1/k of it) and side in pixels. */
   labels: z.strictObject({ resolution: z.number().positive(), size: z.int().min(1) }).nullable(),
+  /** Second sources, in the job's order (absent: none). */
+  secondary: z.array(SecondaryPlanSchema).optional(),
 });
 export type TilePlan = z.infer<typeof TilePlanSchema>;
 

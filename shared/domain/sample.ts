@@ -3,7 +3,7 @@
 import { rectToWgs84Bbox } from './crs.ts';
 import { windowBounds, windowKey, windowTransform } from './grid.ts';
 import { encodeNpy } from './npy.ts';
-import type { PlannedWindow, TilePlan } from './plan.ts';
+import type { PlannedWindow, SecondaryPlan, TilePlan } from './plan.ts';
 import { bandDates, perDate } from './radiometry.ts';
 import type { ShardSample } from './shard.ts';
 import type { WindowArrays } from './window-arrays.ts';
@@ -13,6 +13,13 @@ import type { Verdict } from './window-verdict.ts';
 export type SampleLabels = {
   readonly members: ShardSample['members'];
   readonly meta: Record<string, unknown>;
+};
+
+/** A second source's cube of one window: [T1, C, side, side] float32, NaN where it has no value. */
+export type SampleSource = {
+  readonly plan: SecondaryPlan;
+  readonly side: number;
+  readonly data: Float32Array;
 };
 
 /** Day of the year (1 = 1 January) of an ISO datetime, in UTC. */
@@ -34,6 +41,7 @@ export function sampleMetadata(
   wa: WindowArrays,
   v: Verdict,
   labels: SampleLabels | null,
+  sources: readonly SampleSource[] = [],
 ): Record<string, unknown> {
   const T = tp.products.length;
   const bounds = windowBounds(tp.grid, w);
@@ -77,6 +85,27 @@ export function sampleMetadata(
     validFraction: v.validFraction.map(round4),
     cloudyFraction: v.cloudyFraction?.map(round4) ?? null,
     usable: v.usable,
+    // Second sources: their own dates and items; values as the source holds them, nodata as NaN.
+    ...(sources.length > 0
+      ? {
+          sources: Object.fromEntries(
+            sources.map((x) => [
+              x.plan.name,
+              {
+                dates: x.plan.products.map((p) => p.datetime),
+                doy: x.plan.products.map((p) => dayOfYear(p.datetime)),
+                items: x.plan.products.map((p) => p.id),
+                bands: x.plan.bands.map((b) => b.name),
+                resolution: x.plan.resolution,
+                shape: [x.plan.products.length, x.plan.bands.length, x.side, x.side],
+                dtype: 'float32',
+                nodata: x.plan.bands.map((b) => b.nodata),
+                nodataIs: 'NaN',
+              },
+            ]),
+          ),
+        }
+      : {}),
     ...(labels ? { labels: labels.meta } : {}),
   };
 }
@@ -99,6 +128,7 @@ export function buildSample(
   v: Verdict,
   labels: SampleLabels | null,
   valid: Uint8Array | null = null,
+  sources: readonly SampleSource[] = [],
 ): ShardSample {
   const T = tp.products.length;
   const members: ShardSample['members'] = [];
@@ -106,13 +136,17 @@ export function buildSample(
     const data = wa.groups.get(g.name) as Uint16Array;
     members.push({ name: `${g.name}.npy`, data: encodeNpy(data, groupShape(data, T, g.bands.length)) });
   }
+  for (const x of sources) {
+    const shape = [x.plan.products.length, x.plan.bands.length, x.side, x.side];
+    members.push({ name: `${x.plan.name}.npy`, data: encodeNpy(x.data, shape) });
+  }
   if (wa.scl) {
     const s = Math.round(Math.sqrt(wa.scl.length / T));
     members.push({ name: 'scl.npy', data: encodeNpy(wa.scl, [T, s, s]) });
   }
   if (valid)
     members.push({ name: 'valid.npy', data: encodeNpy(valid, [tp.grid.windowSize, tp.grid.windowSize]) });
-  const meta = sampleMetadata(dataset, tp, w, wa, v, labels);
+  const meta = sampleMetadata(dataset, tp, w, wa, v, labels, sources);
   return {
     key: windowKey(tp.tile, w),
     members: [

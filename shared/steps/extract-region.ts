@@ -4,11 +4,17 @@
 // result record. A region with a result record is done. What a window
 // becomes (verdict, sample, statistics) is decided in shared/domain; this step only orchestrates.
 import { encodeHistogram } from '../domain/band-stats.ts';
-import { cutRect, decodeTile, fetchTiles, tilesForRect } from '../domain/cog-tiles.ts';
+import {
+  type Pixels as CogPixels,
+  cutRect,
+  decodeTile,
+  fetchTiles,
+  tilesForRect,
+} from '../domain/cog-tiles.ts';
 import type { CogInfo } from '../domain/cog-types.ts';
 import { runLimited } from '../domain/concurrency.ts';
 import type { Bounds } from '../domain/crs.ts';
-import { RecordingRangeReader } from '../domain/fetched-ranges.ts';
+import { RecordingRangeReader, unionRanges } from '../domain/fetched-ranges.ts';
 import {
   insideFraction,
   insideMask,
@@ -22,6 +28,7 @@ import { labelWindow, type RegionLabels, regionLabels } from '../domain/labels/w
 import type { RegionResult, TilePlan } from '../domain/plan.ts';
 import { addToTile } from '../domain/radiometry.ts';
 import { buildSample } from '../domain/sample.ts';
+import { cutFloat } from '../domain/secondary.ts';
 import { buildShard, type ShardSample, sampleSpans } from '../domain/shard.ts';
 import type { Split } from '../domain/splits.ts';
 import { allocateWindowArrays, bandSide, type WindowArrays } from '../domain/window-arrays.ts';
@@ -34,7 +41,7 @@ import {
   splitBufferVerdict,
   type WindowReject,
 } from '../domain/window-verdict.ts';
-import { loadJob, type StepContext } from '../work/context.ts';
+import { loadJob, readerForCatalog, type StepContext } from '../work/context.ts';
 import {
   readWork,
   requireWork,
@@ -69,7 +76,7 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
   const region = await requireWork(ctx.work, WorkFiles.regionPlan, task.planKey);
   const tp = await requireWork(ctx.work, WorkFiles.tilePlan, region.tilePlanKey);
   // This region's own reads: counted and recorded here, whatever else shares the process's reader.
-  const reader = new RecordingRangeReader(ctx.ranges);
+  const reader = new RecordingRangeReader(readerForCatalog(ctx, job.catalog));
   const arrays = allocateWindowArrays(tp, region.windows.length);
   // Windows past the imagery edge: padded and read, or rejected before any byte is fetched.
   const pad = job.windows.edge === 'pad';
@@ -129,6 +136,41 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
       });
     }
   }
+  // Second sources (job `sources`): each date and band cut as float32 on the window, NaN = none.
+  const secondary = (tp.secondary ?? []).map((sp) => {
+    const k = (job.sources ?? []).findIndex((x) => x.name === sp.name);
+    const spec = job.sources?.[k];
+    if (!spec) throw new Error(`the tile plan names source ${sp.name}, which the job does not list`);
+    const side = Math.round((tp.grid.windowSize * tp.grid.res) / sp.resolution);
+    const T1 = sp.products.length;
+    const C = sp.bands.length;
+    const recorder = new RecordingRangeReader(readerForCatalog(ctx, spec.catalog, `/sources/${k}/catalog`));
+    const arrays = region.windows.map(() => new Float32Array(T1 * C * side * side).fill(Number.NaN));
+    sp.products.forEach((product, t) => {
+      sp.bands.forEach((band, c) => {
+        const cog = product.cogs[band.name] as CogInfo;
+        const rects = region.windows.map((w) => windowRectInBand(tp.grid, cog, w));
+        const needed = new Set<number>();
+        rects.forEach((rect, i) => {
+          if (read[i]) for (const x of tilesForRect(cog, rect)) needed.add(x);
+        });
+        const sorted = [...needed].sort((a, b) => a - b);
+        tilesNeeded += needed.size;
+        for (const x of needed) bytesNeeded += cog.tileByteCounts[x] ?? 0;
+        jobs.push(async () => {
+          const raw = await fetchTiles(recorder, cog, sorted);
+          const decoded = new Map<number, CogPixels>();
+          for (const [x, bytes] of raw) decoded.set(x, decodeTile(cog, bytes));
+          rects.forEach((rect, i) => {
+            if (read[i])
+              cutFloat(cog, decoded, rect, band.nodata, arrays[i] as Float32Array, (t * C + c) * side * side);
+          });
+        });
+      });
+    });
+    return { plan: sp, side, arrays, recorder };
+  });
+
   // A few fetches in flight hide latency; decoding runs as each answer lands.
   await runLimited(jobs, 6);
 
@@ -177,7 +219,8 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
       addClassFrequencies(perClass, window.classPixels);
     }
     const list = bySplit.get(w.split) ?? [];
-    list.push(buildSample(job.name, tp, w, wa, verdict, window, valid));
+    const sources = secondary.map((x) => ({ plan: x.plan, side: x.side, data: x.arrays[k] as Float32Array }));
+    list.push(buildSample(job.name, tp, w, wa, verdict, window, valid, sources));
     bySplit.set(w.split, list);
   });
 
@@ -213,6 +256,7 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
       near: (b) => labels.index.search(b),
       burn: labels.burn,
     });
+  const readers = [reader, ...secondary.map((x) => x.recorder)];
   const result: RegionResult = {
     regionId: task.regionId,
     planned: region.windows.length,
@@ -221,11 +265,11 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
     rejectedByReason,
     shards,
     stats: Object.fromEntries(Object.entries(histograms).map(([band, h]) => [band, encodeHistogram(h)])),
-    bytesFetched: reader.stats.bytes,
-    requests: reader.stats.requests,
+    bytesFetched: readers.reduce((n, r) => n + r.stats.bytes, 0),
+    requests: readers.reduce((n, r) => n + r.stats.requests, 0),
     tilesNeeded,
     bytesNeeded,
-    fetched: reader.ranges(),
+    fetched: unionRanges(readers.map((r) => r.ranges())),
     ...(labels ? { classes } : {}),
     ...(labelFeatures ? { labelFeatures } : {}),
   };

@@ -26,7 +26,14 @@ import { type JobSpec, requiredAssets } from '../domain/job-spec.ts';
 import { touches, type UnsampledFeature } from '../domain/labels/accounting.ts';
 import type { LabelIndex } from '../domain/labels/index.ts';
 import { tileOwnership } from '../domain/ownership.ts';
-import type { BandMeta, PlannedProduct, PlannedWindow, RegionPlan, TilePlan } from '../domain/plan.ts';
+import type {
+  BandMeta,
+  PlannedProduct,
+  PlannedWindow,
+  RegionPlan,
+  SecondaryPlan,
+  TilePlan,
+} from '../domain/plan.ts';
 import {
   DEFAULT_RADIOMETRY,
   harmonize,
@@ -38,10 +45,11 @@ import {
 } from '../domain/radiometry.ts';
 import { countingReader, probeImage, unreadProbe } from '../domain/radiometry-probe.ts';
 import { windowBytesOf } from '../domain/regions.ts';
+import { checkOnGrid } from '../domain/secondary.ts';
 import { parseSelectionReport } from '../domain/selection.ts';
 import { blockOf, blockWindows, SPLITS, type Split, splitBufferRejects, splitOf } from '../domain/splits.ts';
 import type { RangeReader } from '../ports.ts';
-import { loadJob, type StepContext } from '../work/context.ts';
+import { loadJob, readerForCatalog, type StepContext } from '../work/context.ts';
 import {
   readWork,
   requireWork,
@@ -65,7 +73,20 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
 
   const tilePlans: TilePlan[] = [];
   for (const tile of tiles) {
-    tilePlans.push(await planTile(job, input.runId, tile, selection.chosen[tile] ?? [], ctx.ranges, ctx));
+    const secondary = Object.fromEntries(
+      Object.entries(selection.secondary ?? {}).map(([name, perTile]) => [name, perTile[tile] ?? []]),
+    );
+    tilePlans.push(
+      await planTile(
+        job,
+        input.runId,
+        tile,
+        selection.chosen[tile] ?? [],
+        readerForCatalog(ctx, job.catalog),
+        ctx,
+        secondary,
+      ),
+    );
   }
   settleRadiometry(job, tilePlans, ctx);
   await reportRadiometry(ctx, input.runId, tilePlans);
@@ -262,6 +283,7 @@ async function planTile(
   products: Product[],
   ranges: RangeReader,
   ctx: StepContext,
+  secondary: Record<string, Product[]> = {},
 ): Promise<TilePlan> {
   const existing = await readWork(ctx.work, WorkFiles.tilePlan, WorkFiles.tilePlan.key(runId, tile));
   if (existing) return existing;
@@ -374,6 +396,7 @@ async function planTile(
   );
   checkBandTypes(bands, (name) => reference.cogs[name]?.href ?? name);
   const groups = bandGroups(bands);
+  const sources = await planSecondaries(job, grid, secondary, ctx);
   return {
     runId,
     tile,
@@ -383,7 +406,74 @@ async function planTile(
     scl: job.clouds ? 'scl' : null,
     products: planned,
     labels: job.labels ? labelGrid(grid.res, grid.windowSize, job.labels.resolution) : null,
+    ...(sources.length > 0 ? { secondary: sources } : {}),
   };
+}
+
+/** The headers of every second source's bands on this tile, each file once, checked on the grid. */
+async function planSecondaries(
+  job: JobSpec,
+  grid: TileGrid,
+  chosen: Record<string, Product[]>,
+  ctx: StepContext,
+): Promise<SecondaryPlan[]> {
+  const out: SecondaryPlan[] = [];
+  for (const [k, source] of (job.sources ?? []).entries()) {
+    const reader = readerForCatalog(ctx, source.catalog, `/sources/${k}/catalog`);
+    const products = chosen[source.name] ?? [];
+    const planned: SecondaryPlan['products'] = [];
+    const jobs: Array<() => Promise<void>> = [];
+    for (const p of products) {
+      const target: SecondaryPlan['products'][number] = {
+        id: p.id,
+        collection: p.collection,
+        datetime: p.datetime,
+        cogs: {},
+      };
+      planned.push(target);
+      const byFile = new Map<string, string[]>();
+      for (const b of source.bands) {
+        const href = p.assets[b]?.href as string;
+        byFile.set(href, [...(byFile.get(href) ?? []), b]);
+      }
+      for (const [href, inFile] of byFile) {
+        jobs.push(async () => {
+          const infos = await readCogInfos(
+            reader,
+            href,
+            inFile.map((b) => p.assets[b]?.band ?? 1),
+          );
+          inFile.forEach((b, i) => {
+            target.cogs[b] = infos[i] as CogInfo;
+          });
+        });
+      }
+    }
+    await runLimited(jobs, 16);
+    const first = planned[0];
+    const resolution = first ? (first.cogs[source.bands[0] as string] as CogInfo).resX : grid.res;
+    for (const p of planned) {
+      for (const b of source.bands) {
+        const cog = p.cogs[b] as CogInfo;
+        checkOnGrid(grid, cog, source.name, b);
+        if (Math.abs(cog.resX - resolution) > 1e-9 * resolution) {
+          throw new InvalidInputError(
+            `source ${source.name}: band ${b} of ${p.id} has ${cog.resX} m pixels, ${source.bands[0]} ${resolution} m; a source's bands must share one pixel size`,
+            { source: cog.href, pointer: `/sources/${k}/bands` },
+          );
+        }
+      }
+    }
+    const bands: BandMeta[] = source.bands.map((name) => {
+      const cog = first?.cogs[name];
+      const asset = products[0]?.assets[name];
+      return cog
+        ? bandMeta(name, cog, asset)
+        : { name, resolution, nodata: asset?.nodata ?? null, dataType: asset?.dataType ?? 'unknown' };
+    });
+    out.push({ name: source.name, resolution, bands, products: planned });
+  }
+  return out;
 }
 
 /** Labels are rasterized at the finest band's pixel or 1/k of it (k an integer): say so otherwise. */
@@ -418,7 +508,8 @@ export function neededBytes(tp: TilePlan, region: RegionPlan, edge: 'drop' | 'pa
   );
   // The bands of a pixel-interleaved file share its tiles: each counts once.
   const counted = new Set<string>();
-  for (const p of tp.products) {
+  const all = [...tp.products, ...(tp.secondary ?? []).flatMap((sp) => sp.products)];
+  for (const p of all) {
     for (const cog of Object.values(p.cogs)) {
       for (const w of windows)
         for (const t of tilesForRect(cog, windowRectInBand(tp.grid, cog, w))) {

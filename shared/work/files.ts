@@ -44,6 +44,8 @@ export const StoredSelectionSchema = z.strictObject({
   aoi: AreaGeometrySchema,
   catalog: z.strictObject({ description: z.string(), pages: count, items: count }),
   chosen: z.record(z.string(), z.array(ProductSchema)),
+  /** Job `sources`: source name → tile → its products for that tile (shared/domain/secondary.ts). */
+  secondary: z.record(z.string(), z.record(z.string(), z.array(ProductSchema))).optional(),
 });
 export type StoredSelection = z.infer<typeof StoredSelectionSchema>;
 
