@@ -35,10 +35,11 @@ import { cliInProcess } from '../helpers/run-cli.ts';
 
 const BEN = 'bigearthnet/v1_example_patches';
 const PC_ITEMS = 'sentinel1/pc_sentinel-1-rtc_items_2024-04-19_libya/sentinel-1-rtc-pc.json';
+const CAMARGUE = 'sentinel1/gamma_geocoded_vv_db_camargue_20m';
 const PC_TOKEN = 'sentinel1/pc_sas_token_response/token_sentinel2l2a01_sentinel2-l2.json';
 const ORACLE = path.resolve(import.meta.dirname, '../interop/window_oracle.py');
 const EXAMPLES = path.resolve(import.meta.dirname, '../../examples');
-const ready = requireFixture(BEN, PC_ITEMS, PC_TOKEN) && requirePython(['rasterio', 'numpy']);
+const ready = requireFixture(BEN, PC_ITEMS, PC_TOKEN, CAMARGUE) && requirePython(['rasterio', 'numpy']);
 
 const S2_PATCH = 'S2A_MSIL2A_20170613T101031_87_48';
 const S1_PATCH = 'S1A_IW_GRDH_1SDV_20170613T165043_33UUP_87_48';
@@ -363,6 +364,125 @@ for pol in ('VV', 'VH'):
       await server.close();
       await tokens.close();
     }
+  });
+
+  it('Camargue S1 (real, 20 m, dB) as its own 2 dates beside a 10 m primary on its lattice; off the lattice is refused', async () => {
+    const dir = tempDir('camargue');
+    const folder = path.join(fixturesRoot(), CAMARGUE);
+    // Synthetic primary: a uint16 10 m raster on the S1 files' lattice (their origin, 620048.241204, 4830114.70107),
+    // EPSG:32631, written by rasterio; and the same shifted by 5 m (off the 20 m lattice).
+    const made = spawnSync(
+      PYTHON,
+      [
+        '-c',
+        `
+import sys, numpy as np, rasterio
+from rasterio.transform import from_origin
+with rasterio.open(sys.argv[2]) as s1:
+    x0, y0 = s1.transform.c, s1.transform.f
+for name, dx in (('primary.tif', 0), ('shifted.tif', 5)):
+    a = (np.arange(400 * 480, dtype=np.uint32) % 6007 + 1).astype('uint16').reshape(400, 480)
+    with rasterio.open(sys.argv[1] + '/' + name, 'w', driver='GTiff', dtype='uint16', width=480, height=400,
+                       count=1, crs='EPSG:32631', transform=from_origin(x0 + dx, y0, 10, 10)) as d:
+        d.write(a, 1)
+`,
+        dir,
+        path.join(folder, 'S1A__IW___A_20150309T173017_VV_grd_mli_geo_norm_db.tif'),
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(made.status, made.stderr).toBe(0);
+    const s1 = [
+      ['S1A__IW___A_20150309T173017_VV_grd_mli_geo_norm_db.tif', '2015-03-09T17:30:17Z'],
+      ['S1A__IW___D_20170309T054356_VV_grd_mli_geo_norm_db.tif', '2017-03-09T05:43:56Z'],
+      ['S1A__IW___D_20171210T054359_VV_grd_mli_geo_norm_db.tif', '2017-12-10T05:43:59Z'],
+    ];
+    const job = (primary: string) => ({
+      name: 'camargue',
+      catalog: {
+        kind: 'files',
+        files: [{ path: path.join(dir, primary), bands: ['dn'] }],
+        datetime: '2016-06-01',
+      },
+      aoi: {
+        type: 'Polygon',
+        coordinates: [
+          [
+            [4.4, 43.3],
+            [4.9, 43.3],
+            [4.9, 43.7],
+            [4.4, 43.7],
+            [4.4, 43.3],
+          ],
+        ],
+      },
+      period: { start: '2015-01-01', end: '2017-12-31' },
+      bands: ['dn'],
+      sources: [
+        {
+          name: 's1',
+          catalog: {
+            kind: 'files',
+            files: s1.map(([f, datetime]) => ({
+              path: path.join(folder, f as string),
+              bands: ['vv'],
+              datetime,
+            })),
+          },
+          bands: ['vv'],
+          selection: { maxDates: 2 },
+        },
+      ],
+      windows: { size: 120, stride: 120 },
+      splits: { method: 'random', train: 0.5, validation: 0.25, test: 0.25, seed: 1, allowEmpty: true },
+      output: { uri: `out-${primary}`, minShardsPerSplit: 1 },
+    });
+    const { samples, uri } = await runJob(dir, job('primary.tif'));
+    // 480 x 400 px at 10 m in 120 px windows: 4 x 3 (the S1 rasters are 268 x 217 px at 20 m, the same extent).
+    expect(samples).toHaveLength(12);
+    const checks: Check[] = [];
+    for (const s of samples) {
+      const m = metaOf(s);
+      // Both dates of the overlapping grid; the 2017-12-10 scene (in the AOI) lies 24 km from the tile.
+      expect(m.sources['s1']).toMatchObject({
+        dates: ['2015-03-09T17:30:17.000Z', '2017-03-09T05:43:56.000Z'],
+        shape: [2, 1, 60, 60],
+      });
+      const npy = path.join(dir, `${s.key}.s1.npy`);
+      writeFileSync(npy, member(s, 's1.npy'));
+      for (const [t, f] of [s1[0], s1[1]].entries())
+        checks.push({
+          npy,
+          at: [t, 0],
+          file: path.join(folder, f?.[0] as string),
+          band: 1,
+          bounds: m.bounds,
+          nodata_to_nan: true,
+        });
+    }
+    const answer = oracle(checks);
+    expect(answer.mismatches).toEqual([]);
+    expect(answer.checked).toBe(24);
+    const report = JSON.parse(readFileSync(path.join(uri, 'selection.json'), 'utf8'));
+    const why = Object.fromEntries(
+      (report.sources.s1.candidates as Array<{ datetime: string; reason: string | null }>).map((c) => [
+        c.datetime,
+        c.reason,
+      ]),
+    );
+    expect(why).toEqual({
+      '2015-03-09T17:30:17.000Z': null,
+      '2017-03-09T05:43:56.000Z': null,
+      '2017-12-10T05:43:59.000Z': 'no-overlap',
+    });
+
+    const file = path.join(dir, 'shifted.json');
+    await writeFile(file, JSON.stringify(job('shifted.tif')));
+    const r = await cliInProcess(['plan', file]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(
+      /source s1: band vv of \S+S1A__IW___A_20150309T173017_VV_grd_mli_geo_norm_db\.tif \(20 m pixels.*does not co-register with the windows/,
+    );
   });
 
   it('a token endpoint that wants a subscription key: the run stops naming it and PC_SDK_SUBSCRIPTION_KEY', async () => {
