@@ -116,10 +116,10 @@ export function datasetCard(manifest: Manifest): string {
     '',
     `# ${manifest.name}`,
     '',
-    `Sentinel-2 time series of ${manifest.grid.windowSize} × ${manifest.grid.windowSize} px windows (stride ${manifest.grid.stride}) in WebDataset shards, ` +
+    `${manifest.catalog.description.startsWith('files ') ? 'Image' : 'Sentinel-2'} time series of ${manifest.grid.windowSize} × ${manifest.grid.windowSize} px windows (stride ${manifest.grid.stride}) in WebDataset shards, ` +
       `${manifest.totals.written} samples, made by ${manifest.software}. Each sample is a group of tar members with one key: ` +
       '`<key>.json` (where, when, which items, scale/offset), one `<key>.<res>m.npy` [T, C, H, W] uint16 per band resolution' +
-      `${manifest.scl ? ', `<key>.scl.npy`' : ''}${manifest.classes ? ' and the label members' : ''}. ` +
+      `${manifest.scl ? ', `<key>.scl.npy`' : ''}${secondaryMembers(manifest)}${manifest.classes ? ' and the label members' : ''}. ` +
       '`manifest.json` describes every field; `collection.json` and `items.ndjson` describe the dataset and each sample in STAC.',
     '',
     '## Splits',
@@ -166,4 +166,15 @@ export function datasetCard(manifest: Manifest): string {
     '```',
     '',
   ].join('\n');
+}
+
+/** The members of the job's second sources (e.g. Sentinel-1), named from the manifest's sources. */
+function secondaryMembers(manifest: Manifest): string {
+  const names = [...new Set(manifest.sources.flatMap((s) => (s.source ? [s.source] : [])))];
+  return names
+    .map(
+      (n) =>
+        `, \`<key>.${n}.npy\` [T1, C, h, w] float32 of the second source ${n} (its own dates, NaN = no value)`,
+    )
+    .join('');
 }

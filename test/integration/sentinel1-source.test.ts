@@ -159,6 +159,10 @@ describe.skipIf(!ready)('Sentinel-1 beside Sentinel-2', () => {
         .map((s) => s.datetime)
         .sort(),
     ).toEqual(['2017-06-13T16:50:43.000Z', '2017-06-17T06:47:24.000Z']);
+    // The dataset card names the member.
+    expect(readFileSync(path.join(uri, 'README.md'), 'utf8')).toContain(
+      '`<key>.s1.npy` [T1, C, h, w] float32',
+    );
     const checks: Check[] = [];
     for (const s of samples) {
       const meta = metaOf(s);
