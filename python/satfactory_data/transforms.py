@@ -207,16 +207,25 @@ def time_keys(sample: Dict[str, Any]) -> List[str]:
     return [k for k in list((meta.get("groups") or {})) + ["scl"] if k in sample]
 
 
+def source_keys(sample: Dict[str, Any]) -> List[str]:
+    """Second sources of the job (`.json` `sources`, e.g. "s1"): [T1, C, h, w] float32, own dates."""
+    meta = sample.get("json") or {}
+    return [k for k in (meta.get("sources") or {}) if k in sample]
+
+
 def stack(samples: Sequence[Dict[str, Any]], keys: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     """One batch from sample dicts: arrays stacked on a new first axis; the date axis of the band
     groups and SCL (or `keys`) padded with zeros to the batch's largest T, with `time_mask`
-    [B, T] (True where a date is real) and `doy` [B, T] (day of year, 0 where padded);
-    `json`, `__key__` and non-array members as lists."""
+    [B, T] (True where a date is real) and `doy` [B, T] (day of year, 0 where padded); each second
+    source (e.g. "s1") padded with NaN to its own largest T1, with `<name>_time_mask` and
+    `<name>_doy`; `json`, `__key__` and non-array members as lists."""
     if not samples:
         raise ValueError("stack: no samples")
     temporal = list(keys) if keys is not None else time_keys(samples[0])
     lengths = [int(s[temporal[0]].shape[0]) for s in samples] if temporal else []
     T = max(lengths) if lengths else 0
+    sources = [k for k in source_keys(samples[0]) if k not in temporal]
+    source_T = {k: max(int(s[k].shape[0]) for s in samples if k in s) for k in sources}
     batch: Dict[str, Any] = {}
     for name in samples[0]:
         values = [s.get(name) for s in samples]
@@ -234,6 +243,9 @@ def stack(samples: Sequence[Dict[str, Any]], keys: Optional[Sequence[str]] = Non
                 pad = [(0, T - v.shape[0])] + [(0, 0)] * (v.ndim - 1)
                 padded.append(np.pad(v, pad))
             values = padded
+        elif name in sources:
+            values = [np.pad(v, [(0, source_T[name] - v.shape[0])] + [(0, 0)] * (v.ndim - 1), constant_values=np.nan)
+                      for v in values]
         shapes = {v.shape for v in values}
         if len(shapes) > 1:
             raise ValueError("stack: %s has shapes %s in one batch; resample first" % (name, sorted(shapes)))
@@ -246,4 +258,14 @@ def stack(samples: Sequence[Dict[str, Any]], keys: Optional[Sequence[str]] = Non
             if d is not None:
                 doy[i, : len(d)] = d
         batch["doy"] = doy
+    for name in sources:
+        n = source_T[name]
+        lengths1 = [int(s[name].shape[0]) for s in samples]
+        batch[name + "_time_mask"] = np.arange(n)[None, :] < np.asarray(lengths1)[:, None]
+        doy1 = np.zeros((len(samples), n), dtype=np.int16)
+        for i, s in enumerate(samples):
+            d = ((s.get("json") or {}).get("sources") or {}).get(name, {}).get("doy")
+            if d is not None:
+                doy1[i, : len(d)] = d
+        batch[name + "_doy"] = doy1
     return batch

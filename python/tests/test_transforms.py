@@ -182,6 +182,20 @@ class StackTest(unittest.TestCase):
         self.assertEqual(batch["__key__"], ["s0", "s1", "s2"])
         self.assertEqual(len(batch["json"]), 3)
 
+    def test_a_second_source_pads_its_own_dates_with_nan_and_its_own_mask(self):
+        samples = [make_sample(T=3, seed=0), make_sample(T=1, seed=1)]
+        for s, T1, doy in ((samples[0], 1, [101]), (samples[1], 2, [99, 111])):
+            s["s1"] = np.arange(T1 * 2 * 6 * 6, dtype=np.float32).reshape(T1, 2, 6, 6)
+            s["json"] = dict(s["json"], sources={"s1": {"dates": [], "doy": doy, "bands": ["vv", "vh"]}})
+        batch = sd.stack(samples)
+        self.assertEqual(batch["10m"].shape, (2, 3, 2, 6, 6))
+        self.assertEqual(batch["s1"].shape, (2, 2, 2, 6, 6))
+        np.testing.assert_array_equal(batch["s1_time_mask"], [[True, False], [True, True]])
+        np.testing.assert_array_equal(batch["s1_doy"], [[101, 0], [99, 111]])
+        self.assertTrue(np.isnan(batch["s1"][0, 1]).all())
+        np.testing.assert_array_equal(batch["s1"][1], samples[1]["s1"])
+        np.testing.assert_array_equal(batch["time_mask"], [[True, True, True], [True, False, False]])
+
     def test_refuses_members_of_different_sizes(self):
         a, b = make_sample(seed=0), make_sample(seed=1)
         b["labels"] = b["labels"][:6, :6]

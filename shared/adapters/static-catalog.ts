@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { booleanIntersects } from '@turf/turf';
 import { normalizeFootprint } from '../domain/antimeridian.ts';
-import type { StacItem } from '../domain/catalog.ts';
+import { type StacItem, stacTime } from '../domain/catalog.ts';
 import { CatalogError, HttpStatusError, InvalidInputError } from '../domain/errors.ts';
 import { jsonSyntaxProblem, quoteSnippet, quoteValue } from '../domain/snippet.ts';
 import type { Catalog, CatalogPage, CatalogQuery, CatalogResult, Log } from '../ports.ts';
@@ -88,8 +88,12 @@ export function matchesQuery(item: StacItem, query: CatalogQuery, source: string
     if (datetime < from || datetime > to) return false;
   } else {
     // Items with only a range (datetime null) match when the range overlaps the period.
-    const s = typeof props['start_datetime'] === 'string' ? Date.parse(props['start_datetime']) : Number.NaN;
-    const e = typeof props['end_datetime'] === 'string' ? Date.parse(props['end_datetime']) : Number.NaN;
+    const s =
+      typeof props['start_datetime'] === 'string'
+        ? Date.parse(stacTime(props['start_datetime']))
+        : Number.NaN;
+    const e =
+      typeof props['end_datetime'] === 'string' ? Date.parse(stacTime(props['end_datetime'])) : Number.NaN;
     if (!Number.isNaN(s) && !Number.isNaN(e) && (e < from || s > to)) return false;
   }
   const cloud = props['eo:cloud_cover'];
@@ -147,7 +151,9 @@ export class StaticCatalog implements Catalog {
     }
     // Same order as the API search (sortby datetime asc), so both catalogs feed selection alike.
     const time = (f: Found): number => {
-      const t = Date.parse(String(f.item.properties.datetime ?? f.item.properties['start_datetime'] ?? ''));
+      const t = Date.parse(
+        stacTime(String(f.item.properties.datetime ?? f.item.properties['start_datetime'] ?? '')),
+      );
       return Number.isNaN(t) ? Number.POSITIVE_INFINITY : t;
     };
     matched.sort((a, b) => time(a) - time(b) || (a.item.id < b.item.id ? -1 : a.item.id > b.item.id ? 1 : 0));

@@ -67,7 +67,14 @@ export async function prepareJob(jobFile: string): Promise<PreparedJob> {
   } else if (typeof job.aoi === 'object') {
     parseAoi(job.aoi, { source: file, pointer: '/aoi', repair: job.aoiRepair ?? false });
   }
-  if (job.catalog.kind === 'static') job.catalog.source = resolveLocal(job.catalog.source, baseDir);
+  for (const catalog of [job.catalog, ...(job.sources ?? []).map((x) => x.catalog)]) {
+    if (catalog.kind === 'static') catalog.source = resolveLocal(catalog.source, baseDir);
+    if (catalog.kind === 'files') {
+      catalog.files = catalog.files.map((f) =>
+        typeof f === 'string' ? resolveLocal(f, baseDir) : { ...f, path: resolveLocal(f.path, baseDir) },
+      );
+    }
+  }
   if (job.labels) {
     job.labels.source = resolveLocal(job.labels.source, baseDir);
     if (!isUri(job.labels.source)) await requireLabelFile(job.labels.source);

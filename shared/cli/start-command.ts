@@ -77,11 +77,29 @@ export async function jobForStack(
   work: BlobStore,
   out: (line: string) => void,
 ): Promise<JobSpec> {
-  if (job.catalog.kind === 'static' && !job.catalog.source.startsWith('s3://')) {
-    throw new InvalidInputError(
-      `catalog.source ${job.catalog.source} is on this machine; the Lambdas read it from S3: copy it there and give its s3:// URI`,
-      { pointer: '/catalog/source' },
-    );
+  const catalogs = [
+    { catalog: job.catalog, at: 'catalog' },
+    ...(job.sources ?? []).map((x, k) => ({ catalog: x.catalog, at: `sources[${k}].catalog` })),
+  ];
+  for (const { catalog, at } of catalogs) {
+    const pointer = `/${at.replace(/\[(\d+)\]/g, '/$1').replaceAll('.', '/')}`;
+    if (catalog.kind === 'static' && !catalog.source.startsWith('s3://')) {
+      throw new InvalidInputError(
+        `${at}.source ${catalog.source} is on this machine; the Lambdas read it from S3: copy it there and give its s3:// URI`,
+        { pointer: `${pointer}/source` },
+      );
+    }
+    if (catalog.kind === 'files') {
+      const local = catalog.files
+        .map((f) => (typeof f === 'string' ? f : f.path))
+        .find((f) => !/^(s3|https?):\/\//i.test(f));
+      if (local !== undefined) {
+        throw new InvalidInputError(
+          `${at}.files names ${local}, a file on this machine; the Lambdas read GeoTIFFs from S3 or https: copy it there and give its URI`,
+          { pointer: `${pointer}/files` },
+        );
+      }
+    }
   }
   await uploadLabels(job, work, out);
   await uploadClassTable(job, work, out);

@@ -43,6 +43,8 @@ export const ProductAssetSchema = z.strictObject({
   dataType: z.string().nullable(),
   /** What the asset says about its band (eo:bands, STAC 1.1 bands); absent in older work files. */
   eo: EoBandSchema.nullable().optional(),
+  /** 1-based band of a multi-band file (the files catalog); absent: band 1. */
+  band: z.int().min(1).optional(),
 });
 export type ProductAsset = z.infer<typeof ProductAssetSchema>;
 
@@ -99,12 +101,23 @@ function tileOf(item: StacItem, epsg: number): string {
   return `epsg${epsg}`;
 }
 
+/**
+ * A STAC time as RFC 3339 ("T" between date and time): Planetary Computer's sentinel-1-rtc items
+ * write start_datetime/end_datetime with a space ("2024-04-19 04:59:04.220006+00:00").
+ */
+export function stacTime(text: string): string {
+  return text.replace(/^(\d{4}-\d{2}-\d{2}) (?=\d)/, '$1T');
+}
+
 /** Resolves an asset href against the document the item was read from. */
 export function resolveHref(href: string, base: string | null): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(href)) return href;
   if (base === null) return href;
   return new URL(href, base).href;
 }
+
+/** Asset field the files catalog sets: which band of a multi-band file the asset is (1-based). */
+export const FILE_BAND = 'satfactory:band';
 
 /** One asset: its absolute href and what it declares (raster:bands, else STAC 1.1 asset fields). */
 export function productAsset(asset: StacAsset, base: string | null): ProductAsset {
@@ -116,6 +129,7 @@ export function productAsset(asset: StacAsset, base: string | null): ProductAsse
     nodata: rb?.nodata ?? numberProp(asset, 'nodata'),
     dataType: rb?.data_type ?? (typeof asset['data_type'] === 'string' ? asset['data_type'] : null),
     eo: eoBandOf(asset),
+    ...(typeof asset[FILE_BAND] === 'number' ? { band: asset[FILE_BAND] } : {}),
   };
 }
 
@@ -126,7 +140,8 @@ export function productAsset(asset: StacAsset, base: string | null): ProductAsse
 export function normalizeItem(item: StacItem, base: string | null, source: string): Product {
   const where = { source, item: item.id };
   const props = item.properties ?? {};
-  const datetime = props.datetime ?? (props.start_datetime as string | undefined);
+  const raw = props.datetime ?? (props['start_datetime'] as string | undefined);
+  const datetime = typeof raw === 'string' ? stacTime(raw) : raw;
   if (typeof datetime !== 'string' || Number.isNaN(Date.parse(datetime))) {
     throw new InvalidInputError(`item ${item.id} has no valid properties.datetime`, {
       ...where,

@@ -52,16 +52,65 @@ export function readCogHeader(
   return readHeader(reader, href, options, true);
 }
 
+/**
+ * Several bands of one file from one header read: a multi-band file (pixel-interleaved or planar)
+ * is parsed once, whatever number of its bands the job reads.
+ */
+export async function readCogInfos(
+  reader: RangeReader,
+  href: string,
+  bands: readonly number[],
+  options: Omit<ReadCogInfoOptions, 'band'> = {},
+): Promise<CogInfo[]> {
+  const source = new RangeReaderSource(reader, href, options.blockSize ?? DEFAULT_HEADER_BLOCK_SIZE);
+  return withReadableErrors(href, source, async () => {
+    const tiff = await GeoTIFF.fromSource(source as unknown as GeoTiffSource);
+    const out: CogInfo[] = [];
+    for (const band of bands) out.push((await describeTiff(tiff, href, band, false)).info);
+    return out;
+  });
+}
+
+/** What a file says about itself when no STAC item does (the files catalog): bands and date too. */
+export type TiffFacts = {
+  /** Band 1 of the full-resolution image (its grid, CRS and encoding are every band's). */
+  info: CogInfo;
+  /** Samples per pixel: the file's band count. */
+  bands: number;
+  /** TIFFTAG_DATETIME as written ("YYYY:MM:DD HH:MM:SS"), or null. */
+  datetime: string | null;
+};
+
+export async function readTiffFacts(
+  reader: RangeReader,
+  href: string,
+  options: ReadCogInfoOptions = {},
+): Promise<TiffFacts> {
+  const { info, facts } = await readHeader(reader, href, { ...options, band: 1 }, false);
+  return { info, ...facts };
+}
+
 async function readHeader(
   reader: RangeReader,
   href: string,
   options: ReadCogInfoOptions,
   withSmallest: boolean,
-): Promise<{ info: CogInfo; smallest: CogInfo }> {
+): Promise<{ info: CogInfo; smallest: CogInfo; facts: Omit<TiffFacts, 'info'> }> {
   const source = new RangeReaderSource(reader, href, options.blockSize ?? DEFAULT_HEADER_BLOCK_SIZE);
-  try {
+  return withReadableErrors(href, source, async () => {
     const tiff = await GeoTIFF.fromSource(source as unknown as GeoTiffSource);
-    return await describeTiff(tiff, href, options.band ?? 1, withSmallest);
+    return describeTiff(tiff, href, options.band ?? 1, withSmallest);
+  });
+}
+
+/** geotiff's bare errors on truncated or non-TIFF input, as a RasterFormatError naming the file. */
+async function withReadableErrors<T>(
+  href: string,
+  source: RangeReaderSource,
+  read: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await read();
   } catch (error) {
     if (error instanceof SatfactoryError) throw error;
     // geotiff throws bare RangeError/TypeError on truncated or non-TIFF input: say which file.
@@ -83,7 +132,7 @@ async function describeTiff(
   href: string,
   band: number,
   withSmallest: boolean,
-): Promise<{ info: CogInfo; smallest: CogInfo }> {
+): Promise<{ info: CogInfo; smallest: CogInfo; facts: Omit<TiffFacts, 'info'> }> {
   const fail = (what: string) => new RasterFormatError(`${href}: ${what}`, { source: href });
   const count = await tiff.getImageCount();
   // The full-resolution image is the largest one that is not a mask (NewSubfileType bit 2).
@@ -107,13 +156,18 @@ async function describeTiff(
   }
   if (best === undefined || least === undefined) throw fail('the file has no image (only masks)');
   const info = await describeImage(tiff, best, href, band, fail, null);
-  if (least === best || !withSmallest) return { info, smallest: info };
+  const dt = await best.loadValue('DateTime');
+  const facts = {
+    bands: Number((await best.loadValue('SamplesPerPixel')) ?? 1),
+    datetime: typeof dt === 'string' ? dt.replace(/\0/g, '').trim() || null : null,
+  };
+  if (least === best || !withSmallest) return { info, smallest: info, facts };
   // An overview we cannot decode must not sink the plan: the caller gets the full image instead.
   const smallest = await describeImage(tiff, least, href, band, fail, info).catch((error: unknown) => {
     if (error instanceof RasterFormatError) return info;
     throw error;
   });
-  return { info, smallest };
+  return { info, smallest, facts };
 }
 
 /** One image of the file; an overview (`full` given) takes its grid from the full image. */
@@ -137,11 +191,8 @@ async function describeImage(
 
   const samples = (await num('SamplesPerPixel')) ?? 1;
   const planar = (await num('PlanarConfiguration')) ?? 1;
-  if (samples > 1 && planar !== 2) {
-    throw fail(
-      `${samples} samples per pixel, pixel-interleaved; satfactory reads single-band COGs (or planar-separate ones by band): rewrite with gdal_translate -b N or -co INTERLEAVE=BAND`,
-    );
-  }
+  // Pixel-interleaved: every tile holds all samples; decodeTile keeps this band's.
+  const interleaved = samples > 1 && planar !== 2;
   if (band < 1 || band > samples) throw fail(`band ${band} asked for, but the file has ${samples}`);
   if (multiByte(await ifd.loadValue('BitsPerSample')) && !tiff.littleEndian) {
     // geotiff 3.0.5 reads deferred tile tables as little-endian regardless, and GDAL writes LE.
@@ -228,6 +279,7 @@ async function describeImage(
     compression,
     predictor,
     nodata: parseNodata(await ifd.loadValue('GDAL_NODATA')) ?? full?.nodata ?? null,
+    ...(interleaved ? { samplesPerPixel: samples, sample: band - 1 } : {}),
     tileOffsets: offsets.slice(first, first + perBand),
     tileByteCounts: counts.slice(first, first + perBand),
   };

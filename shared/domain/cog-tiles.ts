@@ -155,6 +155,8 @@ export async function fetchTiles(
  * past the image is whatever the writer put there). Empty bytes (a sparse tile) give nodata ?? 0.
  */
 export function decodeTile(cog: CogInfo, bytes: Uint8Array): Pixels {
+  const spp = cog.samplesPerPixel ?? 1;
+  if (spp > 1) return decodeInterleaved(cog, bytes, spp);
   const n = cog.tileWidth * cog.tileHeight;
   if (bytes.byteLength === 0) {
     const pixels = allocatePixels(cog, n);
@@ -190,6 +192,27 @@ export function decodeTile(cog: CogInfo, bytes: Uint8Array): Pixels {
     });
   }
   return pixels;
+}
+
+/**
+ * A tile of a pixel-interleaved file: decoded as tileWidth x spp samples per row (the predictor
+ * differences each sample with the same sample of the pixel to its left), then this band's kept.
+ */
+function decodeInterleaved(cog: CogInfo, bytes: Uint8Array, spp: number): Pixels {
+  const n = cog.tileWidth * cog.tileHeight;
+  const out = allocatePixels(cog, n);
+  if (bytes.byteLength === 0) {
+    if (cog.nodata !== null && cog.nodata !== 0) out.fill(cog.nodata);
+    return out;
+  }
+  const all = decodeTile(
+    { ...cog, samplesPerPixel: undefined, tileWidth: cog.tileWidth * spp, predictor: 1 },
+    bytes,
+  );
+  if (cog.predictor === 2) undoHorizontalPredictor(all, cog.tileWidth, cog.tileHeight, spp);
+  const k = cog.sample ?? 0;
+  for (let i = 0, j = k; i < n; i++, j += spp) out[i] = all[j] as number;
+  return out;
 }
 
 function decompress(cog: CogInfo, bytes: Uint8Array, expected: number): Uint8Array {

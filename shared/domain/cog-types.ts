@@ -29,6 +29,12 @@ export const CogInfoSchema = z.strictObject({
   /** TIFF Predictor tag: 1 none, 2 horizontal differencing, 3 floating point. */
   predictor: z.int(),
   nodata: z.number().nullable(),
+  /**
+   * Pixel-interleaved multi-band files (GDAL's default INTERLEAVE=PIXEL, e.g. 8-band WorldView):
+   * samples per pixel in each tile, and which of them (0-based) is this band. Absent: one sample.
+   */
+  samplesPerPixel: z.int().min(2).optional(),
+  sample: z.int().min(0).optional(),
   /** Byte offset and length of each tile, row-major (tile index = row * tilesAcross + col). */
   tileOffsets: z.array(z.int().min(0)),
   tileByteCounts: z.array(z.int().min(0)),

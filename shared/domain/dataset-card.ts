@@ -130,10 +130,10 @@ export function datasetCard(manifest: Manifest): string {
     '',
     `# ${manifest.name}`,
     '',
-    `${perDate ? 'Single-date Sentinel-2 patches (one sample per window and acquisition, key `<tile>_<row>_<col>_<yyyymmdd>`)' : 'Sentinel-2 time series'} of ${manifest.grid.windowSize} × ${manifest.grid.windowSize} px windows (stride ${manifest.grid.stride}) in WebDataset shards, ` +
+    `${perDate ? 'Single-date Sentinel-2 patches (one sample per window and acquisition, key `<tile>_<row>_<col>_<yyyymmdd>`)' : manifest.catalog.description.startsWith('files ') ? 'Image time series' : 'Sentinel-2 time series'} of ${manifest.grid.windowSize} × ${manifest.grid.windowSize} px windows (stride ${manifest.grid.stride}) in WebDataset shards, ` +
       `${manifest.totals.written} samples, made by ${manifest.software}. Each sample is a group of tar members with one key: ` +
       `\`<key>.json\` (where, when, which items, scale/offset), one \`<key>.<res>m.npy\` [${perDate ? '1' : 'T'}, C, H, W] uint16 per band resolution` +
-      `${manifest.scl ? ', `<key>.scl.npy`' : ''}${manifest.quicklooks ? ', `<key>.png` (true-colour quicklook)' : ''}${manifest.classes ? ' and the label members' : ''}. ` +
+      `${manifest.scl ? ', `<key>.scl.npy`' : ''}${secondaryMembers(manifest)}${manifest.quicklooks ? ', `<key>.png` (true-colour quicklook)' : ''}${manifest.classes ? ' and the label members' : ''}. ` +
       '`manifest.json` describes every field; `collection.json` and `items.ndjson` describe the dataset and each sample in STAC.',
     ...outputGridLines(manifest),
     '',
@@ -203,4 +203,15 @@ function outputGridLines(manifest: Manifest): string[] {
     '',
     `Samples lie on ${grid}, every band warped onto its ${Math.round(o.resolution * 1000) / 1000} m pixels as GDAL warps: ${how}.`,
   ];
+}
+
+/** The members of the job's second sources (e.g. Sentinel-1), named from the manifest's sources. */
+function secondaryMembers(manifest: Manifest): string {
+  const names = [...new Set(manifest.sources.flatMap((s) => (s.source ? [s.source] : [])))];
+  return names
+    .map(
+      (n) =>
+        `, \`<key>.${n}.npy\` [T1, C, h, w] float32 of the second source ${n} (its own dates, NaN = no value)`,
+    )
+    .join('');
 }

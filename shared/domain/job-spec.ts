@@ -38,6 +38,25 @@ const geoJsonObject = z
     'A GeoJSON Geometry, Feature or FeatureCollection of polygons in EPSG:4326; across the antimeridian, longitudes past 180 (e.g. 179.9 to 180.1) or a MultiPolygon split at ±180',
   );
 
+/** Asset hrefs that need a short-lived token appended before any read (Planetary Computer). */
+export const SigningSchema = z
+  .object({
+    kind: z.literal('planetary-computer'),
+    endpoint: z
+      .url()
+      .default('https://planetarycomputer.microsoft.com/api/sas/v1/token')
+      .describe('SAS token API: GET <endpoint>/<collection> answers {"msft:expiry", "token"}'),
+    collection: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Collection whose token signs the hrefs (default: the catalog's collection)"),
+  })
+  .strict()
+  .describe(
+    'Sign asset hrefs with a Planetary Computer SAS token (refreshed before it expires); a subscription key, when the collection needs one, is read from env PC_SDK_SUBSCRIPTION_KEY',
+  );
+
 export const StacCatalogSchema = z
   .object({
     kind: z.literal('stac'),
@@ -46,6 +65,7 @@ export const StacCatalogSchema = z
     limit: z.int().min(1).max(1000).default(100).describe('Items per page'),
     maxPages: z.int().min(1).default(50).describe('Stop with an error past this many pages'),
     maxItems: z.int().min(1).default(5000).describe('Stop with an error past this many items'),
+    sign: SigningSchema.optional(),
   })
   .strict();
 
@@ -58,10 +78,61 @@ export const StaticCatalogSchema = z
       .describe(
         'A STAC ItemCollection or Catalog JSON file, an Item JSON file, or a folder of Item JSON files',
       ),
+    sign: SigningSchema.optional(),
   })
   .strict();
 
-export const CatalogSpecSchema = z.discriminatedUnion('kind', [StacCatalogSchema, StaticCatalogSchema]);
+/** One GeoTIFF of a files catalog: a path or URI, or an object naming its bands, date and tile. */
+export const CatalogFileSchema = z.union([
+  z.string().min(1),
+  z
+    .object({
+      path: z.string().min(1).describe('A path (relative to the job file), file://, https:// or s3:// URI'),
+      bands: z
+        .array(z.string().min(1))
+        .min(1)
+        .refine((b) => new Set(b).size === b.length, { message: 'band names must be unique' })
+        .optional()
+        .describe(
+          "Names of the file's bands 1, 2, ... in order (default b1..bN); the job's bands pick from these names",
+        ),
+      datetime: isoDate
+        .optional()
+        .describe('Acquisition time of this file (default: catalog.datetime, then TIFFTAG_DATETIME)'),
+      tile: z
+        .string()
+        .regex(/^[a-z0-9]+$/, 'lowercase letters and digits (it starts every sample key)')
+        .optional()
+        .describe(
+          'Grid id of the file (default: files on one extent and CRS share one, named after the first)',
+        ),
+    })
+    .strict(),
+]);
+export type CatalogFile = z.infer<typeof CatalogFileSchema>;
+
+export const FilesCatalogSchema = z
+  .object({
+    kind: z.literal('files'),
+    files: z
+      .array(CatalogFileSchema)
+      .min(1)
+      .describe(
+        'GeoTIFFs (COG or not, striped or tiled, one or many bands) read without STAC items: CRS, footprint and bands from each file. Files of one extent and date are one product (e.g. pan + multispectral)',
+      ),
+    datetime: isoDate
+      .optional()
+      .describe(
+        'Acquisition time of every file that names none; without it, each file\'s TIFFTAG_DATETIME ("YYYY:MM:DD HH:MM:SS", read as UTC)',
+      ),
+  })
+  .strict();
+
+export const CatalogSpecSchema = z.discriminatedUnion('kind', [
+  StacCatalogSchema,
+  StaticCatalogSchema,
+  FilesCatalogSchema,
+]);
 
 export const SelectionSchema = z
   .object({
@@ -559,6 +630,57 @@ export const RadiometrySchema = z
   })
   .strict();
 
+/** Member names a sample already uses: a second source may not take one. */
+const RESERVED_SOURCE_NAMES = new Set([
+  'json',
+  'scl',
+  'valid',
+  'png',
+  'cls',
+  'vector',
+  'distance',
+  ...LABEL_OUTPUTS,
+]);
+
+/**
+ * A second source beside the job's own imagery (e.g. Sentinel-1 beside Sentinel-2): its own catalog,
+ * bands and dates, cut on each sample's grid and written as `<key>.<name>.npy` [T1, C, h, w] float32.
+ */
+export const SecondarySourceSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[a-z][a-z0-9]*$/, 'lowercase letters and digits, starting with a letter, e.g. "s1"')
+      .refine((n) => !RESERVED_SOURCE_NAMES.has(n), { message: 'this name is a sample member already' })
+      .describe('Names the member <key>.<name>.npy and the block in the sample .json'),
+    catalog: CatalogSpecSchema,
+    bands: z
+      .array(z.string().min(1))
+      .min(1)
+      .refine((b) => new Set(b).size === b.length, { message: 'band names must be unique' })
+      .describe('Asset keys, e.g. ["vv", "vh"]; all of one pixel size'),
+    selection: z
+      .union([
+        z
+          .object({
+            nearest: z.literal(true),
+            maxDaysApart: z
+              .number()
+              .positive()
+              .optional()
+              .describe('Farther than this from a chosen date: no date of this source for it'),
+          })
+          .strict()
+          .describe("Per tile, the date nearest each of the job's chosen dates (each once)"),
+        z
+          .object({ maxDates: z.int().min(1).describe('Per tile, this many dates spread over the period') })
+          .strict(),
+      ])
+      .default({ nearest: true }),
+  })
+  .strict();
+export type SecondarySource = z.infer<typeof SecondarySourceSchema>;
+
 /** Final shard size target and minimum count (issue 10): see OutputSchema. */
 export const DEFAULT_SHARD_BYTES = 256 * 1024 * 1024;
 export const DEFAULT_MIN_SHARDS_PER_SPLIT = 8;
@@ -632,6 +754,15 @@ export const JobSpecSchema = z
     grid: GridSchema.optional(),
     labels: LabelsSchema.optional(),
     clouds: CloudsSchema.optional(),
+    sources: z
+      .array(SecondarySourceSchema)
+      .optional()
+      .refine((list) => !list || new Set(list.map((x) => x.name)).size === list.length, {
+        message: 'source names must be unique',
+      })
+      .describe(
+        'More sources beside the imagery above (e.g. Sentinel-1 RTC beside Sentinel-2), each on the sample grid with its own dates',
+      ),
     radiometry: RadiometrySchema.optional().describe(
       'Sentinel-2 offsets per date: which source to trust, and optional harmonization (default: metadata, no harmonization)',
     ),

@@ -67,6 +67,10 @@ export const ManifestSourceSchema = z
     tile: z.string().describe('MGRS tile, lowercase (e.g. "33twl")'),
     epsg: z.int().optional().describe('EPSG code of the product'),
     cloudCover: z.number().nullable().describe('eo:cloud_cover of the item, percent; null when absent'),
+    source: z
+      .string()
+      .optional()
+      .describe('The job\'s sources[].name of a second source (e.g. "s1"); absent: the job\'s own imagery'),
     /** Asset key → href of each band read from this product. */
     hrefs: z
       .record(z.string(), z.string())

@@ -45,6 +45,23 @@ export const PlannedProductSchema = z.strictObject({
 });
 export type PlannedProduct = z.infer<typeof PlannedProductSchema>;
 
+/** A second source (job `sources`) on one tile: its bands and, per date, each band's COG. */
+export const SecondaryPlanSchema = z.strictObject({
+  name: z.string().min(1),
+  /** Its pixel size (the tile grid's when it has no date on this tile). */
+  resolution: z.number().positive(),
+  bands: z.array(BandMetaSchema).min(1),
+  products: z.array(
+    z.strictObject({
+      id: z.string().min(1),
+      collection: z.string(),
+      datetime: z.string(),
+      cogs: z.record(z.string(), CogInfoSchema),
+    }),
+  ),
+});
+export type SecondaryPlan = z.infer<typeof SecondaryPlanSchema>;
+
 export const TilePlanSchema = z.strictObject({
   runId: z.string(),
   tile: z.string().min(1),
@@ -61,6 +78,8 @@ export const TilePlanSchema = z.strictObject({
    * it that it owns) and every band is warped onto it; absent on the native UTM tile grid.
    */
   output: OutputGridSchema.optional(),
+  /** Second sources, in the job's order (absent: none). */
+  secondary: z.array(SecondaryPlanSchema).optional(),
 });
 export type TilePlan = z.infer<typeof TilePlanSchema>;
 

@@ -96,19 +96,25 @@ export function portablePaths(dataset: string, roots: ReadonlyArray<string | und
   return { text, value };
 }
 
+type PortableCatalog = { kind: string; source?: string; files?: ReadonlyArray<string | { path: string }> };
+
 /** The rewriter of a run's dataset: its output.uri, work folder and local inputs. */
 export function portablePathsOfJob(
   job: {
     output: { uri: string; work?: string | undefined };
-    catalog: { kind: string; source?: string };
+    catalog: PortableCatalog;
+    sources?: ReadonlyArray<{ catalog: PortableCatalog }> | undefined;
     labels?: { source: string } | undefined;
   },
   workUri: string,
 ): PortablePaths {
+  const catalogs = [job.catalog, ...(job.sources ?? []).map((x) => x.catalog)];
   return portablePaths(job.output.uri, [
     workUri,
     job.output.work,
-    job.catalog.kind === 'static' ? job.catalog.source : undefined,
+    ...catalogs.map((c) => (c.kind === 'static' ? c.source : undefined)),
+    // A files catalog's GeoTIFFs are local inputs too.
+    ...catalogs.flatMap((c) => (c.files ?? []).map((f) => (typeof f === 'string' ? f : f.path))),
     job.labels?.source,
   ]);
 }

@@ -4,7 +4,7 @@ import { rectToWgs84Bbox } from './crs.ts';
 import { windowBounds, windowKey, windowTransform } from './grid.ts';
 import { encodeNpy } from './npy.ts';
 import { outputKey } from './output-grid.ts';
-import type { PlannedWindow, TilePlan } from './plan.ts';
+import type { PlannedWindow, SecondaryPlan, TilePlan } from './plan.ts';
 import { bandDates, perDate } from './radiometry.ts';
 import type { ShardSample } from './shard.ts';
 import type { WindowArrays } from './window-arrays.ts';
@@ -14,6 +14,13 @@ import type { Verdict } from './window-verdict.ts';
 export type SampleLabels = {
   readonly members: ShardSample['members'];
   readonly meta: Record<string, unknown>;
+};
+
+/** A second source's cube of one window: [T1, C, side, side] float32, NaN where it has no value. */
+export type SampleSource = {
+  readonly plan: SecondaryPlan;
+  readonly side: number;
+  readonly data: Float32Array;
 };
 
 /** Day of the year (1 = 1 January) of an ISO datetime, in UTC. */
@@ -53,6 +60,7 @@ export function sampleMetadata(
   v: Verdict,
   labels: SampleLabels | null,
   key: string = sampleKey(tp, w),
+  sources: readonly SampleSource[] = [],
 ): Record<string, unknown> {
   const T = tp.products.length;
   const window = sampleKey(tp, w);
@@ -100,6 +108,27 @@ export function sampleMetadata(
     validFraction: v.validFraction.map(round4),
     cloudyFraction: v.cloudyFraction?.map(round4) ?? null,
     usable: v.usable,
+    // Second sources: their own dates and items; values as the source holds them, nodata as NaN.
+    ...(sources.length > 0
+      ? {
+          sources: Object.fromEntries(
+            sources.map((x) => [
+              x.plan.name,
+              {
+                dates: x.plan.products.map((p) => p.datetime),
+                doy: x.plan.products.map((p) => dayOfYear(p.datetime)),
+                items: x.plan.products.map((p) => p.id),
+                bands: x.plan.bands.map((b) => b.name),
+                resolution: x.plan.resolution,
+                shape: [x.plan.products.length, x.plan.bands.length, x.side, x.side],
+                dtype: 'float32',
+                nodata: x.plan.bands.map((b) => b.nodata),
+                nodataIs: 'NaN',
+              },
+            ]),
+          ),
+        }
+      : {}),
     ...(labels ? { labels: labels.meta } : {}),
   };
 }
@@ -123,6 +152,7 @@ export function buildSample(
   labels: SampleLabels | null,
   valid: Uint8Array | null = null,
   key: string = sampleKey(tp, w),
+  sources: readonly SampleSource[] = [],
 ): ShardSample {
   const T = tp.products.length;
   const members: ShardSample['members'] = [];
@@ -130,13 +160,17 @@ export function buildSample(
     const data = wa.groups.get(g.name) as Uint16Array;
     members.push({ name: `${g.name}.npy`, data: encodeNpy(data, groupShape(data, T, g.bands.length)) });
   }
+  for (const x of sources) {
+    const shape = [x.plan.products.length, x.plan.bands.length, x.side, x.side];
+    members.push({ name: `${x.plan.name}.npy`, data: encodeNpy(x.data, shape) });
+  }
   if (wa.scl) {
     const s = Math.round(Math.sqrt(wa.scl.length / T));
     members.push({ name: 'scl.npy', data: encodeNpy(wa.scl, [T, s, s]) });
   }
   if (valid)
     members.push({ name: 'valid.npy', data: encodeNpy(valid, [tp.grid.windowSize, tp.grid.windowSize]) });
-  const meta = sampleMetadata(dataset, tp, w, wa, v, labels, key);
+  const meta = sampleMetadata(dataset, tp, w, wa, v, labels, key, sources);
   return {
     key,
     members: [

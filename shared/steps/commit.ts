@@ -28,6 +28,7 @@ import {
   readWorkLines,
   requireWork,
   requireWorkLines,
+  type StoredSelection,
   WorkFiles,
 } from '../work/files.ts';
 import { loadLabelSummary } from '../work/labels-store.ts';
@@ -115,19 +116,22 @@ export async function commit(input: ExecutionInput, ctx: StepContext): Promise<C
       items: selection.catalog.items,
       requestsPrefix: `${ctx.work.uri}/runs/${input.runId}/catalog/`,
     },
-    sources: Object.values(selection.chosen)
-      .flat()
-      .map((p) => ({
-        id: p.id,
-        collection: p.collection,
-        datetime: p.datetime,
-        tile: p.tile,
-        cloudCover: p.cloudCover,
-        hrefs: Object.fromEntries(
-          [...job.bands, ...(job.clouds ? ['scl'] : [])].map((b) => [b, p.assets[b]?.href ?? '']),
-        ),
-        radiometry: radiometryOf.get(p.id),
-      })),
+    sources: [
+      ...Object.values(selection.chosen)
+        .flat()
+        .map((p): Manifest['sources'][number] => ({
+          id: p.id,
+          collection: p.collection,
+          datetime: p.datetime,
+          tile: p.tile,
+          cloudCover: p.cloudCover,
+          hrefs: Object.fromEntries(
+            [...job.bands, ...(job.clouds ? ['scl'] : [])].map((b) => [b, p.assets[b]?.href ?? '']),
+          ),
+          radiometry: radiometryOf.get(p.id),
+        })),
+      ...secondarySources(job, selection),
+    ],
     bands: ref.groups.map((g) => ({
       group: g.name,
       resolution: g.resolution,
@@ -518,4 +522,26 @@ function sourceGridOf(tp: TilePlan): {
     originX: finest.originX,
     originY: finest.originY,
   };
+}
+
+/** The products of the job's second sources (each once, though several tiles may share one). */
+function secondarySources(job: JobSpec, selection: StoredSelection): Manifest['sources'] {
+  const out: Manifest['sources'] = [];
+  for (const source of job.sources ?? []) {
+    const seen = new Set<string>();
+    for (const p of Object.values(selection.secondary?.[source.name] ?? {}).flat()) {
+      if (seen.has(p.id)) continue;
+      seen.add(p.id);
+      out.push({
+        id: p.id,
+        collection: p.collection,
+        datetime: p.datetime,
+        tile: p.tile,
+        cloudCover: p.cloudCover,
+        source: source.name,
+        hrefs: Object.fromEntries(source.bands.map((b) => [b, p.assets[b]?.href ?? ''])),
+      });
+    }
+  }
+  return out;
 }

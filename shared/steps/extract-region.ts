@@ -4,11 +4,18 @@
 // result record. A region with a result record is done. What a window
 // becomes (verdict, sample, statistics) is decided in shared/domain; this step only orchestrates.
 import { encodeHistogram } from '../domain/band-stats.ts';
-import { allocatePixels, cutRect, decodeTile, fetchTiles, tilesForRect } from '../domain/cog-tiles.ts';
+import {
+  allocatePixels,
+  type Pixels as CogPixels,
+  cutRect,
+  decodeTile,
+  fetchTiles,
+  tilesForRect,
+} from '../domain/cog-tiles.ts';
 import type { CogInfo } from '../domain/cog-types.ts';
 import { runLimited } from '../domain/concurrency.ts';
 import type { Bounds } from '../domain/crs.ts';
-import { RecordingRangeReader } from '../domain/fetched-ranges.ts';
+import { RecordingRangeReader, unionRanges } from '../domain/fetched-ranges.ts';
 import { insideFraction, insideMask, isEdgeWindow, windowBounds, windowRectInBand } from '../domain/grid.ts';
 import { effectiveCloudyClasses } from '../domain/job-spec.ts';
 import { type AccountWindow, accountRegionFeatures } from '../domain/labels/accounting.ts';
@@ -23,6 +30,7 @@ import { dateSlice, perDateKey } from '../domain/per-date.ts';
 import type { PlannedWindow, RegionResult, TilePlan } from '../domain/plan.ts';
 import { addToTile } from '../domain/radiometry.ts';
 import { buildSample, sampleKey } from '../domain/sample.ts';
+import { cutFloat } from '../domain/secondary.ts';
 import { type ShardSample, streamShard } from '../domain/shard.ts';
 import type { Split } from '../domain/splits.ts';
 import { type SourceWindow, sourceWindow, warp, windowGrid } from '../domain/warp.ts';
@@ -37,7 +45,7 @@ import {
   type Verdict,
   type WindowReject,
 } from '../domain/window-verdict.ts';
-import { loadJob, type StepContext } from '../work/context.ts';
+import { loadJob, readerForCatalog, type StepContext } from '../work/context.ts';
 import {
   readWork,
   requireWork,
@@ -74,7 +82,7 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
   const region = await requireWork(ctx.work, WorkFiles.regionPlan, task.planKey);
   const tp = await requireWork(ctx.work, WorkFiles.tilePlan, region.tilePlanKey);
   // This region's own reads: counted and recorded here, whatever else shares the process's reader.
-  const reader = new RecordingRangeReader(ctx.ranges);
+  const reader = new RecordingRangeReader(readerForCatalog(ctx, job.catalog));
   const arrays = allocateWindowArrays(tp, region.windows.length);
   // Windows past the imagery edge: padded and read, or rejected before any byte is fetched.
   const pad = job.windows.edge === 'pad';
@@ -83,6 +91,9 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
   // Every (date, asset) pair: fetch its tiles once, decode once, cut every window from them.
   let tilesNeeded = 0;
   let bytesNeeded = 0;
+  // The bands of one pixel-interleaved file share its tiles: fetched once, each band decodes its own.
+  const fetches = new Map<string, Promise<Map<number, Uint8Array>>>();
+  const uses = new Map<string, number>();
   const jobs: Array<() => Promise<void>> = [];
   for (const [t, product] of tp.products.entries()) {
     for (const { asset, group, c, C } of assetsOf(tp)) {
@@ -100,14 +111,26 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
       rects.forEach((rect, k) => {
         if (read[k]) for (const i of tilesForRect(cog, rect)) needed.add(i);
       });
-      tilesNeeded += needed.size;
-      for (const i of needed) bytesNeeded += cog.tileByteCounts[i] ?? 0;
+      const sorted = [...needed].sort((a, b) => a - b);
+      const fetchKey = `${cog.href}\u0000${sorted.join(',')}`;
+      const users = uses.get(fetchKey) ?? 0;
+      uses.set(fetchKey, users + 1);
+      if (users === 0) {
+        tilesNeeded += needed.size;
+        for (const i of needed) bytesNeeded += cog.tileByteCounts[i] ?? 0;
+      }
       jobs.push(async () => {
-        const raw = await fetchTiles(
-          reader,
-          cog,
-          [...needed].sort((a, b) => a - b),
-        );
+        // Made by the first job that needs it, so the fetches in flight stay bounded by runLimited.
+        let fetched = fetches.get(fetchKey);
+        if (!fetched) {
+          fetched = fetchTiles(reader, cog, sorted);
+          fetches.set(fetchKey, fetched);
+        }
+        const raw = await fetched;
+        // The last band that needs these bytes lets them go.
+        const left = (uses.get(fetchKey) as number) - 1;
+        uses.set(fetchKey, left);
+        if (left === 0) fetches.delete(fetchKey);
         const decoded = new Map<number, Pixels>();
         // radiometry.harmonize: whole DN added to this date's source pixels, before any window is cut.
         const added = product.radiometry.bands[asset]?.added ?? 0;
@@ -127,6 +150,41 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
       });
     }
   }
+  // Second sources (job `sources`): each date and band cut as float32 on the window, NaN = none.
+  const secondary = (tp.secondary ?? []).map((sp) => {
+    const k = (job.sources ?? []).findIndex((x) => x.name === sp.name);
+    const spec = job.sources?.[k];
+    if (!spec) throw new Error(`the tile plan names source ${sp.name}, which the job does not list`);
+    const side = Math.round((tp.grid.windowSize * tp.grid.res) / sp.resolution);
+    const T1 = sp.products.length;
+    const C = sp.bands.length;
+    const recorder = new RecordingRangeReader(readerForCatalog(ctx, spec.catalog, `/sources/${k}/catalog`));
+    const arrays = region.windows.map(() => new Float32Array(T1 * C * side * side).fill(Number.NaN));
+    sp.products.forEach((product, t) => {
+      sp.bands.forEach((band, c) => {
+        const cog = product.cogs[band.name] as CogInfo;
+        const rects = region.windows.map((w) => windowRectInBand(tp.grid, cog, w));
+        const needed = new Set<number>();
+        rects.forEach((rect, i) => {
+          if (read[i]) for (const x of tilesForRect(cog, rect)) needed.add(x);
+        });
+        const sorted = [...needed].sort((a, b) => a - b);
+        tilesNeeded += needed.size;
+        for (const x of needed) bytesNeeded += cog.tileByteCounts[x] ?? 0;
+        jobs.push(async () => {
+          const raw = await fetchTiles(recorder, cog, sorted);
+          const decoded = new Map<number, CogPixels>();
+          for (const [x, bytes] of raw) decoded.set(x, decodeTile(cog, bytes));
+          rects.forEach((rect, i) => {
+            if (read[i])
+              cutFloat(cog, decoded, rect, band.nodata, arrays[i] as Float32Array, (t * C + c) * side * side);
+          });
+        });
+      });
+    });
+    return { plan: sp, side, arrays, recorder };
+  });
+
   // A few fetches in flight hide latency; decoding runs as each answer lands.
   await runLimited(jobs, 6);
 
@@ -209,7 +267,13 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
         addClassFrequencies(perClass, lw.classPixels);
       }
       const list = bySplit.get(w.split) ?? [];
-      list.push(buildSample(job.name, u.tp, w, u.wa, verdict, lw, valid, u.key));
+      // Second sources keep their own dates: a single-date sample carries their whole series.
+      const sources = secondary.map((x) => ({
+        plan: x.plan,
+        side: x.side,
+        data: x.arrays[k] as Float32Array,
+      }));
+      list.push(buildSample(job.name, u.tp, w, u.wa, verdict, lw, valid, u.key, sources));
       bySplit.set(w.split, list);
     }
     if (kept) account(bounds, null, window?.inSample ?? []);
@@ -246,6 +310,7 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
       near: (b) => labels.index.search(b),
       burn: labels.burn,
     });
+  const readers = [reader, ...secondary.map((x) => x.recorder)];
   const result: RegionResult = {
     regionId: task.regionId,
     // Per-date: every date of every window was planned as a sample (written or rejected).
@@ -255,11 +320,11 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
     rejectedByReason,
     shards,
     stats: Object.fromEntries(Object.entries(histograms).map(([band, h]) => [band, encodeHistogram(h)])),
-    bytesFetched: reader.stats.bytes,
-    requests: reader.stats.requests,
+    bytesFetched: readers.reduce((n, r) => n + r.stats.bytes, 0),
+    requests: readers.reduce((n, r) => n + r.stats.requests, 0),
     tilesNeeded,
     bytesNeeded,
-    fetched: reader.ranges(),
+    fetched: unionRanges(readers.map((r) => r.ranges())),
     ...(labels ? (labels.values ? { regression } : { classes }) : {}),
     ...(labelFeatures ? { labelFeatures } : {}),
   };

@@ -4,7 +4,7 @@
 
 import { bandGroups, bandMeta, checkBandTypes } from '../domain/band-groups.ts';
 import type { Product } from '../domain/catalog.ts';
-import { readCogHeader, readCogInfo } from '../domain/cog-header.ts';
+import { readCogHeader, readCogInfos } from '../domain/cog-header.ts';
 import { tilesForRect } from '../domain/cog-tiles.ts';
 import type { CogInfo, PixelRect } from '../domain/cog-types.ts';
 import { runLimited } from '../domain/concurrency.ts';
@@ -34,7 +34,14 @@ import {
   windowRasterGrid,
 } from '../domain/output-grid.ts';
 import { outputOwnership, tileOwnership } from '../domain/ownership.ts';
-import type { BandMeta, PlannedProduct, PlannedWindow, RegionPlan, TilePlan } from '../domain/plan.ts';
+import type {
+  BandMeta,
+  PlannedProduct,
+  PlannedWindow,
+  RegionPlan,
+  SecondaryPlan,
+  TilePlan,
+} from '../domain/plan.ts';
 import {
   DEFAULT_RADIOMETRY,
   harmonize,
@@ -46,11 +53,12 @@ import {
 } from '../domain/radiometry.ts';
 import { countingReader, probeImage, unreadProbe } from '../domain/radiometry-probe.ts';
 import { REGION_BUDGET_BYTES, windowBytesOf } from '../domain/regions.ts';
+import { checkOnGrid } from '../domain/secondary.ts';
 import { parseSelectionReport } from '../domain/selection.ts';
 import { blockOf, blockWindows, SPLITS, type Split, splitBufferRejects, splitOf } from '../domain/splits.ts';
 import { sourceWindow } from '../domain/warp.ts';
 import type { RangeReader } from '../ports.ts';
-import { loadJob, type StepContext } from '../work/context.ts';
+import { loadJob, readerForCatalog, type StepContext } from '../work/context.ts';
 import {
   readWork,
   requireWork,
@@ -74,8 +82,20 @@ export async function planWindows(input: ExecutionInput, ctx: StepContext): Prom
 
   const tilePlans: TilePlan[] = [];
   for (const tile of tiles) {
+    const secondary = Object.fromEntries(
+      Object.entries(selection.secondary ?? {}).map(([name, perTile]) => [name, perTile[tile] ?? []]),
+    );
     tilePlans.push(
-      await planTile(job, input.runId, tile, selection.chosen[tile] ?? [], ctx.ranges, ctx, selection.aoi),
+      await planTile(
+        job,
+        input.runId,
+        tile,
+        selection.chosen[tile] ?? [],
+        readerForCatalog(ctx, job.catalog),
+        ctx,
+        selection.aoi,
+        secondary,
+      ),
     );
   }
   settleRadiometry(job, tilePlans, ctx);
@@ -284,6 +304,7 @@ async function planTile(
   ranges: RangeReader,
   ctx: StepContext,
   aoi: GeoJSON.Polygon | GeoJSON.MultiPolygon,
+  secondary: Record<string, Product[]> = {},
 ): Promise<TilePlan> {
   const existing = await readWork(ctx.work, WorkFiles.tilePlan, WorkFiles.tilePlan.key(runId, tile));
   if (existing) return existing;
@@ -310,11 +331,28 @@ async function planTile(
       header ??= readCogHeader(shared ? ranges : counter, probeHref as string);
       return header;
     };
+    // Assets in one file (the bands of a multi-band GeoTIFF): its header is read once for all.
+    const byFile = new Map<string, string[]>();
     for (const asset of assets) {
+      if (asset === probeAsset) {
+        jobs.push(async () => {
+          target.cogs[asset] = (await probeHeader()).info;
+        });
+        continue;
+      }
       const href = p.assets[asset]?.href as string;
+      byFile.set(href, [...(byFile.get(href) ?? []), asset]);
+    }
+    for (const [href, inFile] of byFile) {
       jobs.push(async () => {
-        target.cogs[asset] =
-          asset === probeAsset ? (await probeHeader()).info : await readCogInfo(ranges, href);
+        const infos = await readCogInfos(
+          ranges,
+          href,
+          inFile.map((a) => p.assets[a]?.band ?? 1),
+        );
+        inFile.forEach((a, k) => {
+          target.cogs[a] = infos[k] as CogInfo;
+        });
       });
     }
     if (probeAsset && probeHref) {
@@ -359,6 +397,12 @@ async function planTile(
   const first = products[0] as Product;
   const output = outputGridOf(job.grid, assets);
   if (output && job.grid && job.grid.kind !== 'utm-tile') {
+    if (Object.values(secondary).some((list) => list.length > 0)) {
+      throw new InvalidInputError(
+        `second sources (${(job.sources ?? []).map((x) => x.name).join(', ')}) are read only on the native grid: they are not warped onto a ${job.grid.kind} grid yet; drop "grid" or "sources"`,
+        { pointer: '/sources' },
+      );
+    }
     // One grid for the job: every band warped onto its one resolution (README: Grids).
     const grid = outputTileGrid(
       job.grid,
@@ -407,6 +451,7 @@ async function planTile(
   );
   checkBandTypes(bands, (name) => reference.cogs[name]?.href ?? name);
   const groups = bandGroups(bands);
+  const sources = await planSecondaries(job, grid, secondary, ctx);
   return {
     runId,
     tile,
@@ -416,6 +461,7 @@ async function planTile(
     scl: job.clouds ? 'scl' : null,
     products: planned,
     labels: job.labels ? labelGrid(grid.res, grid.windowSize, job.labels.resolution) : null,
+    ...(sources.length > 0 ? { secondary: sources } : {}),
   };
 }
 
@@ -423,6 +469,72 @@ async function planTile(
 function outputWindowBytes(job: JobSpec, assets: number, dates: number): number {
   const side = job.grid?.kind === 'webmercator' ? job.grid.tileSize : job.windows.size;
   return side * side * (dates * assets * 2 + (job.labels ? 16 : 0));
+}
+
+/** The headers of every second source's bands on this tile, each file once, checked on the grid. */
+async function planSecondaries(
+  job: JobSpec,
+  grid: TileGrid,
+  chosen: Record<string, Product[]>,
+  ctx: StepContext,
+): Promise<SecondaryPlan[]> {
+  const out: SecondaryPlan[] = [];
+  for (const [k, source] of (job.sources ?? []).entries()) {
+    const reader = readerForCatalog(ctx, source.catalog, `/sources/${k}/catalog`);
+    const products = chosen[source.name] ?? [];
+    const planned: SecondaryPlan['products'] = [];
+    const jobs: Array<() => Promise<void>> = [];
+    for (const p of products) {
+      const target: SecondaryPlan['products'][number] = {
+        id: p.id,
+        collection: p.collection,
+        datetime: p.datetime,
+        cogs: {},
+      };
+      planned.push(target);
+      const byFile = new Map<string, string[]>();
+      for (const b of source.bands) {
+        const href = p.assets[b]?.href as string;
+        byFile.set(href, [...(byFile.get(href) ?? []), b]);
+      }
+      for (const [href, inFile] of byFile) {
+        jobs.push(async () => {
+          const infos = await readCogInfos(
+            reader,
+            href,
+            inFile.map((b) => p.assets[b]?.band ?? 1),
+          );
+          inFile.forEach((b, i) => {
+            target.cogs[b] = infos[i] as CogInfo;
+          });
+        });
+      }
+    }
+    await runLimited(jobs, 16);
+    const first = planned[0];
+    const resolution = first ? (first.cogs[source.bands[0] as string] as CogInfo).resX : grid.res;
+    for (const p of planned) {
+      for (const b of source.bands) {
+        const cog = p.cogs[b] as CogInfo;
+        checkOnGrid(grid, cog, source.name, b);
+        if (Math.abs(cog.resX - resolution) > 1e-9 * resolution) {
+          throw new InvalidInputError(
+            `source ${source.name}: band ${b} of ${p.id} has ${cog.resX} m pixels, ${source.bands[0]} ${resolution} m; a source's bands must share one pixel size`,
+            { source: cog.href, pointer: `/sources/${k}/bands` },
+          );
+        }
+      }
+    }
+    const bands: BandMeta[] = source.bands.map((name) => {
+      const cog = first?.cogs[name];
+      const asset = products[0]?.assets[name];
+      return cog
+        ? bandMeta(name, cog, asset)
+        : { name, resolution, nodata: asset?.nodata ?? null, dataType: asset?.dataType ?? 'unknown' };
+    });
+    out.push({ name: source.name, resolution, bands, products: planned });
+  }
+  return out;
 }
 
 /** Labels are rasterized at the finest band's pixel or 1/k of it (k an integer): say so otherwise. */
@@ -455,14 +567,23 @@ export function neededBytes(tp: TilePlan, region: RegionPlan, edge: 'drop' | 'pa
   const windows = region.windows.filter(
     (w) => !w.planReject && (edge === 'pad' || !isEdgeWindow(tp.grid, w)),
   );
-  for (const p of tp.products) {
-    for (const [asset, cog] of Object.entries(p.cogs)) {
-      const tiles = new Set<number>();
-      for (const w of windows)
-        for (const t of tilesForRect(cog, sourceRectOf(tp, asset, cog, w))) tiles.add(t);
-      for (const t of tiles) bytes += cog.tileByteCounts[t] ?? 0;
+  // The bands of a pixel-interleaved file share its tiles: each counts once.
+  const counted = new Set<string>();
+  const count = (cog: CogInfo, rect: PixelRect) => {
+    for (const t of tilesForRect(cog, rect)) {
+      const key = `${cog.href}#${t}`;
+      if (counted.has(key)) continue;
+      counted.add(key);
+      bytes += cog.tileByteCounts[t] ?? 0;
     }
-  }
+  };
+  for (const p of tp.products)
+    for (const [asset, cog] of Object.entries(p.cogs))
+      for (const w of windows) count(cog, sourceRectOf(tp, asset, cog, w));
+  for (const sp of tp.secondary ?? [])
+    for (const p of sp.products)
+      for (const cog of Object.values(p.cogs))
+        for (const w of windows) count(cog, windowRectInBand(tp.grid, cog, w));
   return bytes;
 }
 

@@ -9,6 +9,7 @@ import { normalizeItem, type Product } from '../domain/catalog.ts';
 import { InvalidInputError, NothingToDoError } from '../domain/errors.ts';
 import { type JobSpec, requiredAssets } from '../domain/job-spec.ts';
 import { metadataRadiometry } from '../domain/radiometry.ts';
+import { chooseSecondary } from '../domain/secondary.ts';
 import { type Candidate, selectProducts } from '../domain/selection.ts';
 import { loadJob, type StepContext } from '../work/context.ts';
 import { readWork, type StoredSelection, WorkFiles, writeWork } from '../work/files.ts';
@@ -118,6 +119,14 @@ export async function plan(input: ExecutionInput, ctx: StepContext): Promise<Pla
     }),
     ...invalid,
   ];
+  const secondary = await selectSecondaries(
+    job,
+    input.runId,
+    aoi,
+    selection.chosen,
+    result.pages.length,
+    ctx,
+  );
   await writeSelectionReport(ctx, dataset, {
     runId: input.runId,
     catalog: catalog.description,
@@ -126,6 +135,7 @@ export async function plan(input: ExecutionInput, ctx: StepContext): Promise<Pla
     // The AOI searched: split at the antimeridian, and repaired when the job asked (aoiRepair).
     aoi: { geometry: aoi, antimeridian: parsedAoi.antimeridian, repairs: parsedAoi.fixes },
     candidates,
+    ...(secondary ? { sources: secondary.report } : {}),
   });
   const chosenCount = Object.values(selection.chosen).reduce((n, list) => n + list.length, 0);
   if (chosenCount === 0) {
@@ -142,10 +152,89 @@ export async function plan(input: ExecutionInput, ctx: StepContext): Promise<Pla
     aoi,
     catalog: { description: catalog.description, pages: result.pages.length, items: result.items.length },
     chosen: selection.chosen,
+    ...(secondary ? { secondary: secondary.chosen } : {}),
   };
   await writeWork(ctx.work, WorkFiles.selection, selectionKey, stored);
   ctx.log.info('plan: products selected', { chosen: chosenCount, candidates: candidates.length });
   return summarize(input, selectionKey, stored);
+}
+
+/**
+ * The products of each second source (job `sources`) per tile of the job's chosen imagery, with
+ * every candidate and why in the report. Searched over the AOI and the period (widened by
+ * maxDaysApart), each source's catalog answer kept with the run after the job's own pages.
+ */
+async function selectSecondaries(
+  job: JobSpec,
+  runId: string,
+  area: GeoJSON.Polygon | GeoJSON.MultiPolygon,
+  chosen: Record<string, Product[]>,
+  pagesBefore: number,
+  ctx: StepContext,
+): Promise<
+  { chosen: Record<string, Record<string, Product[]>>; report: Record<string, unknown> } | undefined
+> {
+  if (!job.sources?.length) return undefined;
+  const out: Record<string, Record<string, Product[]>> = {};
+  const report: Record<string, unknown> = {};
+  let page = pagesBefore;
+  for (const source of job.sources) {
+    const catalog = ctx.openCatalog(source.catalog);
+    const days = 'nearest' in source.selection ? (source.selection.maxDaysApart ?? 0) : 0;
+    const widen = (iso: string, sign: number) =>
+      new Date(
+        Date.parse(iso.length === 10 ? `${iso}T${sign < 0 ? '00:00:00.000' : '23:59:59.999'}Z` : iso) +
+          sign * days * 86_400_000,
+      ).toISOString();
+    const result = await catalog.search({
+      collection: source.catalog.kind === 'stac' ? source.catalog.collection : '',
+      intersects: area,
+      start: widen(job.period.start, -1),
+      end: widen(job.period.end, 1),
+    });
+    for (const p of result.pages)
+      await writeWork(ctx.work, WorkFiles.catalogPage, WorkFiles.catalogPage.key(runId, ++page), p);
+    const products: Product[] = [];
+    const invalid: Array<{ id: string; detail: string }> = [];
+    for (const item of result.items) {
+      try {
+        products.push(normalizeItem(item, result.bases?.[item.id] ?? null, catalog.description));
+      } catch (error) {
+        if (!(error instanceof InvalidInputError)) throw error;
+        invalid.push({ id: item.id, detail: error.message });
+      }
+    }
+    const keys = new Set(products.flatMap((p) => Object.keys(p.assets)));
+    const unknown = source.bands.find((b) => !keys.has(b));
+    if (products.length > 0 && unknown !== undefined) {
+      throw new InvalidInputError(
+        `source ${source.name}: band "${unknown}" is not an asset of any of the ${products.length} item(s) found in ${catalog.description}; these items have: ${[...keys].sort().join(', ')}`,
+        { source: catalog.description, pointer: `/sources/${job.sources.indexOf(source)}/bands` },
+      );
+    }
+    const perTile: Record<string, Product[]> = {};
+    const candidates: unknown[] = [];
+    for (const [tile, list] of Object.entries(chosen)) {
+      const first = list[0];
+      if (!first) continue;
+      const choice = chooseSecondary(
+        source,
+        products,
+        { tile, footprint: first.footprint, dates: list.map((p) => p.datetime) },
+        job.period,
+      );
+      perTile[tile] = choice.chosen;
+      candidates.push(...choice.candidates);
+      ctx.log.info('plan: second source selected', {
+        source: source.name,
+        tile,
+        chosen: choice.chosen.length,
+      });
+    }
+    out[source.name] = perTile;
+    report[source.name] = { catalog: catalog.description, selection: source.selection, candidates, invalid };
+  }
+  return { chosen: out, report };
 }
 
 /**

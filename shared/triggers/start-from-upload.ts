@@ -257,8 +257,23 @@ async function resolveJobPaths(
   if (classes && typeof classes.table === 'string' && !isUri(classes.table)) {
     classes.table = `${bucketUri}/${within('jobs/', classes.table, '/labels/classes/table')}`;
   }
-  if (job.catalog.kind === 'static' && !isUri(job.catalog.source)) {
-    job.catalog.source = `${bucketUri}/${within('jobs/', job.catalog.source, '/catalog/source')}`;
+  const catalogs = [
+    { catalog: job.catalog, at: '/catalog' },
+    ...(job.sources ?? []).map((x, k) => ({ catalog: x.catalog, at: `/sources/${k}/catalog` })),
+  ];
+  for (const { catalog, at } of catalogs) {
+    if (catalog.kind === 'static' && !isUri(catalog.source)) {
+      catalog.source = `${bucketUri}/${within('jobs/', catalog.source, `${at}/source`)}`;
+    }
+    if (catalog.kind === 'files') {
+      // Relative GeoTIFF paths are read beside the job under jobs/, like a relative static catalog.
+      catalog.files = catalog.files.map((f, i) => {
+        const p = typeof f === 'string' ? f : f.path;
+        if (isUri(p)) return f;
+        const uri = `${bucketUri}/${within('jobs/', p, `${at}/files/${i}`)}`;
+        return typeof f === 'string' ? uri : { ...f, path: uri };
+      });
+    }
   }
   if (!isUri(job.output.uri)) {
     if (!datasetsUri) {

@@ -13,12 +13,31 @@ export type StepContext = {
   /** Opens the dataset store named by the job's output.uri. */
   openStore(uri: string): BlobStore;
   ranges: RangeReader;
+  /** `ranges` with a SAS token appended to every href (catalog `sign`), one token per collection. */
+  signedRanges?(endpoint: string, collection: string): RangeReader;
   openCatalog(spec: CatalogSpec): Catalog;
   clock: Clock;
   log: Log;
   /** Figures of the work done (bytes fetched, samples written, rejects): EMF on Lambda. */
   metrics: Metrics;
 };
+
+/** The reader of a catalog's assets: the context's, signing hrefs when the catalog says `sign`. */
+export function readerForCatalog(ctx: StepContext, spec: CatalogSpec, pointer = '/catalog'): RangeReader {
+  const sign = spec.kind === 'files' ? undefined : spec.sign;
+  if (!sign) return ctx.ranges;
+  const collection = sign.collection ?? (spec.kind === 'stac' ? spec.collection : undefined);
+  if (collection === undefined) {
+    throw new InvalidInputError(
+      `${pointer}/sign needs a collection: name the one whose token signs the hrefs`,
+      {
+        pointer: `${pointer}/sign/collection`,
+      },
+    );
+  }
+  if (!ctx.signedRanges) throw new Error('this runtime cannot sign hrefs (no signedRanges in its context)');
+  return ctx.signedRanges(sign.endpoint, collection);
+}
 
 /** User-provided JSON (a job file, an AOI) from a store; undefined when absent. */
 export async function readUserJson(store: BlobStore, key: string): Promise<unknown> {

@@ -36,7 +36,7 @@ import type { BlobStore } from '../ports.ts';
 import { RegionTaskSchema, ShardTaskSchema } from '../workflow/contracts.ts';
 
 /** Bump whenever a schema below changes shape: runs of an older version are then not resumed. */
-export const WORK_FORMAT_VERSION = 8;
+export const WORK_FORMAT_VERSION = 9;
 
 const count = z.int().min(0);
 
@@ -46,6 +46,8 @@ export const StoredSelectionSchema = z.strictObject({
   aoi: AreaGeometrySchema,
   catalog: z.strictObject({ description: z.string(), pages: count, items: count }),
   chosen: z.record(z.string(), z.array(ProductSchema)),
+  /** Job `sources`: source name → tile → its products for that tile (shared/domain/secondary.ts). */
+  secondary: z.record(z.string(), z.record(z.string(), z.array(ProductSchema))).optional(),
 });
 export type StoredSelection = z.infer<typeof StoredSelectionSchema>;
 

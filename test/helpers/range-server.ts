@@ -31,7 +31,14 @@ export type FaultRule = {
 
 export type PathStats = { requests: number; bytes: number };
 
-export type RequestRecord = { path: string; range: string | null; status: number; bytes: number };
+export type RequestRecord = {
+  path: string;
+  range: string | null;
+  status: number;
+  bytes: number;
+  /** The query string as asked ("?st=...&sig=..." for a signed href), "" when none. */
+  query: string;
+};
 
 export type RangeServer = {
   /** Base URL without a trailing slash, e.g. http://127.0.0.1:40123. */
@@ -85,10 +92,11 @@ export async function startRangeServer(options: RangeServerOptions = {}): Promis
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const p = normalise(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
+    const asked = new URL(req.url ?? '/', 'http://x');
+    const p = normalise(decodeURIComponent(asked.pathname));
     const range = req.headers.range ?? null;
     count(p, 0, 1);
-    const record: RequestRecord = { path: p, range, status: 0, bytes: 0 };
+    const record: RequestRecord = { path: p, range, status: 0, bytes: 0, query: asked.search };
     log.push(record);
     const send = (
       status: number,

@@ -53,6 +53,7 @@ gt(f32, 'cog-float32-pred3', '-of', 'COG', '-co', 'COMPRESS=DEFLATE', '-co', 'PR
 three = src('three', 'uint16', 0, count=3)
 gt(three, 'gtiff-planar', '-of', 'GTiff', '-co', 'TILED=YES', '-co', 'COMPRESS=DEFLATE', '-co', 'INTERLEAVE=BAND')
 gt(three, 'gtiff-pixel', '-of', 'GTiff', '-co', 'TILED=YES', '-co', 'COMPRESS=DEFLATE', '-co', 'INTERLEAVE=PIXEL')
+gt(three, 'gtiff-pixel-strips-pred2', '-of', 'GTiff', '-co', 'COMPRESS=LZW', '-co', 'PREDICTOR=2', '-co', 'BLOCKYSIZE=9', '-co', 'INTERLEAVE=PIXEL')
 gt(u16, 'cog-jpeg', '-of', 'GTiff', '-ot', 'Byte', '-scale', '-co', 'COMPRESS=JPEG', '-co', 'TILED=YES')
 `;
 
@@ -70,11 +71,16 @@ const READABLE: Array<[string, number]> = [
   ['cog-float32', 1],
   ['gtiff-planar', 2],
   ['gtiff-planar', 3],
+  // Pixel-interleaved (GDAL's default for multi-band GTiff, e.g. 8-band WorldView): every band.
+  ['gtiff-pixel', 1],
+  ['gtiff-pixel', 3],
+  ['gtiff-pixel-strips-pred2', 1],
+  ['gtiff-pixel-strips-pred2', 2],
+  ['gtiff-pixel-strips-pred2', 3],
 ];
 
 const REFUSED: Array<[string, RegExp]> = [
   ['cog-float32-pred3', /predictor 3 is not supported/],
-  ['gtiff-pixel', /pixel-interleaved/],
   ['cog-jpeg', /compression 7 is not supported/],
 ];
 

@@ -12,6 +12,7 @@ import { blobStoreForUri } from '../blob-store-for-uri.ts';
 import { catalogForSpec } from '../catalog-for-spec.ts';
 import { checkInputUri, guardedFetch, inputPolicyFromEnv } from '../input-policy.ts';
 import { rangeReaderForUrl } from '../range-reader-for-url.ts';
+import { SasSigningReader } from '../sas-signing-reader.ts';
 import { createPowertools, type Powertools } from './powertools.ts';
 
 /** Reads a required environment variable once, naming it when it is missing. */
@@ -40,7 +41,24 @@ export function lambdaContext(tools: Powertools, env: NodeJS.ProcessEnv = proces
       return blobStoreForUri(uri);
     },
     ranges: rangeReaderForUrl({ policy, fetch }),
-    openCatalog: (spec) => catalogForSpec(spec, { clock: systemClock, baseDir: '/tmp', log, fetch, policy }),
+    signedRanges: (endpoint, collection) =>
+      new SasSigningReader(rangeReaderForUrl({ policy, fetch }), {
+        endpoint,
+        collection,
+        clock: systemClock,
+        log,
+        fetch,
+      }),
+    openCatalog: (spec) =>
+      catalogForSpec(spec, {
+        clock: systemClock,
+        baseDir: '/tmp',
+        log,
+        fetch,
+        policy,
+        // The files catalog reads headers through the same policy-checked reader.
+        ranges: rangeReaderForUrl({ policy, fetch }),
+      }),
     clock: systemClock,
     log,
     metrics: tools.metricsPort,
