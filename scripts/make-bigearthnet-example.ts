@@ -19,9 +19,18 @@ type PatchMetadata = {
   coordinates: { ulx: number; uly: number; lrx: number; lry: number };
   projection: string;
   acquisition_date: string;
+  tile_source: string;
 };
 
-export type PatchLabels = { patch: string; epsg: number; labels: string[]; clc: number[]; datetime: string };
+export type PatchLabels = {
+  patch: string;
+  /** Its Sentinel-2 tile, lowercase (from the L1C product it was cut from). */
+  utm: string;
+  epsg: number;
+  labels: string[];
+  clc: number[];
+  datetime: string;
+};
 
 /** Each S2 patch folder's labels, CLC codes, EPSG and acquisition time, by patch name. */
 export function readPatches(fixtures: string): PatchLabels[] {
@@ -40,7 +49,8 @@ export function readPatches(fixtures: string): PatchLabels[] {
         return found.code;
       });
       const datetime = `${meta.acquisition_date.replace(' ', 'T')}Z`;
-      return { patch, epsg, labels: meta.labels, clc, datetime };
+      const utm = (/_T(\d\d[A-Z]{3})_/.exec(meta.tile_source)?.[1] ?? '').toLowerCase();
+      return { patch, utm, epsg, labels: meta.labels, clc, datetime };
     });
 }
 

@@ -19,6 +19,8 @@ import type { BurnFeature, PixelGrid } from './types.ts';
 import { vectorObjects } from './vector.ts';
 import { windowClass } from './window-class.ts';
 
+/** Label outputs that say, pixel by pixel, which feature is there. */
+const PIXEL_MEMBERS = ['labels', 'instances', 'coverage', 'double', 'buildings'] as const;
 export type RegionLabels = {
   readonly index: LabelIndex;
   /** Feature position → the feature ready to burn (class id from the table, instance id). */
@@ -173,6 +175,9 @@ export function labelWindow(rl: RegionLabels, bounds: Bounds): WindowLabels {
     if (instance !== 0) present.add(instance);
     covered += dense.coverage[p] as number;
   }
+  // Only window-level members (multi-label, .cls): no pixel says which feature it belongs to.
+  const windowTargetsOnly = !PIXEL_MEMBERS.some((m) => rl.outputs.has(m));
+  const multiPresent = new Set(multi.present);
   const instances: Record<string, string | number | null> = {};
   for (const f of near) if (present.has(f.index + 1)) instances[String(f.index + 1)] = f.id;
   const labelledFraction = covered / pixels;
@@ -184,9 +189,18 @@ export function labelWindow(rl: RegionLabels, bounds: Bounds): WindowLabels {
     // area), even where another feature owns every pixel it meets.
     inSample: reg
       ? near.filter((_, k) => reg.met[k]).map((f) => f.index)
-      : // Owns a label pixel, or (points kept only as vectors) is in its vector.json.
+      : // Owns a label pixel, or (points kept only as vectors) is in its vector.json, or (a job
+        // whose labels are per window: multilabel or cls, no per-pixel member) meets the window
+        // with a class the window's multi-label holds.
         near
-          .filter((f) => present.has(f.index + 1) || (f.polygons.length === 0 && inVector.has(f.index)))
+          .filter(
+            (f) =>
+              present.has(f.index + 1) ||
+              (f.polygons.length === 0 && inVector.has(f.index)) ||
+              (windowTargetsOnly &&
+                multiPresent.has((rl.burn.get(f.index) as BurnFeature).classId) &&
+                featureTouches(f, bounds)),
+          )
           .map((f) => f.index),
   };
   if (reg) {
