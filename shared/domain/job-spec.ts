@@ -677,6 +677,9 @@ export const SecondarySourceSchema = z
           .strict(),
       ])
       .default({ nearest: true }),
+    resampling: ResamplingSchema.default('bilinear').describe(
+      "How the source is warped onto the sample's grid when it is not on it (another CRS, pixel size or origin), as GDAL warps; a source on the grid is cut as is",
+    ),
   })
   .strict();
 export type SecondarySource = z.infer<typeof SecondarySourceSchema>;

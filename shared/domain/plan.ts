@@ -59,6 +59,8 @@ export const SecondaryPlanSchema = z.strictObject({
       cogs: z.record(z.string(), CogInfoSchema),
     }),
   ),
+  /** Set when some band is off the tile's window grid: it is warped onto each window with this. */
+  warp: z.enum(['nearest', 'bilinear', 'cubic', 'average']).optional(),
 });
 export type SecondaryPlan = z.infer<typeof SecondaryPlanSchema>;
 

@@ -118,33 +118,18 @@ export function chooseSecondary(
 const isInt = (v: number) => Math.abs(v - Math.round(v)) < 1e-6;
 
 /**
- * A second source's raster must sit on the tile's window grid: same CRS, and every window and stride
- * a whole number of its pixels from its origin (no resampling here). Says what differs otherwise.
+ * Whether a second source's raster sits on the tile's window grid: same CRS, and every window and
+ * stride a whole number of its pixels from its origin. Then it is cut as is; otherwise warped.
  */
-export function checkOnGrid(grid: TileGrid, cog: CogInfo, source: string, band: string): void {
-  const where = { source: cog.href, pointer: '/sources' };
-  if (cog.epsg !== grid.epsg) {
-    throw new InvalidInputError(
-      `source ${source}: band ${band} of ${cog.href} is in EPSG:${cog.epsg}, the tile ${grid.tile} in EPSG:${grid.epsg}; a second source must be on the tile's CRS and grid (reproject it with gdalwarp -t_srs EPSG:${grid.epsg})`,
-      where,
-    );
-  }
+export function onGrid(grid: TileGrid, cog: CogInfo): boolean {
+  if (cog.epsg !== grid.epsg) return false;
   const side = (grid.windowSize * grid.res) / cog.resX;
   const step = (grid.stride * grid.res) / cog.resX;
   const dx = (grid.originX - cog.originX) / cog.resX;
   const dy = (cog.originY - grid.originY) / cog.resY;
-  if (
-    Math.abs(cog.resX - cog.resY) > 1e-9 * cog.resX ||
-    !isInt(side) ||
-    !isInt(step) ||
-    !isInt(dx) ||
-    !isInt(dy)
-  ) {
-    throw new InvalidInputError(
-      `source ${source}: band ${band} of ${cog.href} (${cog.resX} m pixels, origin ${cog.originX}, ${cog.originY}) does not co-register with the windows of tile ${grid.tile} (${grid.windowSize} px of ${grid.res} m from ${grid.originX}, ${grid.originY}); windows and stride must be whole pixels of it, on its pixel edges`,
-      where,
-    );
-  }
+  return (
+    Math.abs(cog.resX - cog.resY) <= 1e-9 * cog.resX && isInt(side) && isInt(step) && isInt(dx) && isInt(dy)
+  );
 }
 
 /**

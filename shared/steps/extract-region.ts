@@ -33,7 +33,7 @@ import { buildSample, sampleKey } from '../domain/sample.ts';
 import { cutFloat } from '../domain/secondary.ts';
 import { type ShardSample, streamShard } from '../domain/shard.ts';
 import type { Split } from '../domain/splits.ts';
-import { type SourceWindow, sourceWindow, warp, windowGrid } from '../domain/warp.ts';
+import { type RasterGrid, type SourceWindow, sourceWindow, warp, windowGrid } from '../domain/warp.ts';
 import { allocateWindowArrays, bandSide, type WindowArrays } from '../domain/window-arrays.ts';
 import { addClassFrequencies, addWindowStats, createBandHistograms } from '../domain/window-stats.ts';
 import {
@@ -163,6 +163,18 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
     sp.products.forEach((product, t) => {
       sp.bands.forEach((band, c) => {
         const cog = product.cogs[band.name] as CogInfo;
+        if (sp.warp) {
+          const o = warpSecondary(cog, band.nodata, sp.warp, tp, region.windows, read, side, recorder);
+          tilesNeeded += o.tiles;
+          bytesNeeded += o.bytes;
+          jobs.push(async () => {
+            const planes = await o.run();
+            planes.forEach((plane, i) => {
+              if (plane) (arrays[i] as Float32Array).set(plane, (t * C + c) * side * side);
+            });
+          });
+          return;
+        }
         const rects = region.windows.map((w) => windowRectInBand(tp.grid, cog, w));
         const needed = new Set<number>();
         rects.forEach((rect, i) => {
@@ -411,6 +423,60 @@ function warpJob(
 }
 
 type RegionPlanWindows = readonly { row: number; col: number }[];
+
+/**
+ * A second source's band off the tile's grid: each window's footprint on the sample's grid at the
+ * source's pixel size (`side` px), warped from the tiles under all windows' source windows (fetched
+ * and decoded once) as GDAL warps, as float32; NaN where the source has no value.
+ */
+function warpSecondary(
+  cog: CogInfo,
+  nodata: number | null,
+  resampling: NonNullable<TilePlan['secondary']>[number]['warp'] & string,
+  tp: TilePlan,
+  windows: RegionPlanWindows,
+  read: readonly boolean[],
+  side: number,
+  reader: RecordingRangeReader,
+): { tiles: number; bytes: number; run: () => Promise<(Float32Array | null)[]> } {
+  const src = cogRasterGrid(cog, cog.epsg ?? tp.grid.epsg);
+  const px = (tp.grid.windowSize * tp.grid.res) / side;
+  const dsts = windows.map((w): RasterGrid => {
+    const g = windowRasterGrid(tp.grid, w);
+    return { ...g, width: side, height: side, transform: [g.transform[0], px, 0, g.transform[3], 0, -px] };
+  });
+  const wins = dsts.map((d, k) => (read[k] ? sourceWindow(src, d, resampling) : undefined));
+  const rectOf = (s: SourceWindow) => ({ x: s.x0, y: s.y0, width: s.x1 - s.x0, height: s.y1 - s.y0 });
+  const needed = new Set<number>();
+  for (const s of wins) if (s) for (const i of tilesForRect(cog, rectOf(s))) needed.add(i);
+  let bytes = 0;
+  for (const i of needed) bytes += cog.tileByteCounts[i] ?? 0;
+  const run = async () => {
+    const raw = await fetchTiles(
+      reader,
+      cog,
+      [...needed].sort((a, b) => a - b),
+    );
+    const decoded = new Map<number, CogPixels>();
+    for (const [i, b] of raw) decoded.set(i, decodeTile(cog, b));
+    return wins.map((win, k) => {
+      if (!read[k]) return null;
+      const plane = new Float32Array(side * side).fill(Number.NaN);
+      if (!win) return plane;
+      const rect = rectOf(win);
+      const data = allocatePixels(cog, rect.width * rect.height);
+      cutRect(cog, decoded, rect, data);
+      const warped = warp({ ...windowGrid(src, win), data, nodata }, dsts[k] as RasterGrid, resampling, {
+        output: 'float32',
+      });
+      warped.valid.forEach((ok, p) => {
+        if (ok) plane[p] = warped.data[p] as number;
+      });
+      return plane;
+    });
+  };
+  return { tiles: needed.size, bytes, run };
+}
 
 /** The assets read per date: every band (with its group and channel), then SCL. */
 function assetsOf(tp: TilePlan): Array<{ asset: string; group: string | null; c: number; C: number }> {

@@ -53,7 +53,7 @@ import {
 } from '../domain/radiometry.ts';
 import { countingReader, probeImage, unreadProbe } from '../domain/radiometry-probe.ts';
 import { REGION_BUDGET_BYTES, windowBytesOf } from '../domain/regions.ts';
-import { checkOnGrid } from '../domain/secondary.ts';
+import { onGrid } from '../domain/secondary.ts';
 import { parseSelectionReport } from '../domain/selection.ts';
 import { blockOf, blockWindows, SPLITS, type Split, splitBufferRejects, splitOf } from '../domain/splits.ts';
 import { sourceWindow } from '../domain/warp.ts';
@@ -512,14 +512,19 @@ async function planSecondaries(
     }
     await runLimited(jobs, 16);
     const first = planned[0];
-    const resolution = first ? (first.cogs[source.bands[0] as string] as CogInfo).resX : grid.res;
+    const firstCog = first?.cogs[source.bands[0] as string];
+    // Pixels of a geographic CRS have no metre size: a warped source then takes the tile's.
+    const resolution = firstCog && firstCog.epsg !== 4326 ? firstCog.resX : grid.res;
+    // Any band off the tile's window grid (another CRS, pixel size or origin): the source is warped.
+    let offGrid = false;
     for (const p of planned) {
       for (const b of source.bands) {
         const cog = p.cogs[b] as CogInfo;
-        checkOnGrid(grid, cog, source.name, b);
-        if (Math.abs(cog.resX - resolution) > 1e-9 * resolution) {
+        if (!onGrid(grid, cog)) offGrid = true;
+        const size = (firstCog as CogInfo).resX;
+        if (Math.abs(cog.resX - size) > 1e-9 * size) {
           throw new InvalidInputError(
-            `source ${source.name}: band ${b} of ${p.id} has ${cog.resX} m pixels, ${source.bands[0]} ${resolution} m; a source's bands must share one pixel size`,
+            `source ${source.name}: band ${b} of ${p.id} has ${cog.resX} m pixels, ${source.bands[0]} ${size} m; a source's bands must share one pixel size`,
             { source: cog.href, pointer: `/sources/${k}/bands` },
           );
         }
@@ -532,7 +537,13 @@ async function planSecondaries(
         ? bandMeta(name, cog, asset)
         : { name, resolution, nodata: asset?.nodata ?? null, dataType: asset?.dataType ?? 'unknown' };
     });
-    out.push({ name: source.name, resolution, bands, products: planned });
+    out.push({
+      name: source.name,
+      resolution,
+      bands,
+      products: planned,
+      ...(offGrid ? { warp: source.resampling } : {}),
+    });
   }
   return out;
 }

@@ -370,7 +370,7 @@ for pol in ('VV', 'VH'):
     }
   });
 
-  it('Camargue S1 (real, 20 m, dB) as its own 2 dates beside a 10 m primary on its lattice; off the lattice is refused', async () => {
+  it('Camargue S1 (real, 20 m, dB) as its own 2 dates beside a 10 m primary on its lattice; off the lattice it is warped as GDAL warps', async () => {
     const dir = tempDir('camargue');
     const folder = path.join(fixturesRoot(), CAMARGUE);
     // Synthetic primary: a uint16 10 m raster on the S1 files' lattice (their origin, 620048.241204, 4830114.70107),
@@ -480,13 +480,71 @@ for name, dx in (('primary.tif', 0), ('shifted.tif', 5)):
       '2017-12-10T05:43:59.000Z': 'no-overlap',
     });
 
-    const file = path.join(dir, 'shifted.json');
-    await writeFile(file, JSON.stringify(job('shifted.tif')));
-    const r = await cliInProcess(['plan', file]);
-    expect(r.code).toBe(2);
-    expect(r.err).toMatch(
-      /source s1: band vv of \S+S1A__IW___A_20150309T173017_VV_grd_mli_geo_norm_db\.tif \(20 m pixels.*does not co-register with the windows/,
+    // Off the lattice (5 m east): the source is warped onto each window at its 20 m pixel size, as
+    // GDAL warps it (bilinear, the default); rasterio.warp.reproject onto the same grids is the oracle.
+    const shifted = await runJob(dir, job('shifted.tif'));
+    expect(shifted.samples).toHaveLength(12);
+    const windows = shifted.samples.map((s) => {
+      const m = metaOf(s);
+      expect(m.sources['s1']).toMatchObject({ shape: [2, 1, 60, 60] });
+      const cube = member(s, 's1.npy');
+      const f32 = decodeNpy(cube).data as Float32Array;
+      return { key: s.key, bounds: m.bounds, values: Array.from(f32, (v) => (Number.isNaN(v) ? null : v)) };
+    });
+    const warped = spawnSync(
+      PYTHON,
+      [
+        '-c',
+        `
+import json, sys, numpy as np, rasterio
+from rasterio.warp import reproject, Resampling
+from rasterio.transform import from_origin
+req = json.load(sys.stdin)
+worst, pixels, validity = 0.0, 0, 0
+for w in req['windows']:
+    got = np.array([np.nan if v is None else v for v in w['values']], dtype='float64').reshape(2, 60, 60)
+    for t, f in enumerate(req['files']):
+        with rasterio.open(f) as src:
+            want = np.full((60, 60), np.nan, dtype='float32')
+            reproject(rasterio.band(src, 1), want, dst_transform=from_origin(w['bounds'][0], w['bounds'][3], 20, 20),
+                      dst_crs=src.crs, resampling=Resampling.bilinear, dst_nodata=np.nan)
+        both = ~np.isnan(got[t]) & ~np.isnan(want)
+        validity += int(np.sum(np.isnan(got[t]) != np.isnan(want)))
+        pixels += int(both.sum())
+        if both.any(): worst = max(worst, float(np.max(np.abs(got[t][both] - want[both]))))
+print(json.dumps({'worst': worst, 'pixels': pixels, 'validity': validity}))
+`,
+      ],
+      {
+        input: JSON.stringify({
+          windows,
+          files: [s1[0], s1[1]].map((f) => path.join(folder, f?.[0] as string)),
+        }),
+        encoding: 'utf8',
+        maxBuffer: 1 << 26,
+      },
     );
+    expect(warped.status, warped.stderr).toBe(0);
+    const w = JSON.parse(warped.stdout) as { worst: number; pixels: number; validity: number };
+    console.log(
+      `Camargue S1 warped 5 m off its lattice: ${w.pixels} pixels, max |ours - GDAL| ${w.worst} dB, validity differs at ${w.validity}`,
+    );
+    expect(w.pixels).toBeGreaterThan(12 * 2 * 3000);
+    expect(w.worst).toBeLessThan(1e-3);
+    expect(w.validity).toBeLessThan(0.001 * 12 * 2 * 3600);
+
+    // On a non-native grid a second source is refused at plan time, by name.
+    const onMercator = {
+      ...job('primary.tif'),
+      windows: { size: 512 },
+      grid: { kind: 'webmercator', zoom: 13 },
+      output: { uri: 'out-mercator', minShardsPerSplit: 1 },
+    };
+    const mercatorFile = path.join(dir, 'mercator.json');
+    await writeFile(mercatorFile, JSON.stringify(onMercator));
+    const r = await cliInProcess(['plan', mercatorFile]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('second sources (s1) are read only on the native grid');
   });
 
   it('a token endpoint that wants a subscription key: the run stops naming it and PC_SDK_SUBSCRIPTION_KEY', async () => {
