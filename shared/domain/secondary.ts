@@ -3,7 +3,6 @@
 import type { Product } from './catalog.ts';
 import { allocatePixels, cutRect, type Pixels } from './cog-tiles.ts';
 import type { CogInfo, PixelRect } from './cog-types.ts';
-import { InvalidInputError } from './errors.ts';
 import type { TileGrid } from './grid.ts';
 import type { SecondarySource } from './job-spec.ts';
 import { aoiCoverage } from './selection.ts';
