@@ -20,6 +20,7 @@ import { readShard, type ShardSample } from '../../shared/domain/shard.ts';
 import { noProgress, silentLog } from '../../shared/ports.ts';
 import { createLocalContext } from '../../shared/runtime/local-context.ts';
 import { runJobLocally } from '../../shared/runtime/run-job.ts';
+import { exampleJobIn } from '../helpers/examples.ts';
 import { startRangeServer } from '../helpers/range-server.ts';
 import { fixturesRoot, PYTHON } from '../helpers/rasterio-reference.ts';
 import { requireFixture, requirePython } from '../helpers/requirements.ts';
@@ -116,29 +117,11 @@ function compareWithRasterio(
 }
 
 describe.skipIf(!ready)('files catalog: GeoTIFFs without STAC items', () => {
-  it('SpaceNet Atlanta from its GeoTIFF alone: pixels equal rasterio, building masks pass the oracle', async () => {
+  it('SpaceNet Atlanta from its GeoTIFF alone (the example): pixels equal rasterio, building masks pass the oracle', async () => {
     const dir = tempDir('spacenet');
-    const { manifest, samples, store } = await runJob(dir, {
-      name: 'spacenet-files',
-      catalog: {
-        kind: 'files',
-        files: [{ path: path.join(spacenet, 'sample_geotiff.tif'), bands: ['pan'] }],
-        datetime: '2009-12-22',
-      },
-      aoi: 'labels',
-      period: { start: '2009-12-01', end: '2009-12-31' },
-      bands: ['pan'],
-      windows: { size: 150, stride: 150, where: 'labels' },
-      labels: {
-        source: path.join(spacenet, 'geotiff_labels.geojson'),
-        classProperty: 'building',
-        idProperty: 'osm_id',
-        outputs: ['labels', 'instances', 'buildings'],
-        buildings: { boundaryWidth: 1, contactDistance: 2.5 },
-      },
-      splits: { method: 'random', train: 0.8, validation: 0.1, test: 0.1, seed: 4, allowEmpty: true },
-      output: { uri: 'out', minShardsPerSplit: 1 },
-    });
+    // The example itself (examples/spacenet-atlanta.json), its fixture paths from fixturesRoot().
+    const example = JSON.parse(readFileSync(exampleJobIn('spacenet-atlanta', dir), 'utf8'));
+    const { manifest, samples, store } = await runJob(dir, example);
     expect((await verifyDataset(store)).problems).toEqual([]);
     // 900 x 900 at 0.5 m in 150 px windows: 36 positions, those touching a footprint are written.
     expect(samples.length).toBe(manifest.totals.written);
