@@ -9,16 +9,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FsBlobStore } from '../../shared/adapters/local/fs-blob-store.ts';
-import { prepareJob, workUriOf } from '../../shared/cli/prepare-job.ts';
+import type { FsBlobStore } from '../../shared/adapters/local/fs-blob-store.ts';
 import { verifyDataset } from '../../shared/dataset/verify.ts';
 import type { Manifest } from '../../shared/domain/manifest.ts';
 import { decodeNpy } from '../../shared/domain/npy.ts';
-import { readShard, type ShardSample } from '../../shared/domain/shard.ts';
-import { noProgress, silentLog } from '../../shared/ports.ts';
-import { createLocalContext } from '../../shared/runtime/local-context.ts';
-import { runJobLocally } from '../../shared/runtime/run-job.ts';
+import type { ShardSample } from '../../shared/domain/shard.ts';
 import { exampleFixtures, exampleJobIn, readExample } from '../helpers/examples.ts';
+import { runLocalJob } from '../helpers/local-job.ts';
 import { fixturesRoot, PYTHON, rasterioRead } from '../helpers/rasterio-reference.ts';
 import { requireFixture, requirePython } from '../helpers/requirements.ts';
 
@@ -59,17 +56,7 @@ suite('the DeepSatData example: parcels over a Sentinel-2 time series', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'satfactory-example-deepsatdata-'));
-    const prepared = await prepareJob(exampleJobIn(EXAMPLE, dir));
-    const workUri = workUriOf(prepared.job);
-    const ctx = createLocalContext({ workUri, log: silentLog });
-    await runJobLocally({ ...prepared, workUri, ctx, progress: noProgress, threads: 2 });
-    store = new FsBlobStore(prepared.job.output.uri);
-    manifest = JSON.parse(
-      Buffer.from((await store.get('manifest.json')) as Uint8Array).toString(),
-    ) as Manifest;
-    samples = [];
-    for (const shard of manifest.shards)
-      samples.push(...(await readShard((await store.get(shard.path)) as Uint8Array)));
+    ({ store, manifest, samples } = await runLocalJob(exampleJobIn(EXAMPLE, dir)));
     metas = samples.map((s) => JSON.parse(Buffer.from(member(s, 'json')).toString()) as SampleMeta);
   });
   afterAll(async () => {

@@ -7,16 +7,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FsBlobStore } from '../../shared/adapters/local/fs-blob-store.ts';
-import { prepareJob, workUriOf } from '../../shared/cli/prepare-job.ts';
+import type { FsBlobStore } from '../../shared/adapters/local/fs-blob-store.ts';
 import { verifyDataset } from '../../shared/dataset/verify.ts';
 import type { Manifest } from '../../shared/domain/manifest.ts';
 import { decodeNpy } from '../../shared/domain/npy.ts';
-import { readShard, type ShardSample } from '../../shared/domain/shard.ts';
-import { noProgress, silentLog } from '../../shared/ports.ts';
-import { createLocalContext } from '../../shared/runtime/local-context.ts';
-import { runJobLocally } from '../../shared/runtime/run-job.ts';
+import type { ShardSample } from '../../shared/domain/shard.ts';
 import { exampleFixtures, exampleJobIn, readExample } from '../helpers/examples.ts';
+import { runLocalJob } from '../helpers/local-job.ts';
 import { fixturesRoot, PYTHON } from '../helpers/rasterio-reference.ts';
 import { requireFixture, requirePython } from '../helpers/requirements.ts';
 
@@ -46,17 +43,7 @@ suite('the EPSG grid example: any EPSG grid, cubic warping as GDAL does it', () 
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'satfactory-example-epsg-'));
-    const prepared = await prepareJob(exampleJobIn(EXAMPLE, dir));
-    const workUri = workUriOf(prepared.job);
-    const ctx = createLocalContext({ workUri, log: silentLog });
-    await runJobLocally({ ...prepared, workUri, ctx, progress: noProgress, threads: 2 });
-    store = new FsBlobStore(prepared.job.output.uri);
-    manifest = JSON.parse(
-      Buffer.from((await store.get('manifest.json')) as Uint8Array).toString(),
-    ) as Manifest;
-    samples = [];
-    for (const shard of manifest.shards)
-      samples.push(...(await readShard((await store.get(shard.path)) as Uint8Array)));
+    ({ store, manifest, samples } = await runLocalJob(exampleJobIn(EXAMPLE, dir)));
   });
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -65,6 +52,9 @@ suite('the EPSG grid example: any EPSG grid, cubic warping as GDAL does it', () 
   it('keys windows epsg3035_<row>_<col>, each at its place on the grid', async () => {
     expect((await verifyDataset(store)).problems).toEqual([]);
     expect(samples.length).toBeGreaterThan(0);
+    // The manifest names the grid and how each band was warped onto it.
+    expect(manifest.grid.output).toMatchObject({ kind: 'crs', epsg: 3035, resolution: 100 });
+    expect(manifest.grid.output?.resampling).toMatchObject({ blue: 'cubic', scl: 'nearest' });
     const side = example.windows.size * example.grid.resolution;
     for (const s of samples) {
       const m = /^epsg3035_(\d+)_(\d+)$/.exec(s.key);

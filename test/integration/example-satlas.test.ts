@@ -10,16 +10,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PARCELS, satlasObjects } from '../../scripts/make-satlas-example.ts';
-import { FsBlobStore } from '../../shared/adapters/local/fs-blob-store.ts';
-import { prepareJob, workUriOf } from '../../shared/cli/prepare-job.ts';
+import type { FsBlobStore } from '../../shared/adapters/local/fs-blob-store.ts';
 import { verifyDataset } from '../../shared/dataset/verify.ts';
 import type { Manifest } from '../../shared/domain/manifest.ts';
 import { decodeNpy } from '../../shared/domain/npy.ts';
-import { readShard, type ShardSample } from '../../shared/domain/shard.ts';
-import { noProgress, silentLog } from '../../shared/ports.ts';
-import { createLocalContext } from '../../shared/runtime/local-context.ts';
-import { runJobLocally } from '../../shared/runtime/run-job.ts';
+import type { ShardSample } from '../../shared/domain/shard.ts';
 import { exampleFixtures, exampleJobIn } from '../helpers/examples.ts';
+import { runLocalJob } from '../helpers/local-job.ts';
 import { fixturesRoot, PYTHON } from '../helpers/rasterio-reference.ts';
 import { requireFixture, requirePython } from '../helpers/requirements.ts';
 
@@ -60,17 +57,7 @@ suite('the SatlasPretrain example: web-mercator tiles with points, lines, polygo
     const job = JSON.parse(await readFile(file, 'utf8'));
     job.labels.source = labels;
     await writeFile(file, JSON.stringify(job));
-    const prepared = await prepareJob(file);
-    const workUri = workUriOf(prepared.job);
-    const ctx = createLocalContext({ workUri, log: silentLog });
-    await runJobLocally({ ...prepared, workUri, ctx, progress: noProgress, threads: 2 });
-    store = new FsBlobStore(prepared.job.output.uri);
-    manifest = JSON.parse(
-      Buffer.from((await store.get('manifest.json')) as Uint8Array).toString(),
-    ) as Manifest;
-    samples = [];
-    for (const shard of manifest.shards)
-      samples.push(...(await readShard((await store.get(shard.path)) as Uint8Array)));
+    ({ store, manifest, samples } = await runLocalJob(file));
   });
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
