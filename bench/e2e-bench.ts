@@ -10,7 +10,6 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -238,17 +237,12 @@ export async function runSatfactory(
   };
 }
 
+/** The dataset's final shards, as its manifest lists them (not the work folder's region shards). */
 function shardFiles(output: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.tar')) out.push(p);
-    }
+  const manifest = JSON.parse(readFileSync(path.join(output, 'manifest.json'), 'utf8')) as {
+    shards: { path: string }[];
   };
-  walk(output);
-  return out.sort();
+  return manifest.shards.map((s) => path.join(output, s.path)).sort();
 }
 
 /** sha256 of every shard, by path relative to the output folder. */
