@@ -21,36 +21,41 @@ export function isValidSampleKey(key: string): boolean {
 
 function checkSamples(samples: readonly ShardSample[]): void {
   const keys = new Set<string>();
-  samples.forEach((sample, index) => {
-    if (!KEY.test(sample.key)) {
+  for (const [index, sample] of samples.entries()) checkSample(sample, index, keys);
+}
+
+/** One sample's key and members; `keys` holds the keys seen before it in the same shard. */
+function checkSample(sample: ShardSample, index: number, keys: Set<string>): void {
+  if (!KEY.test(sample.key)) {
+    throw new InvalidInputError(
+      `sample key "${sample.key}" must be lowercase letters, digits, '_' or '-' (no dots)`,
+      {
+        index,
+      },
+    );
+  }
+  if (keys.has(sample.key)) {
+    throw new InvalidInputError(`sample key "${sample.key}" appears twice in one shard`, { index });
+  }
+  keys.add(sample.key);
+  if (sample.members.length === 0) {
+    throw new InvalidInputError(`sample "${sample.key}" has no members`, { index });
+  }
+  const names = new Set<string>();
+  for (const member of sample.members) {
+    if (!MEMBER.test(member.name)) {
       throw new InvalidInputError(
-        `sample key "${sample.key}" must be lowercase letters, digits, '_' or '-' (no dots)`,
+        `member "${member.name}" of sample "${sample.key}" must be dot-separated lowercase words`,
         { index },
       );
     }
-    if (keys.has(sample.key)) {
-      throw new InvalidInputError(`sample key "${sample.key}" appears twice in one shard`, { index });
+    if (names.has(member.name)) {
+      throw new InvalidInputError(`member "${member.name}" appears twice in sample "${sample.key}"`, {
+        index,
+      });
     }
-    keys.add(sample.key);
-    if (sample.members.length === 0) {
-      throw new InvalidInputError(`sample "${sample.key}" has no members`, { index });
-    }
-    const names = new Set<string>();
-    for (const member of sample.members) {
-      if (!MEMBER.test(member.name)) {
-        throw new InvalidInputError(
-          `member "${member.name}" of sample "${sample.key}" must be dot-separated lowercase words`,
-          { index },
-        );
-      }
-      if (names.has(member.name)) {
-        throw new InvalidInputError(`member "${member.name}" appears twice in sample "${sample.key}"`, {
-          index,
-        });
-      }
-      names.add(member.name);
-    }
-  });
+    names.add(member.name);
+  }
 }
 
 function toBuffer(data: Uint8Array): Buffer {
@@ -88,50 +93,88 @@ export async function buildShard(samples: readonly ShardSample[]): Promise<Built
   return { bytes, sha256: sha256Hex(bytes), samples: samples.length };
 }
 
-/** Bytes handed to the store at a time by streamShard. */
+/** Bytes handed to the store at a time by a shard stream. */
 const STREAM_CHUNK = 4 * 1024 * 1024;
 
 /** A shard written as a stream: its size, sha256 and each sample's span, as buildShard's would be. */
 export type StreamedShard = { bytes: number; sha256: string; spans: SampleSpan[] };
 
 /**
- * The bytes buildShard writes for these samples, as a stream (never the whole tar in memory), and
- * once it is consumed, its size, sha256 and sample spans. Spans follow from the members' sizes
- * (one 512-byte header per member, data padded to 512): the total is checked against the stream.
+ * A shard written as its samples come: `add` each sample (it resolves once the tar has room, so a
+ * producer never runs ahead of the store by more than a chunk), then `end`; `chunks` is what the store
+ * consumes, started beside the producer. Once consumed, `result` gives the size, sha256 and each
+ * sample's span. The bytes are buildShard's for the same samples in the same order.
  */
-export function streamShard(samples: readonly ShardSample[]): {
-  chunks: AsyncGenerator<Uint8Array>;
-  result: () => StreamedShard;
-} {
-  checkSamples(samples);
-  const spans: SampleSpan[] = [];
-  let offset = 0;
-  for (const sample of samples) {
+export class ShardWriter {
+  readonly chunks: AsyncGenerator<Uint8Array>;
+  readonly #pack = tar.pack();
+  readonly #keys = new Set<string>();
+  readonly #spans: SampleSpan[] = [];
+  #offset = 0;
+  #ended = false;
+  #failure: Error | undefined;
+  readonly #waiting = new Set<(error: Error) => void>();
+  #streamed: StreamedShard | undefined;
+
+  constructor() {
+    this.chunks = this.#drain();
+    // The error reaches the consumer through the drain and producers through add(), not as an event.
+    this.#pack.on('error', () => undefined);
+  }
+
+  /** Appends a sample (checked as buildShard checks them); rejects if the stream failed or ended. */
+  async add(sample: ShardSample): Promise<void> {
+    if (this.#failure) throw this.#failure;
+    if (this.#ended) throw new IntegrityError(`sample ${sample.key} added to a shard already ended`);
+    checkSample(sample, this.#spans.length, this.#keys);
     const length = sample.members.reduce(
       (n, m) => n + BLOCK + Math.ceil(m.data.byteLength / BLOCK) * BLOCK,
       0,
     );
-    spans.push({ key: sample.key, offset, length });
-    offset += length;
-  }
-  const expected = offset + TAR_END.byteLength;
-  let streamed: StreamedShard | undefined;
-  async function* chunks(): AsyncGenerator<Uint8Array> {
-    const pack = tar.pack();
-    // Entries are fed while the pack is drained: it applies backpressure to entry() otherwise.
-    const fed = (async () => {
-      for (const sample of samples) {
-        for (const member of sample.members) {
-          await new Promise<void>((resolve, reject) => {
-            pack.entry(entryHeader(sample.key, member), toBuffer(member.data), (error) =>
-              error ? reject(error) : resolve(),
-            );
-          });
+    this.#spans.push({ key: sample.key, offset: this.#offset, length });
+    this.#offset += length;
+    for (const member of sample.members) {
+      await new Promise<void>((resolve, reject) => {
+        // abort() rejects a waiting add() itself: a destroyed pack need not call back.
+        this.#waiting.add(reject);
+        const settle = (error?: Error | null) => {
+          this.#waiting.delete(reject);
+          if (error) reject(error);
+          else resolve();
+        };
+        try {
+          const sink = this.#pack.entry(entryHeader(sample.key, member), toBuffer(member.data), settle);
+          sink.on('error', () => undefined);
+        } catch (error) {
+          settle(error as Error);
         }
-      }
-      pack.finalize();
-    })();
-    fed.catch((error: unknown) => pack.destroy(error as Error));
+      });
+    }
+  }
+
+  /** No more samples: the stream ends after the tar's end blocks. */
+  end(): void {
+    this.#ended = true;
+    this.#pack.finalize();
+  }
+
+  /** Stops the stream with this error: add() and the store's consumer see it; nothing is kept. */
+  abort(error: Error): void {
+    if (this.#failure || this.#streamed) return;
+    this.#failure = error;
+    this.#ended = true;
+    for (const reject of this.#waiting) reject(error);
+    this.#waiting.clear();
+    this.#pack.destroy(error);
+  }
+
+  result(): StreamedShard {
+    if (this.#streamed === undefined) throw new IntegrityError('the shard was not streamed to its end');
+    return this.#streamed;
+  }
+
+  async *#drain(): AsyncGenerator<Uint8Array> {
+    const pack = this.#pack;
     const hash = createHash('sha256');
     let bytes = 0;
     // The pack emits a chunk per header and per member: handing the store one write each costs
@@ -153,24 +196,40 @@ export function streamShard(samples: readonly ShardSample[]): {
         pendingBytes += c.byteLength;
         if (pendingBytes >= STREAM_CHUNK) yield flush();
       }
-      await fed;
       if (pendingBytes > 0) yield flush();
+    } catch (error) {
+      // An abort: the consumer sees why, not the pack's "destroyed".
+      throw this.#failure ?? error;
     } finally {
-      // A consumer that stops early: end the pack so the feeder does not wait on it forever.
-      if (streamed === undefined) pack.destroy();
+      // A consumer that stops early: end the pack so a producer does not wait on it forever.
+      if (this.#streamed === undefined)
+        this.abort(new IntegrityError("the shard's consumer stopped before its end"));
     }
+    const expected = this.#offset + TAR_END.byteLength;
     if (bytes !== expected) {
       throw new IntegrityError(`the shard streamed ${bytes} bytes where its entries make ${expected}`);
     }
-    streamed = { bytes, sha256: hash.digest('hex'), spans };
+    this.#streamed = { bytes, sha256: hash.digest('hex'), spans: this.#spans };
   }
-  return {
-    chunks: chunks(),
-    result: () => {
-      if (streamed === undefined) throw new IntegrityError('the shard was not streamed to its end');
-      return streamed;
-    },
-  };
+}
+
+/**
+ * The bytes buildShard writes for these samples, as a stream (never the whole tar in memory), and
+ * once it is consumed, its size, sha256 and sample spans.
+ */
+export function streamShard(samples: readonly ShardSample[]): {
+  chunks: AsyncGenerator<Uint8Array>;
+  result: () => StreamedShard;
+} {
+  checkSamples(samples);
+  const writer = new ShardWriter();
+  // Entries are fed while the chunks are drained: the pack applies backpressure to add() otherwise.
+  const fed = (async () => {
+    for (const sample of samples) await writer.add(sample);
+    writer.end();
+  })();
+  fed.catch((error: unknown) => writer.abort(error as Error));
+  return { chunks: writer.chunks, result: () => writer.result() };
 }
 
 function entryHeader(key: string, member: ShardMember) {

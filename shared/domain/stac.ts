@@ -264,6 +264,28 @@ function unionBbox(records: readonly SampleRecord[]): Bounds | undefined {
   return out;
 }
 
+/**
+ * The records datasetCollection needs for its extent, folded into at most one: the union of their
+ * WGS84 bounds and their first and last dates. datasetCollection gives the same extent for the
+ * folded record as for all of them, so a caller can fold as records stream by.
+ */
+export function foldExtent(records: readonly SampleRecord[]): SampleRecord[] {
+  const first = records[0];
+  if (!first) return [];
+  const dates = records.flatMap((r) => datesOf(r.json)).sort();
+  const bbox = unionBbox(records);
+  const last = dates[dates.length - 1];
+  return [
+    {
+      ...first,
+      json: {
+        ...(bbox ? { boundsWgs84: bbox } : {}),
+        dates: dates[0] !== undefined && last !== undefined ? [dates[0], last] : [],
+      },
+    },
+  ];
+}
+
 export type CollectionOptions = {
   /** Licence of the dataset (SPDX id or "other"); the card says what "other" means. */
   license?: string;

@@ -6,7 +6,7 @@
 import { datasetCard } from '../domain/dataset-card.ts';
 import { datasetKeys } from '../domain/dataset-layout.ts';
 import type { Manifest } from '../domain/manifest.ts';
-import { datasetCollection, type SampleRecord, sampleItem } from '../domain/stac.ts';
+import { datasetCollection, foldExtent, type SampleRecord, sampleItem } from '../domain/stac.ts';
 import type { BlobStore } from '../ports.ts';
 
 /** The samples of the manifest's shards, in its shard order, then each shard's sample order. */
@@ -17,20 +17,19 @@ export async function writeDatasetDescriptions(
   manifest: Manifest,
   recordsOf: SampleRecords,
 ): Promise<void> {
-  const lines: string[] = [];
-  // The collection's extent needs every sample's bbox and dates, not the whole records.
-  const extentRecords: SampleRecord[] = [];
-  for (const shard of manifest.shards) {
-    for (const record of await recordsOf(shard)) {
-      lines.push(`${JSON.stringify(sampleItem(manifest, record))}\n`);
-      extentRecords.push({
-        ...record,
-        json: { boundsWgs84: record.json.boundsWgs84, dates: record.json.dates },
-      });
+  // The sample index is streamed a shard at a time and the collection's extent folded on the way:
+  // memory holds one shard's records, however many samples the dataset has.
+  let extent: SampleRecord[] = [];
+  const encoder = new TextEncoder();
+  async function* itemLines(): AsyncGenerator<Uint8Array> {
+    for (const shard of manifest.shards) {
+      const records = await recordsOf(shard);
+      yield encoder.encode(records.map((r) => `${JSON.stringify(sampleItem(manifest, r))}\n`).join(''));
+      extent = foldExtent([...extent, ...records]);
     }
   }
-  await dataset.put(datasetKeys.items, lines.join(''), { contentType: 'application/x-ndjson' });
-  const collection = datasetCollection(manifest, extentRecords);
+  await dataset.putStream(datasetKeys.items, itemLines(), { contentType: 'application/x-ndjson' });
+  const collection = datasetCollection(manifest, extent);
   await dataset.put(datasetKeys.collection, `${JSON.stringify(collection, null, 1)}\n`, {
     contentType: 'application/json',
   });

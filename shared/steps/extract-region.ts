@@ -31,7 +31,7 @@ import type { PlannedWindow, RegionResult, TilePlan } from '../domain/plan.ts';
 import { addToTile } from '../domain/radiometry.ts';
 import { buildSample, sampleKey } from '../domain/sample.ts';
 import { cutFloat } from '../domain/secondary.ts';
-import { type ShardSample, streamShard } from '../domain/shard.ts';
+import { type ShardSample, ShardWriter } from '../domain/shard.ts';
 import type { Split } from '../domain/splits.ts';
 import { type RasterGrid, type SourceWindow, sourceWindow, warp, windowGrid } from '../domain/warp.ts';
 import { allocateWindowArrays, bandSide, type WindowArrays } from '../domain/window-arrays.ts';
@@ -72,6 +72,9 @@ export async function extractBatch(event: ExtractBatchEvent, ctx: StepContext): 
 }
 
 type Pixels = Uint16Array | Uint8Array;
+
+/** A split's region shard being written: its work key, the tar fed with samples, the store's put. */
+type RegionShardStream = { key: string; writer: ShardWriter; put: Promise<void> };
 
 export async function extractRegion(task: RegionTask, ctx: StepContext): Promise<RegionResult> {
   const resultKey = WorkFiles.regionResult.key(task.runId, task.regionId);
@@ -209,7 +212,22 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
   // Statistics describe the train split only (validation and test must not leak into normalization).
   const histograms = createBandHistograms(tp);
   const excludedScl = tp.scl ? cloudyClasses : [];
-  const bySplit = new Map<Split, ShardSample[]>();
+  // Region shards are work files: WriteShard copies their samples' tar blocks into the final shards.
+  // Each split's shard is streamed to the store while the windows are judged, so the region never
+  // holds its built samples: a sample leaves memory once its tar blocks are handed on.
+  const shardsBySplit = new Map<Split, RegionShardStream>();
+  const addSample = (split: Split, sample: ShardSample): Promise<void> => {
+    let stream = shardsBySplit.get(split);
+    if (!stream) {
+      const key = WorkFiles.regionShard.key(task.runId, task.regionId, split);
+      const writer = new ShardWriter();
+      stream = { key, writer, put: writeWorkStream(ctx.work, WorkFiles.regionShard, key, writer.chunks) };
+      // A store that fails (even before reading a byte) stops the tar, so add() rejects, never hangs.
+      stream.put.catch((error: unknown) => writer.abort(error as Error));
+      shardsBySplit.set(split, stream);
+    }
+    return stream.writer.add(sample);
+  };
   const rejects: WindowReject[] = [];
   // Per-date mode: each (window, date) is a planned sample of its own, judged, written or rejected
   // alone; the window's labels and split are those of all its dates.
@@ -233,77 +251,83 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
     rejects.push(
       rejectRecord(key, tp.tile, w, date ? { ...verdict, detail: { date, ...verdict.detail } } : verdict),
     );
-  region.windows.forEach((w, k) => {
-    const wa = arrays[k] as WindowArrays;
-    // Out of the region's list: the window's arrays are garbage once its sample is built.
-    arrays[k] = RELEASED;
-    const bounds = windowBounds(tp.grid, w);
-    const units = unitsOf(sampleKey(tp, w), wa);
-    if (!read[k]) {
-      const verdict = w.planReject
-        ? splitBufferVerdict(job.splits.buffer)
-        : edgeVerdict(insideFraction(tp.grid, w));
-      for (const u of units) reject(u.key, w, verdict, u.date);
-      account(bounds, verdict.reason);
-      return;
-    }
-    // Labels are burnt once per window, when some date of it is kept.
-    let window: ReturnType<typeof labelWindow> | null | undefined;
-    const labelled = () => {
-      if (window === undefined) window = labels ? labelWindow(labels, bounds) : null;
-      return window;
-    };
-    // On an output grid there are no edge windows: nodata marks what no source covers.
-    const valid = pad && !tp.output ? insideMask(tp.grid, w) : null;
-    let firstReason: string | null = null;
-    let kept = false;
-    for (const u of units) {
-      const verdict = judgeWindow(u.tp, u.wa, clouds);
-      const lw = verdict.reason ? null : labelled();
-      if (lw) requireLabelledFraction(verdict, lw.labelledFraction, job.windows.minLabelledFraction ?? 0);
-      if (verdict.reason) {
-        reject(u.key, w, verdict, u.date);
-        firstReason ??= verdict.reason;
+  try {
+    for (const [k, w] of region.windows.entries()) {
+      const wa = arrays[k] as WindowArrays;
+      // Out of the region's list: the window's arrays are garbage once its sample is built.
+      arrays[k] = RELEASED;
+      const bounds = windowBounds(tp.grid, w);
+      const units = unitsOf(sampleKey(tp, w), wa);
+      if (!read[k]) {
+        const verdict = w.planReject
+          ? splitBufferVerdict(job.splits.buffer)
+          : edgeVerdict(insideFraction(tp.grid, w));
+        for (const u of units) reject(u.key, w, verdict, u.date);
+        account(bounds, verdict.reason);
         continue;
       }
-      kept = true;
-      if (w.split === 'train')
-        addWindowStats(u.tp, u.wa, histograms, excludedScl, valid && isEdgeWindow(tp.grid, w) ? valid : null);
-      if (lw?.regression) {
-        const summary = regression[w.split] ?? emptyRegressionSummary();
-        regression[w.split] = summary;
-        addRegressionSample(summary, lw.regression);
-      } else if (lw) {
-        const perClass = classes[w.split] ?? {};
-        classes[w.split] = perClass;
-        addClassFrequencies(perClass, lw.classPixels);
+      // Labels are burnt once per window, when some date of it is kept.
+      let window: ReturnType<typeof labelWindow> | null | undefined;
+      const labelled = () => {
+        if (window === undefined) window = labels ? labelWindow(labels, bounds) : null;
+        return window;
+      };
+      // On an output grid there are no edge windows: nodata marks what no source covers.
+      const valid = pad && !tp.output ? insideMask(tp.grid, w) : null;
+      let firstReason: string | null = null;
+      let kept = false;
+      for (const u of units) {
+        const verdict = judgeWindow(u.tp, u.wa, clouds);
+        const lw = verdict.reason ? null : labelled();
+        if (lw) requireLabelledFraction(verdict, lw.labelledFraction, job.windows.minLabelledFraction ?? 0);
+        if (verdict.reason) {
+          reject(u.key, w, verdict, u.date);
+          firstReason ??= verdict.reason;
+          continue;
+        }
+        kept = true;
+        if (w.split === 'train')
+          addWindowStats(
+            u.tp,
+            u.wa,
+            histograms,
+            excludedScl,
+            valid && isEdgeWindow(tp.grid, w) ? valid : null,
+          );
+        if (lw?.regression) {
+          const summary = regression[w.split] ?? emptyRegressionSummary();
+          regression[w.split] = summary;
+          addRegressionSample(summary, lw.regression);
+        } else if (lw) {
+          const perClass = classes[w.split] ?? {};
+          classes[w.split] = perClass;
+          addClassFrequencies(perClass, lw.classPixels);
+        }
+        // Second sources keep their own dates: a single-date sample carries their whole series.
+        const sources = secondary.map((x) => ({
+          plan: x.plan,
+          side: x.side,
+          data: x.arrays[k] as Float32Array,
+        }));
+        await addSample(w.split, buildSample(job.name, u.tp, w, u.wa, verdict, lw, valid, u.key, sources));
       }
-      const list = bySplit.get(w.split) ?? [];
-      // Second sources keep their own dates: a single-date sample carries their whole series.
-      const sources = secondary.map((x) => ({
-        plan: x.plan,
-        side: x.side,
-        data: x.arrays[k] as Float32Array,
-      }));
-      list.push(buildSample(job.name, u.tp, w, u.wa, verdict, lw, valid, u.key, sources));
-      bySplit.set(w.split, list);
+      if (kept) account(bounds, null, window?.inSample ?? []);
+      else account(bounds, firstReason);
     }
-    if (kept) account(bounds, null, window?.inSample ?? []);
-    else account(bounds, firstReason);
-  });
-
-  // Region shards are work files: WriteShard copies their samples' tar blocks into the final shards.
-  const shards: RegionResult['shards'] = [];
-  // Streamed, one split at a time, each split's samples dropped once written: the region never holds
-  // a tar beside its samples.
-  for (const split of [...bySplit.keys()].sort()) {
-    const key = WorkFiles.regionShard.key(task.runId, task.regionId, split);
-    const shard = streamShard(bySplit.get(split) as ShardSample[]);
-    bySplit.delete(split);
-    await writeWorkStream(ctx.work, WorkFiles.regionShard, key, shard.chunks);
-    const { bytes, sha256, spans } = shard.result();
-    shards.push({ key, split, bytes, sha256, samples: spans });
+    for (const { writer } of shardsBySplit.values()) writer.end();
+    await Promise.all([...shardsBySplit.values()].map((x) => x.put));
+  } catch (error) {
+    // Nothing half-written stays: each store drops a stream that ends in an error.
+    for (const { writer } of shardsBySplit.values()) writer.abort(error as Error);
+    await Promise.allSettled([...shardsBySplit.values()].map((x) => x.put));
+    throw error;
   }
+  const shards: RegionResult['shards'] = [...shardsBySplit.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([split, { key, writer }]) => {
+      const { bytes, sha256, spans } = writer.result();
+      return { key, split, bytes, sha256, samples: spans };
+    });
   await writeWorkLines(
     ctx.work,
     WorkFiles.regionRejects,

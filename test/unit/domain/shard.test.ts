@@ -9,6 +9,7 @@ import {
   buildShard,
   readShard,
   type ShardSample,
+  ShardWriter,
   sampleSpans,
   spanMember,
   splitMemberPath,
@@ -235,5 +236,80 @@ describe('streamShard', () => {
     expect(() => streamed.result()).toThrow(/not streamed to its end/);
     for await (const _ of streamed.chunks) break;
     expect(() => streamed.result()).toThrow(/not streamed to its end/);
+  });
+});
+
+describe('ShardWriter', { timeout: 20_000 }, () => {
+  // Large members, so the tar's buffer fills and add() must wait for the consumer (backpressure).
+  const big = (key: string, i: number): ShardSample => ({
+    key,
+    members: [
+      { name: 'json', data: new TextEncoder().encode(`{"i":${i}}`) },
+      { name: 'bin', data: new Uint8Array(300_000 + i).fill(i % 251) },
+    ],
+  });
+
+  it("writes buildShard's bytes when samples are added one by one while a consumer drains", async () => {
+    const samples = Array.from({ length: 20 }, (_, i) => big(`s_${String(i).padStart(4, '0')}`, i));
+    const writer = new ShardWriter();
+    const consumed = (async () => {
+      const chunks: Uint8Array[] = [];
+      for await (const c of writer.chunks) chunks.push(c);
+      return Buffer.concat(chunks);
+    })();
+    for (const s of samples) await writer.add(s);
+    writer.end();
+    const bytes = await consumed;
+    const built = await buildShard(samples);
+    expect(bytes.equals(Buffer.from(built.bytes))).toBe(true);
+    expect(writer.result().sha256).toBe(built.sha256);
+    expect(writer.result().spans).toEqual(sampleSpans(built.bytes));
+  });
+
+  it('holds the producer back until the consumer reads: add() waits on a full tar', async () => {
+    const writer = new ShardWriter();
+    let added = 0;
+    const producer = (async () => {
+      for (let i = 0; i < 40; i++) {
+        await writer.add(big(`s_${String(i).padStart(4, '0')}`, i));
+        added++;
+      }
+      writer.end();
+    })();
+    // Nobody consumes yet: after the event loop settles, the producer must still be stuck early.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(added).toBeLessThan(40);
+    let bytes = 0;
+    for await (const c of writer.chunks) bytes += c.byteLength;
+    await producer;
+    expect(added).toBe(40);
+    expect(bytes).toBe(writer.result().bytes);
+  });
+
+  it('rejects a pending add() when aborted, and the consumer sees the error', async () => {
+    const writer = new ShardWriter();
+    const adds = (async () => {
+      for (let i = 0; i < 40; i++) await writer.add(big(`s_${String(i).padStart(4, '0')}`, i));
+    })();
+    await new Promise((r) => setTimeout(r, 20));
+    writer.abort(new Error('store refused the write'));
+    await expect(adds).rejects.toThrow();
+    const drain = (async () => {
+      for await (const _ of writer.chunks);
+    })();
+    await expect(drain).rejects.toThrow(/store refused the write/);
+    expect(() => writer.result()).toThrow(/not streamed to its end/);
+  });
+
+  it('checks each sample as it comes: a repeated key is refused by name', async () => {
+    const writer = new ShardWriter();
+    const drain = (async () => {
+      for await (const _ of writer.chunks);
+    })();
+    await writer.add(sample('a_0000_0000', 1));
+    await expect(writer.add(sample('a_0000_0000', 2))).rejects.toThrow(/"a_0000_0000" appears twice/);
+    writer.end();
+    await drain;
+    expect(writer.result().spans.map((s) => s.key)).toEqual(['a_0000_0000']);
   });
 });

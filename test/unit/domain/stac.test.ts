@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { rectToWgs84Bbox, toWgs84 } from '../../../shared/domain/crs.ts';
 import {
   datasetCollection,
+  foldExtent,
   type SampleRecord,
   sampleIndex,
   sampleItem,
@@ -86,6 +87,35 @@ describe('sampleItem', () => {
         .filter(Boolean)
         .map((l) => JSON.parse(l).id),
     ).toEqual(['a', 'b']);
+  });
+});
+
+describe('foldExtent', () => {
+  it('folds records into one that gives datasetCollection the same extent, folded in any grouping', () => {
+    const m = sampleManifest();
+    const records = [
+      record('a', 'train', 's0', 0),
+      record('b', 'train', 's0', 2400),
+      record('c', 'test', 's1', -7200),
+      { ...record('d', 'test', 's1', 1200), json: { dates: ['2022-12-01T10:00:00.000Z'] } },
+      { ...record('e', 'test', 's1', 99_000), json: { boundsWgs84: [179.9, -1, -179.9, 1] } },
+    ];
+    const extentOf = (rs: readonly SampleRecord[]) =>
+      (datasetCollection(m, rs) as { extent: unknown }).extent as Record<string, unknown>;
+    const whole = extentOf(records);
+    // Folded all at once, and folded as a stream shard by shard (the running fold plus the next).
+    expect(extentOf(foldExtent(records))).toEqual(whole);
+    let running: SampleRecord[] = [];
+    for (const group of [records.slice(0, 2), records.slice(2, 3), records.slice(3)])
+      running = foldExtent([...running, ...group]);
+    expect(running).toHaveLength(1);
+    expect(extentOf(running)).toEqual(whole);
+    // The antimeridian record widens the box to the whole longitude range; the odd date comes first.
+    expect(whole).toMatchObject({
+      spatial: { bbox: [[-180, expect.any(Number), 180, expect.any(Number)]] },
+      temporal: { interval: [['2022-12-01T10:00:00.000Z', '2023-06-13T10:00:00.000Z']] },
+    });
+    expect(foldExtent([])).toEqual([]);
   });
 });
 
