@@ -12,15 +12,24 @@ export function bandSide(tp: TilePlan, cog: CogInfo): number {
   return Math.round((tp.grid.windowSize * tp.grid.res) / cog.resX);
 }
 
-/** Zeroed arrays for `count` windows of a tile plan (sides from its first product's COGs). */
+/**
+ * Zeroed arrays for `count` windows of a tile plan (sides from its first product's COGs). Each
+ * group's windows are views into one buffer: one large allocation per region, which the allocator
+ * maps and returns to the system whole when the region is done, instead of thousands of small ones
+ * that fragment the heap a worker keeps from region to region.
+ */
 export function allocateWindowArrays(tp: TilePlan, count: number): WindowArrays[] {
   const T = tp.products.length;
   const ref = tp.products[0]?.cogs ?? {};
   const sideOf = (asset: string) => bandSide(tp, ref[asset] as CogInfo);
-  return Array.from({ length: count }, () => ({
-    groups: new Map(
-      tp.groups.map((g) => [g.name, new Uint16Array(T * g.bands.length * sideOf(g.bands[0] as string) ** 2)]),
-    ),
-    scl: tp.scl ? new Uint8Array(T * sideOf(tp.scl) ** 2) : null,
+  const groups = tp.groups.map((g) => {
+    const size = T * g.bands.length * sideOf(g.bands[0] as string) ** 2;
+    return { name: g.name, size, all: new Uint16Array(size * count) };
+  });
+  const sclSize = tp.scl ? T * sideOf(tp.scl) ** 2 : 0;
+  const scl = tp.scl ? new Uint8Array(sclSize * count) : null;
+  return Array.from({ length: count }, (_, k) => ({
+    groups: new Map(groups.map((g) => [g.name, g.all.subarray(k * g.size, (k + 1) * g.size)])),
+    scl: scl ? scl.subarray(k * sclSize, (k + 1) * sclSize) : null,
   }));
 }

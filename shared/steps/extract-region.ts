@@ -57,8 +57,6 @@ import {
 import { loadLabelSummary, loadRegionLabels } from '../work/labels-store.ts';
 import type { ExtractBatchEvent, ExtractBatchOutput, RegionTask } from '../workflow/contracts.ts';
 
-/** What a window's slot holds once its sample is built: nothing (see extractRegion). */
-const RELEASED: WindowArrays = { groups: new Map(), scl: null };
 export async function extractBatch(event: ExtractBatchEvent, ctx: StepContext): Promise<ExtractBatchOutput> {
   const out: ExtractBatchOutput = { regions: 0, written: 0, rejected: 0, bytesFetched: 0 };
   for (const task of event.Items) {
@@ -254,8 +252,6 @@ export async function extractRegion(task: RegionTask, ctx: StepContext): Promise
   try {
     for (const [k, w] of region.windows.entries()) {
       const wa = arrays[k] as WindowArrays;
-      // Out of the region's list: the window's arrays are garbage once its sample is built.
-      arrays[k] = RELEASED;
       const bounds = windowBounds(tp.grid, w);
       const units = unitsOf(sampleKey(tp, w), wa);
       if (!read[k]) {
