@@ -37,7 +37,7 @@ import type { ShardTask, WriteShardsEvent, WriteShardsOutput } from '../workflow
  * current one is written. A batch holds at most BATCH_SAMPLES samples and BATCH_BYTES bytes (a
  * larger sample is a batch alone): that bounds memory and the reads in flight.
  */
-export const BATCH_SAMPLES = 32;
+export const BATCH_SAMPLES = 16;
 export const BATCH_BYTES = 4 * 1024 * 1024;
 /** Chunk size when an existing shard is re-hashed. */
 const HASH_CHUNK = 8 * 1024 * 1024;
