@@ -29,8 +29,8 @@ import type { WorkerTask } from './task-worker.ts';
 import { createWorkerPool } from './worker-pool.ts';
 
 /**
- * Final shards written at once locally, whatever --threads says. Each holds two read batches (at
- * most 8 MiB) and a write buffer (1 MiB in a folder, a 16 MiB part on S3).
+ * Final shards written at once locally, at least (more with a larger --threads). Each holds two
+ * read batches (at most 8 MiB) and a write buffer (1 MiB in a folder, a 16 MiB part on S3).
  */
 const INLINE_IO_CONCURRENCY = 4;
 
