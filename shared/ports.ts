@@ -15,6 +15,12 @@ export interface BlobStore {
    */
   getRange(key: string, offset: number, length: number): Promise<Uint8Array>;
   /**
+   * Several ranges of one object, in the order given, each as getRange returns it. Optional: a store
+   * that serves them for less than a getRange each offers it (a folder opens the file once);
+   * callers use readRanges, which falls back to getRange.
+   */
+  getRanges?(key: string, ranges: readonly ByteRange[]): Promise<Uint8Array[]>;
+  /**
    * Writes the chunks as one object, atomically like put, holding only a bounded part of them in
    * memory (a temp file locally, a multipart upload on S3). A createOnly write to an existing key
    * throws AlreadyExistsError, possibly before the chunks are consumed.
@@ -26,6 +32,19 @@ export interface BlobStore {
   /** Keys under a prefix, sorted. */
   list(prefix: string): Promise<string[]>;
   delete(key: string): Promise<void>;
+}
+
+export type ByteRange = { readonly offset: number; readonly length: number };
+
+/** store.getRanges when the store has it, else one getRange per range (all at once). */
+export function readRanges(
+  store: BlobStore,
+  key: string,
+  ranges: readonly ByteRange[],
+): Promise<Uint8Array[]> {
+  return store.getRanges
+    ? store.getRanges(key, ranges)
+    : Promise.all(ranges.map((r) => store.getRange(key, r.offset, r.length)));
 }
 
 export type PutOptions = { readonly createOnly?: boolean; readonly contentType?: string };

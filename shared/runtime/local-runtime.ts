@@ -76,6 +76,8 @@ export type RunLocalWorkflowOptions = {
   readonly workStore: BlobStore;
   /** Caps every Distributed Map below its MaxConcurrency. */
   readonly maxConcurrency?: number;
+  /** Per Distributed Map (by state name): a cap in place of maxConcurrency. */
+  readonly mapConcurrency?: Readonly<Record<string, number>>;
   readonly onEvent?: (event: LocalWorkflowEvent) => void;
   /** Aborting stops starting work, waits for running handlers, then rejects with the signal's reason. */
   readonly signal?: AbortSignal;
@@ -192,6 +194,7 @@ export async function runLocalWorkflow(options: RunLocalWorkflowOptions): Promis
 
   // Each Distributed Map becomes a local Task whose handler runs the Map Run.
   for (const [name, map] of local.mapStates) {
+    const cap = options.mapConcurrency?.[name] ?? options.maxConcurrency;
     const processor = new StateMachine(map.processor as unknown as StateMachineDefinition, machineOptions);
     localHandlers[name] = wrap(async (input) =>
       runDistributedMap({
@@ -202,7 +205,7 @@ export async function runLocalWorkflow(options: RunLocalWorkflowOptions): Promis
         workStore: options.workStore,
         signal,
         stateMachineName: LOCAL_STATE_MACHINE_NAME,
-        ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
+        ...(cap === undefined ? {} : { maxConcurrency: cap }),
         onProgress: (progress) => emit({ type: 'MapProgress', path: [], ...progress }),
         runChild: (childInput, index) =>
           execute(processor, childInput, `${executionName}-${name}-${index}`, [`${name}[${index}]`]).catch(

@@ -28,6 +28,12 @@ import { runLocalWorkflow, type TaskHandler } from './local-runtime.ts';
 import type { WorkerTask } from './task-worker.ts';
 import { createWorkerPool } from './worker-pool.ts';
 
+/**
+ * Final shards written at once locally, at least (more with a larger --threads). Each holds two
+ * read batches (at most 8 MiB) and a write buffer (1 MiB in a folder, a 16 MiB part on S3).
+ */
+const INLINE_IO_CONCURRENCY = 4;
+
 export type RunOptions = {
   job: JobSpec;
   runId: string;
@@ -168,6 +174,9 @@ async function runClaimed(options: RunOptions, onExtract: () => void): Promise<R
       handlers,
       workStore: ctx.work,
       maxConcurrency: threads,
+      // WriteShard runs inline and mostly waits on reads, writes and fsync (on S3, on round trips):
+      // several at once overlap those waits on the one main thread and start no CPU thread.
+      mapConcurrency: { [StateNames.writeShards]: Math.max(threads, INLINE_IO_CONCURRENCY) },
       taskTokens: orders.tokens,
     })) as { commit: CommitOutput; windows: PlanWindowsOutput };
     return { ...input, commit: output.commit, windows: output.windows };

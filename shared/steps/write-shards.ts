@@ -1,7 +1,7 @@
 // WriteShard: write final shards as PlanShards dealt them. Each sample's tar blocks are range-read
 // from its region shard (a work file) and streamed into the final shard, verbatim: nothing is
-// parsed or re-encoded, and memory holds a few samples, never a region shard or a whole final
-// shard. sha256, size and the samples' index entries (for items.ndjson) are computed while
+// parsed or re-encoded, and memory holds two batches of samples, never a region shard or a whole
+// final shard. sha256, size and the samples' index entries (for items.ndjson) are computed while
 // streaming. Shards are create-only; a shard with a
 // result record is done, and one found written without it (a crash in between) must be identical.
 import { createHash } from 'node:crypto';
@@ -15,13 +15,14 @@ import {
   type QuicklookStretch,
   quicklookImage,
 } from '../domain/quicklook.ts';
+import type { PlannedSample } from '../domain/reshard.ts';
 import { buildShard, readShard, spanMember, TAR_END } from '../domain/shard.ts';
 import { type SampleIndexEntry, sampleIndexEntry } from '../domain/stac.ts';
 import type { BlobStore } from '../ports.ts';
 import { loadJob, type StepContext } from '../work/context.ts';
 import {
   readWork,
-  readWorkRange,
+  readWorkRanges,
   requireWork,
   type ShardPlan,
   WorkFiles,
@@ -30,8 +31,14 @@ import {
 } from '../work/files.ts';
 import type { ShardTask, WriteShardsEvent, WriteShardsOutput } from '../workflow/contracts.ts';
 
-/** Range reads in flight per shard: hides store latency, bounds memory to a few samples. */
-const READ_AHEAD = 8;
+/**
+ * Samples are read in batches of consecutive plan entries, one store call per region shard in the
+ * batch (a folder store opens the file once for them, not once a sample), the next batch while the
+ * current one is written. A batch holds at most BATCH_SAMPLES samples and BATCH_BYTES bytes (a
+ * larger sample is a batch alone): that bounds memory and the reads in flight.
+ */
+export const BATCH_SAMPLES = 16;
+export const BATCH_BYTES = 4 * 1024 * 1024;
 /** Chunk size when an existing shard is re-hashed. */
 const HASH_CHUNK = 8 * 1024 * 1024;
 
@@ -110,7 +117,7 @@ export async function writeShard(task: ShardTask, ctx: StepContext): Promise<Sha
 }
 
 /**
- * The shard's bytes: each sample's blocks in plan order (a few reads ahead), then, with quicklooks,
+ * The shard's bytes: each sample's blocks in plan order (a batch read ahead), then, with quicklooks,
  * its `<key>.png` entry drawn from those blocks' arrays; then the end blocks. Each sample's index
  * entry (from its `.json` member) is pushed to `index` on the way.
  */
@@ -120,42 +127,90 @@ async function* shardChunks(
   index: SampleIndexEntry[],
   added: { bytes: number },
 ): AsyncGenerator<Uint8Array> {
-  const read = (i: number) => {
-    const s = plan.samples[i] as ShardPlan['samples'][number];
-    const p = readWorkRange(ctx.work, WorkFiles.regionShard, s.source, s.offset, s.length);
+  const samples = plan.samples;
+  /** The end of the batch that starts at `from` (`from` itself past the last sample). */
+  const batchEnd = (from: number) => {
+    let to = from;
+    let bytes = 0;
+    while (to < samples.length && to - from < BATCH_SAMPLES) {
+      bytes += (samples[to] as PlannedSample).length;
+      if (to > from && bytes > BATCH_BYTES) break;
+      to++;
+    }
+    return to;
+  };
+  const read = (from: number, to: number) => {
+    const p = readBatch(ctx, samples.slice(from, to));
     // Awaited below in order; a read left behind when the consumer stops must not go unhandled.
     p.catch(() => undefined);
     return p;
   };
-  const ahead: Promise<Uint8Array>[] = [];
-  let next = 0;
-  for (let i = 0; i < plan.samples.length; i++) {
-    while (next < plan.samples.length && ahead.length < READ_AHEAD) ahead.push(read(next++));
-    const chunk = await (ahead.shift() as Promise<Uint8Array>);
-    const s = plan.samples[i] as ShardPlan['samples'][number];
-    // The span must start with the sample's first header (its name is `<key>.<member>`).
-    const name = Buffer.from(chunk.subarray(0, s.key.length + 1)).toString('latin1');
-    if (name !== `${s.key}.`) {
-      throw new IntegrityError(
-        `${ctx.work.uri}/${s.source} holds no sample ${s.key} at byte ${s.offset}; the region shard changed since it was written: rerun the job in a new output folder`,
-        { source: `${ctx.work.uri}/${s.source}` },
-      );
+  let from = 0;
+  let to = batchEnd(0);
+  let pending = read(from, to);
+  while (from < to) {
+    const chunks = await pending;
+    const next = batchEnd(to);
+    if (next > to) pending = read(to, next);
+    for (let i = from; i < to; i++) {
+      const s = samples[i] as PlannedSample;
+      yield* sampleChunks(ctx, plan, s, chunks[i - from] as Uint8Array, index, added);
     }
-    const json = spanMember(chunk, 'json');
-    index.push(
-      sampleIndexEntry(
-        s.key,
-        json ? (JSON.parse(Buffer.from(json).toString('utf8')) as Record<string, unknown>) : {},
-      ),
-    );
-    yield chunk;
-    if (plan.quicklooks) {
-      const entry = await quicklookEntry(s.key, chunk, plan.quicklooks);
-      added.bytes += entry.byteLength;
-      yield entry;
-    }
+    from = to;
+    to = next;
   }
   yield TAR_END;
+}
+
+/** A batch's sample blocks, in its order: one range read per region shard it draws from. */
+async function readBatch(ctx: StepContext, batch: readonly PlannedSample[]): Promise<Uint8Array[]> {
+  const bySource = new Map<string, number[]>();
+  for (const [i, s] of batch.entries()) {
+    const list = bySource.get(s.source);
+    if (list) list.push(i);
+    else bySource.set(s.source, [i]);
+  }
+  const out: Uint8Array[] = new Array(batch.length);
+  await Promise.all(
+    [...bySource].map(async ([source, picked]) => {
+      const ranges = picked.map((i) => batch[i] as PlannedSample);
+      const chunks = await readWorkRanges(ctx.work, WorkFiles.regionShard, source, ranges);
+      for (const [k, i] of picked.entries()) out[i] = chunks[k] as Uint8Array;
+    }),
+  );
+  return out;
+}
+
+/** One sample's copied blocks (checked to be that sample), its quicklook entry; its index entry. */
+async function* sampleChunks(
+  ctx: StepContext,
+  plan: ShardPlan,
+  s: PlannedSample,
+  chunk: Uint8Array,
+  index: SampleIndexEntry[],
+  added: { bytes: number },
+): AsyncGenerator<Uint8Array> {
+  // The span must start with the sample's first header (its name is `<key>.<member>`).
+  const name = Buffer.from(chunk.subarray(0, s.key.length + 1)).toString('latin1');
+  if (name !== `${s.key}.`) {
+    throw new IntegrityError(
+      `${ctx.work.uri}/${s.source} holds no sample ${s.key} at byte ${s.offset}; the region shard changed since it was written: rerun the job in a new output folder`,
+      { source: `${ctx.work.uri}/${s.source}` },
+    );
+  }
+  const json = spanMember(chunk, 'json');
+  index.push(
+    sampleIndexEntry(
+      s.key,
+      json ? (JSON.parse(Buffer.from(json).toString('utf8')) as Record<string, unknown>) : {},
+    ),
+  );
+  yield chunk;
+  if (plan.quicklooks) {
+    const entry = await quicklookEntry(s.key, chunk, plan.quicklooks);
+    added.bytes += entry.byteLength;
+    yield entry;
+  }
 }
 
 /** The tar entry of a sample's quicklook (`<key>.png`), from its copied blocks' `.json` and arrays. */

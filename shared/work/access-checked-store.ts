@@ -2,7 +2,7 @@
 // a local run thus proves the grants the stack derives from the same table, and a step that reaches
 // for an undeclared file fails the same way everywhere, naming the key.
 import { SatfactoryError } from '../domain/errors.ts';
-import type { BlobStore, PutOptions } from '../ports.ts';
+import { type BlobStore, type ByteRange, type PutOptions, readRanges } from '../ports.ts';
 import { matchesPattern } from './files.ts';
 
 /** A step touched a key its task does not declare: a bug in the step or in the task table. */
@@ -50,6 +50,11 @@ export class AccessCheckedStore implements BlobStore {
   getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
     this.#check('read', key);
     return this.#inner.getRange(key, offset, length);
+  }
+
+  getRanges(key: string, ranges: readonly ByteRange[]): Promise<Uint8Array[]> {
+    this.#check('read', key);
+    return readRanges(this.#inner, key, ranges);
   }
 
   putStream(key: string, chunks: AsyncIterable<Uint8Array>, options?: PutOptions): Promise<void> {

@@ -32,7 +32,7 @@ import { QuicklookStretchSchema } from '../domain/quicklook.ts';
 import { PlannedSampleSchema } from '../domain/reshard.ts';
 import { SampleIndexEntrySchema } from '../domain/stac.ts';
 import { WindowRejectSchema } from '../domain/window-verdict.ts';
-import type { BlobStore } from '../ports.ts';
+import { type BlobStore, type ByteRange, readRanges } from '../ports.ts';
 import { RegionTaskSchema, ShardTaskSchema } from '../workflow/contracts.ts';
 
 /** Bump whenever a schema below changes shape: runs of an older version are then not resumed. */
@@ -516,4 +516,15 @@ export async function readWorkRange(
 ): Promise<Uint8Array> {
   checkKey(file, key);
   return store.getRange(key, offset, length);
+}
+
+/** Several ranges of one binary work file, in the order given (one open file on a folder store). */
+export async function readWorkRanges(
+  store: BlobStore,
+  file: WorkFileSpec<Uint8Array>,
+  key: string,
+  ranges: readonly ByteRange[],
+): Promise<Uint8Array[]> {
+  checkKey(file, key);
+  return readRanges(store, key, ranges);
 }

@@ -1,7 +1,18 @@
 // BlobStore over a local folder. Writes go to a temp file in the target folder, then rename (or
 // link, for create-only), so a reader never sees half a file and only one create-only writer wins.
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import {
+  type FileHandle,
+  link,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  unlink,
+} from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
@@ -11,10 +22,15 @@ import {
   StorageAccessError,
   StorageFullError,
 } from '../../domain/errors.ts';
-import type { BlobStore, PutOptions } from '../../ports.ts';
+import type { BlobStore, ByteRange, PutOptions } from '../../ports.ts';
 
 /** Temp files carry this prefix; list() hides them, they are never keys. */
 const TEMP_PREFIX = '.sf-tmp-';
+/**
+ * Small chunks are copied into a buffer this big before they are written: a write is a trip to
+ * libuv's threadpool, and a shard streams thousands of ~20 KB samples.
+ */
+export const WRITE_BUFFER_BYTES = 1024 * 1024;
 
 function hasCode(error: unknown, ...codes: string[]): boolean {
   return (
@@ -57,25 +73,37 @@ export class FsBlobStore implements BlobStore {
   }
 
   async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
-    const path = this.pathOf(key);
-    const handle = await open(path, 'r');
+    return (await this.getRanges(key, [{ offset, length }]))[0] as Uint8Array;
+  }
+
+  /** Opens the file once for all the ranges and reads them at once. */
+  async getRanges(key: string, ranges: readonly ByteRange[]): Promise<Uint8Array[]> {
+    const handle = await open(this.pathOf(key), 'r');
     try {
-      const out = new Uint8Array(length);
-      let done = 0;
-      while (done < length) {
-        const { bytesRead } = await handle.read(out, done, length - done, offset + done);
-        if (bytesRead === 0) {
-          throw new IntegrityError(
-            `${this.uri}/${key} ends before byte ${offset + length} (a range read of ${length} bytes at ${offset})`,
-            { source: `${this.uri}/${key}` },
-          );
-        }
-        done += bytesRead;
-      }
-      return out;
+      // Settled, not all: the handle closes only once no read is using it.
+      const reads = await Promise.allSettled(ranges.map((r) => this.readAt(handle, key, r.offset, r.length)));
+      const failed = reads.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      return reads.map((r) => (r as PromiseFulfilledResult<Uint8Array>).value);
     } finally {
       await handle.close();
     }
+  }
+
+  private async readAt(handle: FileHandle, key: string, offset: number, length: number): Promise<Uint8Array> {
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await handle.read(out, done, length - done, offset + done);
+      if (bytesRead === 0) {
+        throw new IntegrityError(
+          `${this.uri}/${key} ends before byte ${offset + length} (a range read of ${length} bytes at ${offset})`,
+          { source: `${this.uri}/${key}` },
+        );
+      }
+      done += bytesRead;
+    }
+    return out;
   }
 
   async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<void> {
@@ -121,7 +149,7 @@ export class FsBlobStore implements BlobStore {
     try {
       const handle = await open(tmp, 'wx', 0o644);
       try {
-        for await (const chunk of chunks) await handle.writeFile(chunk);
+        await writeBuffered(handle, chunks);
         // Data must be on disk before the name appears, or a crash could publish an empty file.
         await handle.sync();
       } finally {
@@ -227,6 +255,30 @@ function accessError(error: unknown, target: string): StorageAccessError | undef
     { source: target, folder, code: e.code },
     { cause: error },
   );
+}
+
+/**
+ * Writes the chunks in order, copying runs of small ones into one WRITE_BUFFER_BYTES buffer; a chunk
+ * that does not fit the space left goes out after the buffered bytes, directly when it is large.
+ */
+async function writeBuffered(handle: FileHandle, chunks: AsyncIterable<Uint8Array | string>): Promise<void> {
+  const buffer = Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
+  let used = 0;
+  const flush = async () => {
+    if (used > 0) await handle.writeFile(buffer.subarray(0, used));
+    used = 0;
+  };
+  for await (const item of chunks) {
+    const chunk = typeof item === 'string' ? Buffer.from(item, 'utf8') : item;
+    if (used + chunk.byteLength > WRITE_BUFFER_BYTES) await flush();
+    if (chunk.byteLength >= WRITE_BUFFER_BYTES) {
+      await handle.writeFile(chunk);
+    } else {
+      buffer.set(chunk, used);
+      used += chunk.byteLength;
+    }
+  }
+  await flush();
 }
 
 async function* once(body: Uint8Array | string): AsyncIterable<Uint8Array | string> {

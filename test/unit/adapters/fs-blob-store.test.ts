@@ -1,13 +1,15 @@
-// The local blob store: atomic puts (no half-written file visible, no temp file listed), create-only
-// with exactly one winner, sorted recursive listing by prefix, and keys that cannot escape the root.
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+// The local blob store: atomic puts (no half-written file visible, no temp file listed), streamed
+// writes buffered into 1 MiB writes with the bytes unchanged, create-only with exactly one winner,
+// range reads (several per open file), sorted recursive listing by prefix, and keys that cannot
+// escape the root.
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { S3BlobStore } from '../../../shared/adapters/aws/s3-blob-store.ts';
 import { blobStoreForUri } from '../../../shared/adapters/blob-store-for-uri.ts';
-import { FsBlobStore } from '../../../shared/adapters/local/fs-blob-store.ts';
-import { AlreadyExistsError, InvalidInputError } from '../../../shared/domain/errors.ts';
+import { FsBlobStore, WRITE_BUFFER_BYTES } from '../../../shared/adapters/local/fs-blob-store.ts';
+import { AlreadyExistsError, IntegrityError, InvalidInputError } from '../../../shared/domain/errors.ts';
 
 let dir: string;
 let store: FsBlobStore;
@@ -73,6 +75,96 @@ describe('FsBlobStore', () => {
     );
     await expect(store.putStream('train/t.tar', chunks(5, 3))).rejects.toThrow(/source broke/);
     expect(await readdir(join(dir, 'root', 'train'))).toEqual(['s.tar']);
+  });
+
+  it('buffers small chunks into 1 MiB writes: the same bytes in order, strings as UTF-8, large chunks whole', async () => {
+    const MiB = WRITE_BUFFER_BYTES;
+    // Sizes around the buffer's edge: one that fills it but for 50 bytes, one that spills, a chunk
+    // larger than the buffer, one exactly its size, strings and empty chunks in between.
+    const parts: Array<Uint8Array | string> = [
+      new Uint8Array(100).fill(1),
+      new Uint8Array(MiB - 150).fill(2),
+      new Uint8Array(0),
+      new Uint8Array(100).fill(3),
+      new Uint8Array(3 * MiB + 7).map((_, i) => i % 251),
+      'é and ü',
+      new Uint8Array(MiB).fill(4),
+      new Uint8Array(7).fill(5),
+    ];
+    async function* chunks() {
+      for (const p of parts) yield p as Uint8Array;
+    }
+    await store.putStream('s.bin', chunks());
+    const expected = Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
+    expect(Buffer.compare(Buffer.from((await store.get('s.bin'))!), expected)).toBe(0);
+  });
+
+  it('writes a long stream to its temp file as it goes, shows nothing before the end, and leaves nothing when it fails', async () => {
+    const root = join(dir, 'root');
+    const seen: Array<{ temp: number; visible: boolean; listed: string[] }> = [];
+    async function* chunks(fail: boolean) {
+      for (let i = 0; i < 300; i++) {
+        if (i === 200) {
+          // 200 × 16 KiB written: at least two full buffers are in the temp file, no name yet.
+          const temps = (await readdir(root)).filter((n) => n.startsWith('.sf-tmp-'));
+          const sizes = await Promise.all(temps.map(async (n) => (await stat(join(root, n))).size));
+          seen.push({
+            temp: Math.max(0, ...sizes),
+            visible: await store.exists('long.bin'),
+            listed: await store.list(''),
+          });
+          if (fail) throw new Error('source broke');
+        }
+        yield new Uint8Array(16 * 1024).fill(i % 256);
+      }
+    }
+    await store.put('other', 'x');
+    await expect(store.putStream('long.bin', chunks(true), { createOnly: true })).rejects.toThrow(
+      /source broke/,
+    );
+    expect(await readdir(root)).toEqual(['other']);
+    await store.putStream('long.bin', chunks(false), { createOnly: true });
+    for (const s of seen) {
+      expect(s.temp).toBeGreaterThanOrEqual(2 * WRITE_BUFFER_BYTES);
+      expect(s.temp).toBeLessThan(200 * 16 * 1024);
+      expect(s.visible).toBe(false);
+      expect(s.listed).toEqual(['other']);
+    }
+    const bytes = (await store.get('long.bin'))!;
+    expect(bytes.byteLength).toBe(300 * 16 * 1024);
+    expect([bytes[0], bytes[16 * 1024], bytes[bytes.byteLength - 1]]).toEqual([0, 1, 299 % 256]);
+    expect((await readdir(root)).sort()).toEqual(['long.bin', 'other']);
+  });
+
+  it('reads several ranges of one file at once, each as getRange reads it, in the order asked', async () => {
+    await store.put(
+      'r.bin',
+      new Uint8Array(70_000).map((_, i) => (i * 7) % 256),
+    );
+    const ranges = [
+      { offset: 60_000, length: 10_000 },
+      { offset: 0, length: 3 },
+      { offset: 100, length: 0 },
+      { offset: 5, length: 40_000 },
+      { offset: 0, length: 3 },
+      { offset: 0, length: 70_000 },
+    ];
+    const got = await store.getRanges('r.bin', ranges);
+    expect(got).toHaveLength(ranges.length);
+    for (const [i, r] of ranges.entries()) {
+      expect(
+        Buffer.compare(Buffer.from(got[i]!), Buffer.from(await store.getRange('r.bin', r.offset, r.length))),
+      ).toBe(0);
+      expect(got[i]!.byteLength).toBe(r.length);
+    }
+    expect([...got[1]!]).toEqual([0, 7, 14]);
+    const past = store.getRanges('r.bin', [
+      { offset: 0, length: 10 },
+      { offset: 69_990, length: 20 },
+    ]);
+    await expect(past).rejects.toThrow(IntegrityError);
+    await expect(past).rejects.toThrow(/r\.bin ends before byte 70010/);
+    await expect(store.getRanges('missing.bin', [{ offset: 0, length: 1 }])).rejects.toThrow(/ENOENT/);
   });
 
   it('reads exact byte ranges, and refuses one past the end', async () => {

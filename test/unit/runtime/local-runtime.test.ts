@@ -104,7 +104,15 @@ function harness(overrides: Record<string, Override> = {}): Harness {
   return { handlers, calls, batches, events: [], store, maxActiveExtracts: () => maxActive, recorded };
 }
 
-function run(h: Harness, extra: { asl?: Asl; maxConcurrency?: number; signal?: AbortSignal } = {}) {
+function run(
+  h: Harness,
+  extra: {
+    asl?: Asl;
+    maxConcurrency?: number;
+    mapConcurrency?: Record<string, number>;
+    signal?: AbortSignal;
+  } = {},
+) {
   return runLocalWorkflow({
     input: RUN,
     handlers: h.handlers,
@@ -192,6 +200,17 @@ describe('runLocalWorkflow with the checked-in ASL', () => {
     expect(h.events.find((e) => e.type === 'StateEntered' && e.state === 'ExtractRegions')).toMatchObject({
       stateType: 'Map',
     });
+  });
+
+  it('gives a Map named in mapConcurrency its own cap in place of maxConcurrency', async () => {
+    const one = harness();
+    await run(one, { maxConcurrency: 1 });
+    expect(one.maxActiveExtracts()).toBe(1);
+    const own = harness();
+    await run(own, { maxConcurrency: 1, mapConcurrency: { [StateNames.extractRegions]: 3 } });
+    expect(own.maxActiveExtracts()).toBeGreaterThan(1);
+    expect(own.maxActiveExtracts()).toBeLessThanOrEqual(3);
+    expect(own.batches).toHaveLength(7);
   });
 
   it('feeds ExtractRegion every region, one per batch as configured, under the concurrency cap', async () => {

@@ -1,14 +1,16 @@
 // PlanShards and WriteShard on in-memory stores: three regions' shards dealt into final shards;
-// every sample once and byte for byte; region shards only ever range-read (one sample at a time,
-// never whole); a rerun writes nothing new.
+// every sample once and byte for byte; region shards only ever range-read (each sample once, never
+// whole, a batch's samples of one region shard in one call); a rerun writes nothing new; a region
+// shard that changed is refused, naming it.
 import { describe, expect, it } from 'vitest';
+import { IntegrityError } from '../../../shared/domain/errors.ts';
 import { parseJobSpec } from '../../../shared/domain/job-spec.ts';
 import type { RegionResult } from '../../../shared/domain/plan.ts';
 import { buildShard, readShard, type ShardSample, sampleSpans } from '../../../shared/domain/shard.ts';
-import type { BlobStore, PutOptions } from '../../../shared/ports.ts';
+import type { BlobStore, ByteRange, PutOptions } from '../../../shared/ports.ts';
 import { noMetrics, silentLog, systemClock } from '../../../shared/ports.ts';
 import { planShards } from '../../../shared/steps/plan-shards.ts';
-import { writeShards } from '../../../shared/steps/write-shards.ts';
+import { BATCH_SAMPLES, writeShards } from '../../../shared/steps/write-shards.ts';
 import { type StepContext, storeJob } from '../../../shared/work/context.ts';
 import { WorkFiles, writeWork, writeWorkBytes, writeWorkLines } from '../../../shared/work/files.ts';
 import type { ShardTask } from '../../../shared/workflow/contracts.ts';
@@ -16,10 +18,11 @@ import { MemoryBlobStore } from '../../helpers/memory-blob-store.ts';
 
 const RUN = 'run-reshard';
 
-/** Counts whole reads and range reads of the work store. */
+/** Counts whole reads and range reads of the work store (getRanges calls and the ranges they ask). */
 class CountingStore implements BlobStore {
   readonly gets: string[] = [];
   readonly ranges: Array<{ key: string; length: number }> = [];
+  readonly rangeCalls: Array<{ key: string; ranges: number }> = [];
   readonly puts: string[] = [];
   constructor(readonly inner: MemoryBlobStore) {}
   get uri() {
@@ -32,6 +35,10 @@ class CountingStore implements BlobStore {
   getRange(key: string, offset: number, length: number) {
     this.ranges.push({ key, length });
     return this.inner.getRange(key, offset, length);
+  }
+  getRanges(key: string, ranges: readonly ByteRange[]) {
+    this.rangeCalls.push({ key, ranges: ranges.length });
+    return Promise.all(ranges.map((r) => this.getRange(key, r.offset, r.length)));
   }
   put(key: string, body: Uint8Array | string, options?: PutOptions) {
     this.puts.push(key);
@@ -66,7 +73,9 @@ function sample(key: string, n: number): ShardSample {
   };
 }
 
-async function setup() {
+async function setup(
+  output: { shardBytes: number; minShardsPerSplit: number } = { shardBytes: 4000, minShardsPerSplit: 3 },
+) {
   const work = new CountingStore(new MemoryBlobStore('memory://work'));
   const dataset = new MemoryBlobStore('memory://out');
   const ctx: StepContext = {
@@ -102,7 +111,7 @@ async function setup() {
     bands: ['red'],
     windows: { size: 24 },
     splits: { method: 'random', train: 0.8, validation: 0, test: 0.2, seed: 5 },
-    output: { uri: 'memory://out', shardBytes: 4000, minShardsPerSplit: 3 },
+    output: { uri: 'memory://out', ...output },
   });
   const input = await storeJob(work, job, RUN);
   const written = new Map<string, ShardSample>();
@@ -168,6 +177,28 @@ async function setup() {
   return { work, dataset, ctx, input, written };
 }
 
+/** getRanges calls WriteShard should make: per plan, per batch of BATCH_SAMPLES, its distinct sources. */
+async function expectedRangeCalls(work: CountingStore): Promise<number> {
+  let calls = 0;
+  for (const key of await work.inner.list(`runs/${RUN}/shard-plans/`)) {
+    const plan = work.inner.json<{ samples: Array<{ source: string; length: number }> }>(key);
+    for (let i = 0; i < plan.samples.length; i += BATCH_SAMPLES) {
+      const batch = plan.samples.slice(i, i + BATCH_SAMPLES);
+      // Far below the batch byte limit here, so only the sample count cuts batches.
+      expect(batch.reduce((n, s) => n + s.length, 0)).toBeLessThan(100_000);
+      calls += new Set(batch.map((s) => s.source)).size;
+    }
+  }
+  return calls;
+}
+
+async function tasksOf(work: CountingStore, shardsKey: string): Promise<ShardTask[]> {
+  return (work.inner.text(shardsKey) ?? '')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as ShardTask);
+}
+
 describe('PlanShards and WriteShard', () => {
   it('deal three regions into even final shards, every sample once, bytes copied verbatim', async () => {
     const { work, dataset, ctx, input, written } = await setup();
@@ -190,6 +221,10 @@ describe('PlanShards and WriteShard', () => {
       Math.max(...[...written.values()].map(spanOf)),
     );
     expect(work.ranges).toHaveLength(written.size);
+    // Batched: one call per region shard a batch draws from, fewer calls than samples.
+    expect(work.rangeCalls.reduce((n, c) => n + c.ranges, 0)).toBe(written.size);
+    expect(work.rangeCalls).toHaveLength(await expectedRangeCalls(work));
+    expect(work.rangeCalls.length).toBeLessThan(written.size);
 
     const seen = new Set<string>();
     for (const split of ['train', 'test'] as const) {
@@ -237,5 +272,49 @@ describe('PlanShards and WriteShard', () => {
     const second = await planShards(input, ctx);
     expect(second).toEqual(first);
     expect(await plans()).toEqual(a);
+  });
+
+  it('reads a shard of more samples than a batch in several batches, the bytes in plan order', async () => {
+    // One shard per split: the 36 train samples take several batches, the 9 test samples one.
+    const { work, dataset, ctx, input, written } = await setup({
+      shardBytes: 10_000_000,
+      minShardsPerSplit: 1,
+    });
+    const planned = await planShards(input, ctx);
+    expect(planned.shards).toBe(2);
+    const tasks = await tasksOf(work, planned.shardsKey);
+    await writeShards({ Items: tasks }, ctx);
+    expect(work.rangeCalls).toHaveLength(await expectedRangeCalls(work));
+    expect(BATCH_SAMPLES).toBeLessThan(36);
+    expect(work.rangeCalls.length).toBeLessThanOrEqual((Math.ceil(36 / BATCH_SAMPLES) + 1) * 3);
+    for (const split of ['train', 'test'] as const) {
+      const plan = work.inner.json<{ path: string; samples: Array<{ key: string }> }>(
+        WorkFiles.shardPlan.key(RUN, split, 0),
+      );
+      // Independent oracle: the tar the plan's samples make when built afresh, in plan order.
+      const expected = await buildShard(plan.samples.map((s) => written.get(s.key) as ShardSample));
+      expect(Buffer.compare(Buffer.from((await dataset.get(plan.path))!), Buffer.from(expected.bytes))).toBe(
+        0,
+      );
+    }
+  });
+
+  it('refuses a region shard whose bytes moved, naming it and the sample, and writes no final shard', async () => {
+    const { work, dataset, ctx, input } = await setup();
+    const planned = await planShards(input, ctx);
+    const tasks = await tasksOf(work, planned.shardsKey);
+    // Shift one region shard by a block: every span now starts at the wrong sample.
+    const key = WorkFiles.regionShard.key(RUN, 't-r000-c001', 'train');
+    const bytes = (await work.inner.get(key))!;
+    await work.inner.put(key, Buffer.concat([new Uint8Array(512), bytes]));
+    const planOf = (t: ShardTask) =>
+      work.inner.json<{ path: string; samples: Array<{ source: string }> }>(t.planKey);
+    const task = tasks.find((t) => planOf(t).samples.some((s) => s.source === key)) as ShardTask;
+    const run = writeShards({ Items: [task] }, ctx);
+    await expect(run).rejects.toThrow(IntegrityError);
+    await expect(run).rejects.toThrow(new RegExp(`${key}.* holds no sample t_01\\d\\d_0000 at byte \\d+`));
+    // Nothing of that shard: not in the dataset, no result recorded.
+    expect(await dataset.exists(planOf(task).path)).toBe(false);
+    expect(await work.inner.list(`runs/${RUN}/shard-results/`)).toEqual([]);
   });
 });
