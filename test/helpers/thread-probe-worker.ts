@@ -1,15 +1,16 @@
 // A worker task module for the worker-pool tests: it reports the thread it ran on, blocks like CPU
-// work does, meets other tasks, and throws our errors on request. The enum needs a real TypeScript
-// loader, not stripping.
+// work does, meets other tasks, and throws our errors on request. Workers load it with Node's own type
+// stripping, so it keeps to erasable TypeScript (tsconfig's erasableSyntaxOnly).
 import { threadId } from 'node:worker_threads';
 import { TransientError } from '../../shared/domain/errors.ts';
 
-export enum ProbeMode {
-  Block = 'block',
-  Meet = 'meet',
-  Transient = 'transient',
-  TypeError = 'type-error',
-}
+export const ProbeMode = {
+  Block: 'block',
+  Meet: 'meet',
+  Transient: 'transient',
+  TypeError: 'type-error',
+} as const;
+export type ProbeMode = (typeof ProbeMode)[keyof typeof ProbeMode];
 
 export type ProbeTask = {
   readonly mode: ProbeMode;

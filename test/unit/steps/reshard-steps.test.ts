@@ -24,7 +24,10 @@ class CountingStore implements BlobStore {
   readonly ranges: Array<{ key: string; length: number }> = [];
   readonly rangeCalls: Array<{ key: string; ranges: number }> = [];
   readonly puts: string[] = [];
-  constructor(readonly inner: MemoryBlobStore) {}
+  readonly inner: MemoryBlobStore;
+  constructor(inner: MemoryBlobStore) {
+    this.inner = inner;
+  }
   get uri() {
     return this.inner.uri;
   }
