@@ -77,20 +77,74 @@ function headerText(dtype: NpyDtype, shape: readonly number[]): string {
   return `${dict}${' '.repeat(padding)}\n`;
 }
 
+const DTYPE_OF = new Map<unknown, NpyDtype>([
+  [Uint8Array, '|u1'],
+  [Int8Array, '|i1'],
+  [Uint16Array, '<u2'],
+  [Int16Array, '<i2'],
+  [Uint32Array, '<u4'],
+  [Int32Array, '<i4'],
+  [Float32Array, '<f4'],
+  [Float64Array, '<f8'],
+]);
+
+/**
+ * Buffers laid out by allocateForNpy (room for the header, then the array to the buffer's end), with
+ * the header of the shape they were made for: only that one is written in place, so two encodings
+ * of one array never share bytes that differ.
+ */
+const withHeaderRoom = new WeakMap<ArrayBufferLike, string>();
+
+type NpyConstructor<A extends NpyTypedArray> = new (
+  buffer: ArrayBuffer,
+  byteOffset: number,
+  length: number,
+) => A;
+
+/**
+ * A zeroed array of this shape that sits in its buffer behind room for its own .npy header, so that
+ * encodeNpy(array, shape) writes the header there and returns the buffer itself instead of a copy.
+ * The encoded bytes then share memory with the array: it must not change while they are in use.
+ */
+export function allocateForNpy<A extends NpyTypedArray>(
+  ctor: NpyConstructor<A>,
+  shape: readonly number[],
+): A {
+  const dtype = DTYPE_OF.get(ctor);
+  if (dtype === undefined) throw new InvalidInputError('allocateForNpy: unsupported array type');
+  const length = shape.reduce((n, d) => n * d, 1);
+  checkShape(shape, length, 'allocateForNpy');
+  const header = headerText(dtype, shape);
+  const offset = PREAMBLE + header.length;
+  const buffer = new ArrayBuffer(offset + length * DTYPES[dtype].bytes);
+  withHeaderRoom.set(buffer, header);
+  return new ctor(buffer, offset, length);
+}
+
 /** Encodes an array in C order as .npy 1.0. The typed array's type gives the dtype. */
 export function encodeNpy(data: NpyTypedArray, shape: readonly number[]): Uint8Array {
   checkShape(shape, data.length, 'encodeNpy');
   const dtype = npyDtypeOf(data);
   const header = headerText(dtype, shape);
   if (header.length > 0xffff) throw new InvalidInputError('encodeNpy: header too long for format 1.0');
-  const out = new Uint8Array(PREAMBLE + header.length + data.byteLength);
+  const start = PREAMBLE + header.length;
+  // An array from allocateForNpy (the whole of it, not a view of part), with the shape it was made
+  // for: the header goes in front.
+  const inPlace =
+    HOST_LITTLE_ENDIAN &&
+    data.byteOffset === start &&
+    data.buffer.byteLength === start + data.byteLength &&
+    withHeaderRoom.get(data.buffer) === header;
+  const out = inPlace
+    ? new Uint8Array(data.buffer, 0, data.buffer.byteLength)
+    : new Uint8Array(start + data.byteLength);
   out.set(MAGIC, 0);
   out[6] = 1;
   out[7] = 0;
   out[8] = header.length & 0xff;
   out[9] = header.length >> 8;
   for (let i = 0; i < header.length; i++) out[PREAMBLE + i] = header.charCodeAt(i);
-  const start = PREAMBLE + header.length;
+  if (inPlace) return out;
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   out.set(bytes, start);
   if (!HOST_LITTLE_ENDIAN) swapInPlace(out.subarray(start), DTYPES[dtype].bytes);

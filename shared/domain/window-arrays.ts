@@ -1,6 +1,7 @@
 // The pixels of one window across all dates, as a region worker fills them: one [T, C, h, w] array
 // per band group (each at its native resolution) and the SCL cube [T, h, w] when clouds use SCL.
 import type { CogInfo } from './cog-types.ts';
+import { allocateForNpy } from './npy.ts';
 import type { TilePlan } from './plan.ts';
 
 export type WindowArrays = { groups: Map<string, Uint16Array>; scl: Uint8Array | null };
@@ -12,15 +13,21 @@ export function bandSide(tp: TilePlan, cog: CogInfo): number {
   return Math.round((tp.grid.windowSize * tp.grid.res) / cog.resX);
 }
 
-/** Zeroed arrays for `count` windows of a tile plan (sides from its first product's COGs). */
+/**
+ * Zeroed arrays for `count` windows of a tile plan (sides from its first product's COGs), each with
+ * room for its .npy header in front: the sample's `.npy` members are these buffers, not copies.
+ */
 export function allocateWindowArrays(tp: TilePlan, count: number): WindowArrays[] {
   const T = tp.products.length;
   const ref = tp.products[0]?.cogs ?? {};
   const sideOf = (asset: string) => bandSide(tp, ref[asset] as CogInfo);
+  const groups = tp.groups.map((g) => {
+    const s = sideOf(g.bands[0] as string);
+    return { name: g.name, shape: [T, g.bands.length, s, s] };
+  });
+  const sclSide = tp.scl ? sideOf(tp.scl) : 0;
   return Array.from({ length: count }, () => ({
-    groups: new Map(
-      tp.groups.map((g) => [g.name, new Uint16Array(T * g.bands.length * sideOf(g.bands[0] as string) ** 2)]),
-    ),
-    scl: tp.scl ? new Uint8Array(T * sideOf(tp.scl) ** 2) : null,
+    groups: new Map(groups.map((g) => [g.name, allocateForNpy(Uint16Array, g.shape)])),
+    scl: tp.scl ? allocateForNpy(Uint8Array, [T, sclSide, sclSide]) : null,
   }));
 }

@@ -45,6 +45,7 @@ export function addWindowStats(
     // Stored values are 0..65535: -1 never matches, so "no nodata" needs no second test.
     const nodata = g.bands.map((band) => tp.bands.find((b) => b.name === band)?.nodata ?? -1);
     for (let t = 0; t < T; t++) {
+      // null: nothing left out on this date.
       const out = left === null ? null : left.dateMask(t);
       for (let c = 0; c < C; c++) {
         const base = (t * C + c) * n;
@@ -91,12 +92,18 @@ export function excludedPixels(
   if (mask === null) return null;
   const n = side * side;
   const out = new Uint8Array(T * n);
-  for (let t = 0; t < T; t++) out.set(mask.dateMask(t), t * n);
+  for (let t = 0; t < T; t++) {
+    const date = mask.dateMask(t);
+    if (date !== null) out.set(date, t * n);
+  }
   return out;
 }
 
-/** The excluded pixels of a window, one date at a time (a view of scratch memory, valid until the next call). */
-type ExcludedMask = { dateMask(t: number): Uint8Array };
+/**
+ * The excluded pixels of a window, one date at a time: a view of scratch memory, valid until the
+ * next call, or null when no pixel of the date is excluded.
+ */
+type ExcludedMask = { dateMask(t: number): Uint8Array | null };
 
 /**
  * The cells of an `outer`-per-side grid each cell of an `inner`-per-side grid overlaps (both over
@@ -127,8 +134,8 @@ function cellMap(inner: number, outer: number): CellMap {
 }
 
 // Scratch for the masks: grown when a window needs more, reused by every window after.
-let outsideScratch = new Uint8Array(0);
-let dateScratch = new Uint8Array(0);
+let outsideScratch: Uint8Array = new Uint8Array(0);
+let dateScratch: Uint8Array = new Uint8Array(0);
 const excludedClass = new Uint8Array(256);
 
 function scratch(current: Uint8Array, n: number): Uint8Array {
@@ -149,6 +156,7 @@ function excludedMask(
   dateScratch = scratch(dateScratch, n);
   const outside = outsideScratch.subarray(0, n);
   const date = dateScratch.subarray(0, n);
+  let anyOutside = 0;
   if (inside === null) outside.fill(0);
   else {
     // Outside unless every finest-grid pixel under the band pixel is inside.
@@ -157,9 +165,10 @@ function excludedMask(
       let out = 0;
       for (let k = starts[i]!; k < starts[i + 1]!; k++) out |= inside[cells[k]!]! === 0 ? 1 : 0;
       outside[i] = out;
+      anyOutside |= out;
     }
   }
-  if (!useScl) return { dateMask: () => outside };
+  if (!useScl) return { dateMask: () => (anyOutside ? outside : null) };
   excludedClass.fill(0);
   for (const k of excludedScl) excludedClass[k] = 1;
   const m = scl.length / T;
@@ -167,14 +176,15 @@ function excludedMask(
   return {
     dateMask(t) {
       // excludedClass is read here, not copied: every mask is used before the next window's call.
-      if (map.one) sclMaskOne(date, outside, scl, t * m, map.cells, n);
-      else sclMaskAny(date, outside, scl, t * m, map, n);
-      return date;
+      const any = map.one
+        ? sclMaskOne(date, outside, scl, t * m, map.cells, n)
+        : sclMaskAny(date, outside, scl, t * m, map, n);
+      return any ? date : null;
     },
   };
 }
 
-/** Each band pixel over exactly one SCL pixel (a band at the SCL resolution or finer). */
+/** Each band pixel over exactly one SCL pixel (a band at the SCL resolution or finer); 1 if any is out. */
 function sclMaskOne(
   date: Uint8Array,
   outside: Uint8Array,
@@ -182,11 +192,17 @@ function sclMaskOne(
   base: number,
   cells: Int32Array,
   n: number,
-): void {
-  for (let i = 0; i < n; i++) date[i] = outside[i]! | excludedClass[scl[base + cells[i]!]!]!;
+): number {
+  let any = 0;
+  for (let i = 0; i < n; i++) {
+    const out = outside[i]! | excludedClass[scl[base + cells[i]!]!]!;
+    date[i] = out;
+    any |= out;
+  }
+  return any;
 }
 
-/** Band pixels over several SCL pixels (a coarser band): out when any of them is excluded. */
+/** Band pixels over several SCL pixels (a coarser band): out when any of them is excluded; 1 if any is out. */
 function sclMaskAny(
   date: Uint8Array,
   outside: Uint8Array,
@@ -194,13 +210,16 @@ function sclMaskAny(
   base: number,
   map: CellMap,
   n: number,
-): void {
+): number {
   const { starts, cells } = map;
+  let any = 0;
   for (let i = 0; i < n; i++) {
     let out = outside[i]!;
     for (let k = starts[i]!; k < starts[i + 1]!; k++) out |= excludedClass[scl[base + cells[k]!]!]!;
     date[i] = out;
+    any |= out;
   }
+  return any;
 }
 
 export type ClassFrequency = { pixels: number; samples: number };
