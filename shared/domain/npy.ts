@@ -121,6 +121,25 @@ export function allocateForNpy<A extends NpyTypedArray>(
   return new ctor(buffer, offset, length);
 }
 
+const headerBytes = new Map<string, Uint8Array>();
+
+/** The bytes before the data: magic, version, header length, header. Samples repeat a few shapes. */
+function preambleAndHeader(header: string): Uint8Array {
+  let bytes = headerBytes.get(header);
+  if (bytes === undefined) {
+    bytes = new Uint8Array(PREAMBLE + header.length);
+    bytes.set(MAGIC, 0);
+    bytes[6] = 1;
+    bytes[7] = 0;
+    bytes[8] = header.length & 0xff;
+    bytes[9] = header.length >> 8;
+    for (let i = 0; i < header.length; i++) bytes[PREAMBLE + i] = header.charCodeAt(i);
+    if (headerBytes.size >= 1024) headerBytes.clear();
+    headerBytes.set(header, bytes);
+  }
+  return bytes;
+}
+
 /** Encodes an array in C order as .npy 1.0. The typed array's type gives the dtype. */
 export function encodeNpy(data: NpyTypedArray, shape: readonly number[]): Uint8Array {
   checkShape(shape, data.length, 'encodeNpy');
@@ -138,12 +157,7 @@ export function encodeNpy(data: NpyTypedArray, shape: readonly number[]): Uint8A
   const out = inPlace
     ? new Uint8Array(data.buffer, 0, data.buffer.byteLength)
     : new Uint8Array(start + data.byteLength);
-  out.set(MAGIC, 0);
-  out[6] = 1;
-  out[7] = 0;
-  out[8] = header.length & 0xff;
-  out[9] = header.length >> 8;
-  for (let i = 0; i < header.length; i++) out[PREAMBLE + i] = header.charCodeAt(i);
+  out.set(preambleAndHeader(header), 0);
   if (inPlace) return out;
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   out.set(bytes, start);
