@@ -4,6 +4,7 @@ import { inflateSync, zstdDecompressSync } from 'node:zlib';
 import type { RangeReader } from '../ports.ts';
 import type { CogInfo, PixelRect } from './cog-types.ts';
 import { RasterFormatError } from './errors.ts';
+import { undoRowsU16Simd } from './predictor-simd.ts';
 import { boundedMessage } from './snippet.ts';
 
 /** Decoded samples of one tile or rect, row-major, in the COG's sample type. */
@@ -270,14 +271,16 @@ export function undoHorizontalPredictor(
   else undoRowsAny(pixels, rowLength, height, samplesPerPixel);
 }
 
-// Two samples per 32-bit load and store, four per iteration: the running sum stays in a register
-// and the loads, stores and bounds checks are halved. About 1.5x faster than one sample at a time on
-// V8, which was itself about 3x faster than a[i] += a[i - 1]; the predictor is a fifth of decode time.
+// The common case (Sentinel-2: one band, rows of 8k samples) goes through a WebAssembly SIMD kernel,
+// about 2x faster than the best JavaScript loop here, copies in and out included. Otherwise: two
+// samples per 32-bit load and store, four per iteration, the running sum in a register (about 1.5x
+// faster than one sample at a time on V8, itself about 3x faster than a[i] += a[i - 1]).
 function undoRowsU16(a: Uint16Array, rowLength: number, height: number, spp: number): void {
   if (spp !== 1) {
     undoRowsAny(a, rowLength, height, spp);
     return;
   }
+  if (undoRowsU16Simd(a, rowLength, height)) return;
   if ((rowLength & 1) !== 0 || (a.byteOffset & 3) !== 0) {
     undoRowsU16Single(a, rowLength, height);
     return;
