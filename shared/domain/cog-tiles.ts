@@ -271,10 +271,11 @@ export function undoHorizontalPredictor(
   else undoRowsAny(pixels, rowLength, height, samplesPerPixel);
 }
 
-// The common case (Sentinel-2: one band, rows of 8k samples) goes through a WebAssembly SIMD kernel,
-// about 2x faster than the best JavaScript loop here, copies in and out included. Otherwise: two
-// samples per 32-bit load and store, four per iteration, the running sum in a register (about 1.5x
-// faster than one sample at a time on V8, itself about 3x faster than a[i] += a[i - 1]).
+// The common case (one band, rows a whole number of 8-sample vectors, as 256-1024 px tiles are) goes
+// through a WebAssembly SIMD kernel, about 2x faster than the best JavaScript loop here, copies in
+// and out included. Otherwise: two samples per 32-bit load and store, four per iteration, the running
+// sum in a register (about 1.5x faster than one sample at a time on V8, itself about 3x faster than
+// a[i] += a[i - 1]).
 function undoRowsU16(a: Uint16Array, rowLength: number, height: number, spp: number): void {
   if (spp !== 1) {
     undoRowsAny(a, rowLength, height, spp);
