@@ -4,6 +4,7 @@ import { inflateSync, zstdDecompressSync } from 'node:zlib';
 import type { RangeReader } from '../ports.ts';
 import type { CogInfo, PixelRect } from './cog-types.ts';
 import { RasterFormatError } from './errors.ts';
+import { undoRowsU16Simd } from './predictor-simd.ts';
 import { boundedMessage } from './snippet.ts';
 
 /** Decoded samples of one tile or rect, row-major, in the COG's sample type. */
@@ -270,29 +271,54 @@ export function undoHorizontalPredictor(
   else undoRowsAny(pixels, rowLength, height, samplesPerPixel);
 }
 
-// The running sum stays in a register (one load, one store per sample) and the loop is unrolled:
-// about 3x faster than a[i] += a[i - 1] on V8, and the predictor is a third of decode time.
+// The common case (one band, rows a whole number of 8-sample vectors, as 256-1024 px tiles are) goes
+// through a WebAssembly SIMD kernel, about 2x faster than the best JavaScript loop here, copies in
+// and out included. Otherwise: two samples per 32-bit load and store, four per iteration, the running
+// sum in a register (about 1.5x faster than one sample at a time on V8, itself about 3x faster than
+// a[i] += a[i - 1]).
 function undoRowsU16(a: Uint16Array, rowLength: number, height: number, spp: number): void {
   if (spp !== 1) {
     undoRowsAny(a, rowLength, height, spp);
     return;
   }
+  if (undoRowsU16Simd(a, rowLength, height)) return;
+  if ((rowLength & 1) !== 0 || (a.byteOffset & 3) !== 0) {
+    undoRowsU16Single(a, rowLength, height);
+    return;
+  }
+  // Little-endian host: sample 2k is the low half of word k.
+  const w = new Uint32Array(a.buffer, a.byteOffset, (rowLength * height) >> 1);
+  const half = rowLength >> 1;
+  for (let start = 0; start < w.length; start += half) {
+    const end = start + half;
+    // Bits past the low 16 of the sums are dropped by the masks and shifts on store.
+    let p = 0;
+    let i = start;
+    for (; i + 1 < end; i += 2) {
+      const x = w[i]!;
+      const y = w[i + 1]!;
+      const s0 = p + (x & 0xffff);
+      const s1 = s0 + (x >>> 16);
+      const s2 = s1 + (y & 0xffff);
+      p = (s2 + (y >>> 16)) & 0xffff;
+      w[i] = (s0 & 0xffff) | (s1 << 16);
+      w[i + 1] = (s2 & 0xffff) | (p << 16);
+    }
+    if (i < end) {
+      const x = w[i]!;
+      const s0 = p + (x & 0xffff);
+      w[i] = (s0 & 0xffff) | ((s0 + (x >>> 16)) << 16);
+    }
+  }
+}
+
+/** One sample at a time (odd row lengths, misaligned arrays). */
+function undoRowsU16Single(a: Uint16Array, rowLength: number, height: number): void {
   for (let row = 0; row < height; row++) {
     const start = row * rowLength;
     const end = start + rowLength;
     let prev = a[start]!;
-    let i = start + 1;
-    for (; i + 3 < end; i += 4) {
-      prev = (prev + a[i]!) & 0xffff;
-      a[i] = prev;
-      prev = (prev + a[i + 1]!) & 0xffff;
-      a[i + 1] = prev;
-      prev = (prev + a[i + 2]!) & 0xffff;
-      a[i + 2] = prev;
-      prev = (prev + a[i + 3]!) & 0xffff;
-      a[i + 3] = prev;
-    }
-    for (; i < end; i++) {
+    for (let i = start + 1; i < end; i++) {
       prev = (prev + a[i]!) & 0xffff;
       a[i] = prev;
     }

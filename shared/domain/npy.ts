@@ -77,20 +77,106 @@ function headerText(dtype: NpyDtype, shape: readonly number[]): string {
   return `${dict}${' '.repeat(padding)}\n`;
 }
 
+const DTYPE_OF = new Map<unknown, NpyDtype>([
+  [Uint8Array, '|u1'],
+  [Int8Array, '|i1'],
+  [Uint16Array, '<u2'],
+  [Int16Array, '<i2'],
+  [Uint32Array, '<u4'],
+  [Int32Array, '<i4'],
+  [Float32Array, '<f4'],
+  [Float64Array, '<f8'],
+]);
+
+/**
+ * Buffers laid out by allocateManyForNpy (slots of `slot` bytes: room for the header, then the array
+ * from `start`), with the header of the shape they were made for: only that one is written in place,
+ * so two encodings of one array never share bytes that differ.
+ */
+const withHeaderRoom = new WeakMap<ArrayBufferLike, { header: string; start: number; slot: number }>();
+
+type NpyConstructor<A extends NpyTypedArray> = new (
+  buffer: ArrayBuffer,
+  byteOffset: number,
+  length: number,
+) => A;
+
+/**
+ * A zeroed array of this shape that sits in its buffer behind room for its own .npy header, so that
+ * encodeNpy(array, shape) writes the header there and returns those bytes instead of a copy.
+ * The encoded bytes then share memory with the array: it must not change while they are in use.
+ */
+export function allocateForNpy<A extends NpyTypedArray>(
+  ctor: NpyConstructor<A>,
+  shape: readonly number[],
+): A {
+  return allocateManyForNpy(ctor, shape, 1)[0] as A;
+}
+
+/**
+ * `count` arrays as allocateForNpy makes them, in one buffer (slot after slot, each its header room
+ * then its data): one large allocation, which the system maps and takes back whole, instead of
+ * thousands of small ones that fragment a long-lived worker's heap.
+ */
+export function allocateManyForNpy<A extends NpyTypedArray>(
+  ctor: NpyConstructor<A>,
+  shape: readonly number[],
+  count: number,
+): A[] {
+  const dtype = DTYPE_OF.get(ctor);
+  if (dtype === undefined) throw new InvalidInputError('allocateForNpy: unsupported array type');
+  const length = shape.reduce((n, d) => n * d, 1);
+  checkShape(shape, length, 'allocateForNpy');
+  const header = headerText(dtype, shape);
+  // The header is padded to a multiple of 64 bytes, so every slot's data stays aligned to its type.
+  const start = PREAMBLE + header.length;
+  const slot = start + length * DTYPES[dtype].bytes;
+  const buffer = new ArrayBuffer(slot * count);
+  withHeaderRoom.set(buffer, { header, start, slot });
+  return Array.from({ length: count }, (_, k) => new ctor(buffer, k * slot + start, length));
+}
+
+const headerBytes = new Map<string, Uint8Array>();
+
+/** The bytes before the data: magic, version, header length, header. Samples repeat a few shapes. */
+function preambleAndHeader(header: string): Uint8Array {
+  let bytes = headerBytes.get(header);
+  if (bytes === undefined) {
+    bytes = new Uint8Array(PREAMBLE + header.length);
+    bytes.set(MAGIC, 0);
+    bytes[6] = 1;
+    bytes[7] = 0;
+    bytes[8] = header.length & 0xff;
+    bytes[9] = header.length >> 8;
+    for (let i = 0; i < header.length; i++) bytes[PREAMBLE + i] = header.charCodeAt(i);
+    if (headerBytes.size >= 1024) headerBytes.clear();
+    headerBytes.set(header, bytes);
+  }
+  return bytes;
+}
+
 /** Encodes an array in C order as .npy 1.0. The typed array's type gives the dtype. */
 export function encodeNpy(data: NpyTypedArray, shape: readonly number[]): Uint8Array {
   checkShape(shape, data.length, 'encodeNpy');
   const dtype = npyDtypeOf(data);
   const header = headerText(dtype, shape);
   if (header.length > 0xffff) throw new InvalidInputError('encodeNpy: header too long for format 1.0');
-  const out = new Uint8Array(PREAMBLE + header.length + data.byteLength);
-  out.set(MAGIC, 0);
-  out[6] = 1;
-  out[7] = 0;
-  out[8] = header.length & 0xff;
-  out[9] = header.length >> 8;
-  for (let i = 0; i < header.length; i++) out[PREAMBLE + i] = header.charCodeAt(i);
   const start = PREAMBLE + header.length;
+  // An array from allocateForNpy (the whole of it, not a view of part), with the shape it was made
+  // for: the header goes in front.
+  const room = withHeaderRoom.get(data.buffer);
+  const inPlace =
+    HOST_LITTLE_ENDIAN &&
+    room !== undefined &&
+    room.header === header &&
+    data.byteOffset >= start &&
+    (data.byteOffset - start) % room.slot === 0 &&
+    data.byteLength === room.slot - start;
+  const out = inPlace
+    ? new Uint8Array(data.buffer, data.byteOffset - start, room.slot)
+    : new Uint8Array(start + data.byteLength);
+  out.set(preambleAndHeader(header), 0);
+  if (inPlace) return out;
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   out.set(bytes, start);
   if (!HOST_LITTLE_ENDIAN) swapInPlace(out.subarray(start), DTYPES[dtype].bytes);

@@ -23,13 +23,21 @@ export type SampleSource = {
   readonly data: Float32Array;
 };
 
+const doyOf = new Map<string, number>();
+
 /** Day of the year (1 = 1 January) of an ISO datetime, in UTC. */
 export function dayOfYear(iso: string): number {
+  // Every sample of a tile plan names the same few dates: parse each once.
+  const known = doyOf.get(iso);
+  if (known !== undefined) return known;
   const d = new Date(iso);
-  return Math.floor(
+  const doy = Math.floor(
     (Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) - Date.UTC(d.getUTCFullYear(), 0, 0)) /
       86_400_000,
   );
+  if (doyOf.size >= 4096) doyOf.clear();
+  doyOf.set(iso, doy);
+  return doy;
 }
 
 const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
@@ -133,6 +141,8 @@ export function sampleMetadata(
   };
 }
 
+const utf8 = new TextEncoder();
+
 /** [T, C, s, s] of a square group cube. */
 function groupShape(data: Uint16Array, T: number, C: number): number[] {
   const s = Math.round(Math.sqrt(data.length / (T * C)));
@@ -174,7 +184,7 @@ export function buildSample(
   return {
     key,
     members: [
-      { name: 'json', data: new TextEncoder().encode(JSON.stringify(meta)) },
+      { name: 'json', data: utf8.encode(JSON.stringify(meta)) },
       ...members,
       ...(labels?.members ?? []),
     ],

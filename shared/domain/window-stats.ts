@@ -39,20 +39,41 @@ export function addWindowStats(
     const C = g.bands.length;
     const n = data.length / (T * C);
     const side = Math.round(Math.sqrt(n));
-    const left = excludedPixels(wa.scl, excludedScl, inside, T, side);
-    g.bands.forEach((band, c) => {
-      const h = histograms[band] as Histogram;
-      const nodata = tp.bands.find((b) => b.name === band)?.nodata ?? null;
-      for (let t = 0; t < T; t++) {
+    // One date's mask at a time, in a scratch array: nothing allocated per window.
+    const left = excludedMask(wa.scl, excludedScl, inside, T, side);
+    const hs = g.bands.map((band) => histograms[band] as Histogram);
+    // Stored values are 0..65535: -1 never matches, so "no nodata" needs no second test.
+    const nodata = g.bands.map((band) => tp.bands.find((b) => b.name === band)?.nodata ?? -1);
+    for (let t = 0; t < T; t++) {
+      // null: nothing left out on this date.
+      const out = left === null ? null : left.dateMask(t);
+      for (let c = 0; c < C; c++) {
         const base = (t * C + c) * n;
-        const out = left === null ? null : left.subarray(t * n, (t + 1) * n);
-        for (let i = 0; i < n; i++) {
-          const v = data[base + i] as number;
-          if (v === nodata || (out !== null && out[i] === 1)) continue;
-          h[v]!++;
-        }
+        if (out === null) countAll(hs[c] as Histogram, data, base, n, nodata[c] as number);
+        else countKept(hs[c] as Histogram, data, base, n, nodata[c] as number, out);
       }
-    });
+    }
+  }
+}
+
+function countAll(h: Histogram, data: Uint16Array, base: number, n: number, nodata: number): void {
+  for (let i = base; i < base + n; i++) {
+    const v = data[i]!;
+    if (v !== nodata) h[v]!++;
+  }
+}
+
+function countKept(
+  h: Histogram,
+  data: Uint16Array,
+  base: number,
+  n: number,
+  nodata: number,
+  out: Uint8Array,
+): void {
+  for (let i = 0; i < n; i++) {
+    const v = data[base + i]!;
+    if (v !== nodata && out[i] === 0) h[v]!++;
   }
 }
 
@@ -67,56 +88,138 @@ export function excludedPixels(
   T: number,
   side: number,
 ): Uint8Array | null {
-  const useScl = scl !== null && excludedScl.length > 0;
-  if (!useScl && inside === null) return null;
+  const mask = excludedMask(scl, excludedScl, inside, T, side);
+  if (mask === null) return null;
   const n = side * side;
   const out = new Uint8Array(T * n);
-  if (inside !== null) {
-    // Outside unless every finest-grid pixel under the band pixel is inside.
-    const fine = Math.round(Math.sqrt(inside.length));
-    const outside = new Uint8Array(n);
-    for (let r = 0; r < side; r++) {
-      const [r0, r1] = overlappingCells(r, side, fine);
-      for (let c = 0; c < side; c++) {
-        const [c0, c1] = overlappingCells(c, side, fine);
-        outside[r * side + c] = anyIs(inside, fine, r0, r1, c0, c1, (v) => v === 0) ? 1 : 0;
-      }
-    }
-    for (let t = 0; t < T; t++) out.set(outside, t * n);
-  }
-  if (useScl) {
-    const excluded = new Uint8Array(256);
-    for (const k of excludedScl) excluded[k] = 1;
-    const sS = Math.round(Math.sqrt(scl.length / T));
-    const m = sS * sS;
-    const cells = Array.from({ length: side }, (_, i) => overlappingCells(i, side, sS));
-    for (let t = 0; t < T; t++) {
-      const date = scl.subarray(t * m, (t + 1) * m);
-      for (let r = 0; r < side; r++) {
-        const [r0, r1] = cells[r] as [number, number];
-        for (let c = 0; c < side; c++) {
-          const [c0, c1] = cells[c] as [number, number];
-          if (anyIs(date, sS, r0, r1, c0, c1, (v) => excluded[v] === 1)) out[t * n + r * side + c] = 1;
-        }
-      }
-    }
+  for (let t = 0; t < T; t++) {
+    const date = mask.dateMask(t);
+    if (date !== null) out.set(date, t * n);
   }
   return out;
 }
 
-function anyIs(
-  grid: Uint8Array,
-  side: number,
-  r0: number,
-  r1: number,
-  c0: number,
-  c1: number,
-  test: (v: number) => boolean,
-): boolean {
-  for (let r = r0; r < r1; r++) {
-    for (let c = c0; c < c1; c++) if (test(grid[r * side + c] as number)) return true;
+/**
+ * The excluded pixels of a window, one date at a time: a view of scratch memory, valid until the
+ * next call, or null when no pixel of the date is excluded.
+ */
+type ExcludedMask = { dateMask(t: number): Uint8Array | null };
+
+/**
+ * The cells of an `outer`-per-side grid each cell of an `inner`-per-side grid overlaps (both over
+ * the same square), as row-major lists: cells[starts[i] .. starts[i + 1]) for inner cell i. A pure
+ * function of the two sides, so made once per pair and kept.
+ */
+type CellMap = { starts: Int32Array; cells: Int32Array; one: boolean };
+const cellMaps = new Map<number, CellMap>();
+
+function cellMap(inner: number, outer: number): CellMap {
+  const key = inner * 65_536 + outer;
+  let map = cellMaps.get(key);
+  if (map !== undefined) return map;
+  const spans = Array.from({ length: inner }, (_, i) => overlappingCells(i, inner, outer));
+  const starts = new Int32Array(inner * inner + 1);
+  const cells: number[] = [];
+  for (let r = 0; r < inner; r++) {
+    const [r0, r1] = spans[r] as [number, number];
+    for (let c = 0; c < inner; c++) {
+      const [c0, c1] = spans[c] as [number, number];
+      for (let y = r0; y < r1; y++) for (let x = c0; x < c1; x++) cells.push(y * outer + x);
+      starts[r * inner + c + 1] = cells.length;
+    }
   }
-  return false;
+  map = { starts, cells: Int32Array.from(cells), one: cells.length === inner * inner };
+  cellMaps.set(key, map);
+  return map;
+}
+
+// Scratch for the masks: grown when a window needs more, reused by every window after.
+let outsideScratch: Uint8Array = new Uint8Array(0);
+let dateScratch: Uint8Array = new Uint8Array(0);
+const excludedClass = new Uint8Array(256);
+
+function scratch(current: Uint8Array, n: number): Uint8Array {
+  return current.length >= n ? current : new Uint8Array(Math.max(n, current.length * 2));
+}
+
+function excludedMask(
+  scl: Uint8Array | null,
+  excludedScl: readonly number[],
+  inside: Uint8Array | null,
+  T: number,
+  side: number,
+): ExcludedMask | null {
+  const useScl = scl !== null && excludedScl.length > 0;
+  if (!useScl && inside === null) return null;
+  const n = side * side;
+  outsideScratch = scratch(outsideScratch, n);
+  dateScratch = scratch(dateScratch, n);
+  const outside = outsideScratch.subarray(0, n);
+  const date = dateScratch.subarray(0, n);
+  let anyOutside = 0;
+  if (inside === null) outside.fill(0);
+  else {
+    // Outside unless every finest-grid pixel under the band pixel is inside.
+    const { starts, cells } = cellMap(side, Math.round(Math.sqrt(inside.length)));
+    for (let i = 0; i < n; i++) {
+      let out = 0;
+      for (let k = starts[i]!; k < starts[i + 1]!; k++) out |= inside[cells[k]!]! === 0 ? 1 : 0;
+      outside[i] = out;
+      anyOutside |= out;
+    }
+  }
+  if (!useScl) return { dateMask: () => (anyOutside ? outside : null) };
+  excludedClass.fill(0);
+  for (const k of excludedScl) excludedClass[k] = 1;
+  const m = scl.length / T;
+  const map = cellMap(side, Math.round(Math.sqrt(m)));
+  return {
+    dateMask(t) {
+      // excludedClass is read here, not copied: every mask is used before the next window's call.
+      const any = map.one
+        ? sclMaskOne(date, outside, scl, t * m, map.cells, n)
+        : sclMaskAny(date, outside, scl, t * m, map, n);
+      return any ? date : null;
+    },
+  };
+}
+
+/** Each band pixel over exactly one SCL pixel (a band at the SCL resolution or finer); 1 if any is out. */
+function sclMaskOne(
+  date: Uint8Array,
+  outside: Uint8Array,
+  scl: Uint8Array,
+  base: number,
+  cells: Int32Array,
+  n: number,
+): number {
+  let any = 0;
+  for (let i = 0; i < n; i++) {
+    const out = outside[i]! | excludedClass[scl[base + cells[i]!]!]!;
+    date[i] = out;
+    any |= out;
+  }
+  return any;
+}
+
+/** Band pixels over several SCL pixels (a coarser band): out when any of them is excluded; 1 if any is out. */
+function sclMaskAny(
+  date: Uint8Array,
+  outside: Uint8Array,
+  scl: Uint8Array,
+  base: number,
+  map: CellMap,
+  n: number,
+): number {
+  const { starts, cells } = map;
+  let any = 0;
+  for (let i = 0; i < n; i++) {
+    let out = outside[i]!;
+    for (let k = starts[i]!; k < starts[i + 1]!; k++) out |= excludedClass[scl[base + cells[k]!]!]!;
+    date[i] = out;
+    any |= out;
+  }
+  return any;
 }
 
 export type ClassFrequency = { pixels: number; samples: number };

@@ -70,17 +70,20 @@ export function judgeWindow(tp: TilePlan, wa: WindowArrays, clouds: CloudRule | 
   }
   let cloudyFraction: number[] | null = null;
   if (wa.scl && clouds) {
-    const classes = new Set(clouds.cloudyClasses);
-    const m = wa.scl.length / T;
+    // A table lookup per SCL pixel, not a Set's: this runs over every pixel of every window.
+    const classes = new Uint8Array(256);
+    for (const k of clouds.cloudyClasses) classes[k] = 1;
+    const scl = wa.scl;
+    const m = scl.length / T;
     cloudyFraction = [];
     for (let t = 0; t < T; t++) {
       let cloudy = 0;
       let seen = 0;
       for (let i = t * m; i < (t + 1) * m; i++) {
-        const v = wa.scl[i] as number;
+        const v = scl[i]!;
         if (v === 0) continue;
         seen++;
-        if (classes.has(v)) cloudy++;
+        cloudy += classes[v]!;
       }
       cloudyFraction.push(seen ? cloudy / seen : 1);
     }

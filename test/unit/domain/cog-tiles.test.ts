@@ -177,6 +177,55 @@ describe('undoHorizontalPredictor', () => {
   it('refuses floats', () => {
     expect(() => undoHorizontalPredictor(new Float32Array(4), 2, 2)).toThrow(RasterFormatError);
   });
+  it('matches a plain modular running sum for every integer type, width, spp and alignment', () => {
+    // The oracle: per row and sample plane, a running sum in plain numbers, wrapped to the type.
+    const wrap = (v: number, bits: number, signed: boolean) => {
+      const m = 2 ** bits;
+      const u = ((v % m) + m) % m;
+      return signed && u >= m / 2 ? u - m : u;
+    };
+    const kinds = [
+      { make: (b: ArrayBuffer, o: number, n: number) => new Uint8Array(b, o, n), bits: 8, signed: false },
+      { make: (b: ArrayBuffer, o: number, n: number) => new Int8Array(b, o, n), bits: 8, signed: true },
+      { make: (b: ArrayBuffer, o: number, n: number) => new Uint16Array(b, o, n), bits: 16, signed: false },
+      { make: (b: ArrayBuffer, o: number, n: number) => new Int16Array(b, o, n), bits: 16, signed: true },
+      { make: (b: ArrayBuffer, o: number, n: number) => new Uint32Array(b, o, n), bits: 32, signed: false },
+      { make: (b: ArrayBuffer, o: number, n: number) => new Int32Array(b, o, n), bits: 32, signed: true },
+    ];
+    let seed = 1;
+    for (const kind of kinds) {
+      const size = kind.bits / 8;
+      for (const width of [1, 2, 3, 4, 5, 7, 8, 33, 256, 257]) {
+        for (const spp of [1, 2, 3]) {
+          for (const height of [1, 3]) {
+            // Offset by one sample too: views into a shared buffer need not be 4-byte aligned.
+            for (const offset of [0, size]) {
+              const n = width * spp * height;
+              const a = kind.make(new ArrayBuffer(offset + n * size), offset, n);
+              const input = noise(new Uint32Array(n), seed++, 2 ** 32 - 1);
+              for (let i = 0; i < n; i++) a[i] = wrap(input[i] as number, kind.bits, kind.signed);
+              const expected = Array.from(a);
+              const row = width * spp;
+              for (let r = 0; r < height; r++) {
+                for (let i = r * row + spp; i < (r + 1) * row; i++) {
+                  expected[i] = wrap(
+                    (expected[i] as number) + (expected[i - spp] as number),
+                    kind.bits,
+                    kind.signed,
+                  );
+                }
+              }
+              undoHorizontalPredictor(a, width, height, spp);
+              expect(
+                Array.from(a),
+                `${a.constructor.name} ${width}x${height} spp ${spp} at +${offset}`,
+              ).toEqual(expected);
+            }
+          }
+        }
+      }
+    }
+  });
 });
 
 describe('decodeTile', () => {

@@ -2,7 +2,13 @@
 // round trips for every dtype a sample uses. Python reading them is proven in test/interop.
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../../shared/domain/errors.ts';
-import { decodeNpy, encodeNpy, readNpyHeader } from '../../../shared/domain/npy.ts';
+import {
+  allocateForNpy,
+  allocateManyForNpy,
+  decodeNpy,
+  encodeNpy,
+  readNpyHeader,
+} from '../../../shared/domain/npy.ts';
 
 function headerOf(bytes: Uint8Array): string {
   const length = bytes[8]! | (bytes[9]! << 8);
@@ -67,6 +73,87 @@ describe('encodeNpy', () => {
     const decoded = decodeNpy(encodeNpy(new Uint16Array(0), [0, 3, 24, 24]));
     expect(decoded.shape).toEqual([0, 3, 24, 24]);
     expect(decoded.data.length).toBe(0);
+  });
+});
+
+describe('allocateForNpy', () => {
+  // The oracle: encodeNpy of a plain array holding the same values (the copying path).
+  const plain = (a: Uint16Array | Uint8Array) => encodeNpy(a.slice(), [...shapeOf(a)]);
+  const shapes = new Map<unknown, number[]>();
+  const shapeOf = (a: unknown) => shapes.get(a) as number[];
+  const filled = <A extends Uint16Array | Uint8Array>(a: A, shape: number[]): A => {
+    for (let i = 0; i < a.length; i++) a[i] = (i * 7919) % (a instanceof Uint8Array ? 256 : 65536);
+    shapes.set(a, shape);
+    return a;
+  };
+
+  it('gives bytes equal to a copy, written in front of the array in its own buffer', () => {
+    for (const shape of [[3, 4, 24, 24], [1, 2, 12, 12], [6, 2, 2], [0, 5], [7]]) {
+      for (const a of [allocateForNpy(Uint16Array, shape), allocateForNpy(Uint8Array, shape)]) {
+        filled(a, shape);
+        const expected = plain(a);
+        const bytes = encodeNpy(a, shape);
+        expect(Buffer.compare(Buffer.from(bytes), Buffer.from(expected))).toBe(0);
+        // No copy: the encoded bytes are the array's buffer, which holds nothing else.
+        expect(bytes.buffer).toBe(a.buffer);
+        expect(bytes.byteLength).toBe(a.buffer.byteLength);
+        expect(Array.from(decodeNpy(bytes).data)).toEqual(Array.from(a));
+      }
+    }
+  });
+
+  it('copies a view of part of such an array, and a shape other than the one it was made for', () => {
+    const shape = [3, 2, 4, 4];
+    const a = filled(allocateForNpy(Uint16Array, shape), shape);
+    const before = Buffer.from(a.buffer).toString('hex');
+    // One date of three, as per-date samples cut them: the first starts where the whole array does.
+    for (let t = 0; t < 3; t++) {
+      const date = a.subarray(t * 32, (t + 1) * 32);
+      const bytes = encodeNpy(date, [2, 4, 4]);
+      expect(bytes.buffer).not.toBe(a.buffer);
+      expect(Array.from(decodeNpy(bytes).data)).toEqual(Array.from(date));
+    }
+    // Nothing written into the shared buffer by those.
+    expect(Buffer.from(a.buffer).toString('hex')).toBe(before);
+    // The same values as [6, 16]: a header of another length, so a copy.
+    const other = encodeNpy(a, [6, 16]);
+    expect(other.buffer).not.toBe(a.buffer);
+    expect(decodeNpy(other).shape).toEqual([6, 16]);
+    expect(Array.from(decodeNpy(other).data)).toEqual(Array.from(a));
+  });
+
+  it('refuses a shape with a dimension that is not a count', () => {
+    expect(() => allocateForNpy(Uint16Array, [2, -1])).toThrow(InvalidInputError);
+  });
+
+  it('lays many arrays in one buffer: each encodes in place, to its own slot, equal to a copy', () => {
+    for (const shape of [[3, 4, 24, 24], [3, 12, 12], [7]]) {
+      for (const many of [
+        allocateManyForNpy(Uint16Array, shape, 5),
+        allocateManyForNpy(Uint8Array, shape, 5),
+      ]) {
+        expect(new Set(many.map((a) => a.buffer)).size).toBe(1);
+        many.forEach((a, k) => {
+          filled(a, shape);
+          a[0] = k + 1; // each slot its own values
+        });
+        const encoded = many.map((a) => encodeNpy(a, shape));
+        const slot = (encoded[0] as Uint8Array).byteLength;
+        encoded.forEach((bytes, k) => {
+          const a = many[k] as Uint16Array | Uint8Array;
+          expect(Buffer.compare(Buffer.from(bytes), Buffer.from(plain(a)))).toBe(0);
+          // No copy: slot k of the shared buffer, and only it.
+          expect(bytes.buffer).toBe(a.buffer);
+          expect(bytes.byteOffset).toBe(k * slot);
+          expect(bytes.byteLength).toBe(slot);
+          expect(a.byteOffset % a.BYTES_PER_ELEMENT).toBe(0);
+        });
+        // Encoding one slot wrote nothing into a neighbour: every slot still decodes to its own array.
+        encoded.forEach((bytes, k) => {
+          expect(Array.from(decodeNpy(bytes).data)).toEqual(Array.from(many[k] as Uint16Array));
+        });
+      }
+    }
   });
 });
 

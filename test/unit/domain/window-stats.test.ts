@@ -123,6 +123,83 @@ describe('addWindowStats', () => {
     expect(summarizeHistogram(padded['coastal'] as Float64Array).count).toBe(2);
   });
 
+  it('matches a pixel-by-pixel recount on random windows with nodata, cloudy SCL and padding', () => {
+    // The oracle counts each band pixel on its own, finding the SCL and finest-grid pixels it
+    // overlaps by interval intersection (not overlappingCells), with plain arrays and a Map.
+    let seed = 12345;
+    const random = () => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const overlaps = (i: number, side: number, j: number, other: number) =>
+      j * side < (i + 1) * other && (j + 1) * side > i * other;
+    for (const T of [1, 2, 3]) {
+      for (const nodata of [0, null]) {
+        const tp = multiResPlan(T, nodata);
+        const [wa] = allocateWindowArrays(tp, 1) as [WindowArrays];
+        for (const data of wa.groups.values()) {
+          for (let i = 0; i < data.length; i++) data[i] = random() < 0.1 ? 0 : Math.floor(random() * 40);
+        }
+        const scl = wa.scl as Uint8Array;
+        for (let i = 0; i < scl.length; i++) scl[i] = random() < 0.3 ? [3, 8, 9, 10][i % 4]! : 4;
+        for (const padded of [false, true]) {
+          // A ragged valid mask on the finest grid (12 x 12): columns past 3..11 and rows past 5..11.
+          const cut = 3 + Math.floor(random() * 9);
+          const rows = 5 + Math.floor(random() * 7);
+          const inside = padded
+            ? new Uint8Array(144).map((_, i) => (i % 12 < cut && i < rows * 12 ? 1 : 0))
+            : null;
+          for (const excluded of [[], [9], [3, 8, 9, 10]]) {
+            const h = createBandHistograms(tp);
+            addWindowStats(tp, wa, h, excluded, inside);
+            for (const g of tp.groups) {
+              const data = wa.groups.get(g.name) as Uint16Array;
+              const C = g.bands.length;
+              const side = Math.round(Math.sqrt(data.length / (T * C)));
+              g.bands.forEach((band, c) => {
+                const expected = new Map<number, number>();
+                for (let t = 0; t < T; t++) {
+                  for (let r = 0; r < side; r++) {
+                    for (let x = 0; x < side; x++) {
+                      const v = data[(t * C + c) * side * side + r * side + x] as number;
+                      if (v === nodata) continue;
+                      let out = false;
+                      for (let y = 0; y < 12; y++)
+                        for (let u = 0; u < 12; u++)
+                          if (
+                            inside &&
+                            overlaps(r, side, y, 12) &&
+                            overlaps(x, side, u, 12) &&
+                            !inside[y * 12 + u]
+                          )
+                            out = true;
+                      for (let y = 0; y < 6; y++)
+                        for (let u = 0; u < 6; u++)
+                          if (
+                            overlaps(r, side, y, 6) &&
+                            overlaps(x, side, u, 6) &&
+                            excluded.includes(scl[t * 36 + y * 6 + u] as number)
+                          )
+                            out = true;
+                      if (!out) expected.set(v, (expected.get(v) ?? 0) + 1);
+                    }
+                  }
+                }
+                const got = new Map<number, number>();
+                (h[band] as Float64Array).forEach((count, v) => {
+                  if (count > 0) got.set(v, count);
+                });
+                expect(got, `${band} T=${T} nodata=${nodata} padded=${padded} excluded=${excluded}`).toEqual(
+                  expected,
+                );
+              });
+            }
+          }
+        }
+      }
+    }
+  });
+
   it('excludedPixels is null when nothing can be left out', () => {
     expect(excludedPixels(null, [9], null, 2, 6)).toBeNull();
     expect(excludedPixels(new Uint8Array(72), [], null, 2, 6)).toBeNull();
