@@ -7,7 +7,7 @@
 // both tiles, each sample from the tile whose footprint holds its centre, and every array plane
 // equal to GDAL warping that tile's own GeoTIFFs onto the sample's grid (grid_oracle.py).
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { booleanIntersects } from '@turf/turf';
@@ -18,6 +18,7 @@ import { createLocalContext } from '../../shared/runtime/local-context.ts';
 import { runJobLocally } from '../../shared/runtime/run-job.ts';
 import { type RangeServer, startRangeServer } from '../helpers/range-server.ts';
 import { fixturesRoot, PYTHON, requireFixture, requirePython, requireTool } from '../helpers/requirements.ts';
+import { sampleJson } from '../helpers/sample-json.ts';
 
 const ORACLE = path.resolve(import.meta.dirname, '../interop/grid_oracle.py');
 const CROATIA = 'sentinel2/earthsearch_v1_timeseries_T33TWL_2023-08_croatia_120m';
@@ -271,19 +272,3 @@ describe.skipIf(!ready)('one EPSG:3035 grid across two UTM zones (second zone ma
     expect(cubic.validDiffer / cubic.pixels).toBeLessThanOrEqual(0.0001);
   });
 });
-
-async function sampleJson(root: string, key: string): Promise<Record<string, unknown>> {
-  for (const split of ['train', 'validation', 'test']) {
-    let files: string[] = [];
-    try {
-      files = (await readdir(path.join(root, split))).filter((f) => f.endsWith('.tar'));
-    } catch {
-      continue;
-    }
-    for (const f of files) {
-      const run = spawnSync('tar', ['-xOf', path.join(root, split, f), `${key}.json`], { encoding: 'utf8' });
-      if (run.status === 0 && run.stdout) return JSON.parse(run.stdout) as Record<string, unknown>;
-    }
-  }
-  throw new Error(`no sample ${key} in ${root}`);
-}

@@ -18,6 +18,7 @@ import { createLocalContext } from '../../shared/runtime/local-context.ts';
 import { runJobLocally } from '../../shared/runtime/run-job.ts';
 import { type RangeServer, startRangeServer, writeFixtureItems } from '../helpers/range-server.ts';
 import { fixturesRoot, PYTHON, requireFixture, requirePython } from '../helpers/requirements.ts';
+import { sampleJson } from '../helpers/sample-json.ts';
 
 const ORACLE = path.resolve(import.meta.dirname, '../interop/grid_oracle.py');
 const CROATIA = 'sentinel2/earthsearch_v1_timeseries_T33TWL_2023-08_croatia_120m';
@@ -174,20 +175,3 @@ describe.skipIf(!ready)('grid webmercator z13: a SatlasPretrain-style dataset, G
     expect(bilinear.validDiffer / bilinear.pixels).toBeLessThanOrEqual(0.0001);
   });
 });
-
-/** A sample's .json, read from the dataset's shards with tar (as a user would). */
-async function sampleJson(root: string, key: string): Promise<Record<string, unknown>> {
-  for (const split of ['train', 'validation', 'test']) {
-    let files: string[] = [];
-    try {
-      files = (await readdir(path.join(root, split))).filter((f) => f.endsWith('.tar'));
-    } catch {
-      continue;
-    }
-    for (const f of files) {
-      const run = spawnSync('tar', ['-xOf', path.join(root, split, f), `${key}.json`], { encoding: 'utf8' });
-      if (run.status === 0 && run.stdout) return JSON.parse(run.stdout) as Record<string, unknown>;
-    }
-  }
-  throw new Error(`no sample ${key} in ${root}`);
-}
