@@ -213,25 +213,6 @@ export class ShardWriter {
   }
 }
 
-/**
- * The bytes buildShard writes for these samples, as a stream (never the whole tar in memory), and
- * once it is consumed, its size, sha256 and sample spans.
- */
-export function streamShard(samples: readonly ShardSample[]): {
-  chunks: AsyncGenerator<Uint8Array>;
-  result: () => StreamedShard;
-} {
-  checkSamples(samples);
-  const writer = new ShardWriter();
-  // Entries are fed while the chunks are drained: the pack applies backpressure to add() otherwise.
-  const fed = (async () => {
-    for (const sample of samples) await writer.add(sample);
-    writer.end();
-  })();
-  fed.catch((error: unknown) => writer.abort(error as Error));
-  return { chunks: writer.chunks, result: () => writer.result() };
-}
-
 function entryHeader(key: string, member: ShardMember) {
   return {
     name: `${key}.${member.name}`,

@@ -13,7 +13,6 @@ import {
   sampleSpans,
   spanMember,
   splitMemberPath,
-  streamShard,
   TAR_END,
 } from '../../../shared/domain/shard.ts';
 
@@ -211,7 +210,18 @@ describe('spanMember', () => {
   });
 });
 
-describe('streamShard', () => {
+/** A ShardWriter fed these samples while its chunks are drained, as ExtractRegion feeds one. */
+function streamShard(samples: readonly ShardSample[]): ShardWriter {
+  const writer = new ShardWriter();
+  const fed = (async () => {
+    for (const s of samples) await writer.add(s);
+    writer.end();
+  })();
+  fed.catch((error: unknown) => writer.abort(error as Error));
+  return writer;
+}
+
+describe('ShardWriter, fed a whole list', () => {
   it("streams buildShard's bytes, with its sha256 and the spans sampleSpans finds in them", async () => {
     const samples = ['a_0000_0001', 'b_0003_0000', 'c_0000_0000'].map((k, i) => {
       const s = sample(k, i);
